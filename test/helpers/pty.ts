@@ -20,7 +20,8 @@ export async function openPtyPair(): Promise<PtyPair> {
   })
   const deadline = Date.now() + 5000
   while (!(existsSync(a) && existsSync(b))) {
-    if (proc.exitCode !== null) throw new Error('socat exited before creating the pty pair (is socat installed?)')
+    if (proc.exitCode !== null)
+      throw new Error('socat exited before creating the pty pair (is socat installed?)')
     if (Date.now() > deadline) throw new Error('socat did not create the pty pair within 5 s')
     await new Promise((r) => setTimeout(r, 20))
   }
