@@ -87,10 +87,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       close() {
         closing ??= (async () => {
           const drained = new Promise<void>((resolve) => server.close(() => resolve()))
-          server.closeIdleConnections()
+          // Keep-alive connections become idle as their last response goes out: close each as it does.
+          server.on('request', (_req, res) => res.setHeader('Connection', 'close'))
+          const sweep = setInterval(() => server.closeIdleConnections(), 50)
           const force = setTimeout(() => server.closeAllConnections(), 10_000)
           force.unref()
           await drained
+          clearInterval(sweep)
           clearTimeout(force)
           for (const mod of [...modules].reverse()) await mod.stop?.()
           await running.close()

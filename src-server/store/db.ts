@@ -14,8 +14,8 @@ export type Db = Database.Database
  * see docs/architecture.md.
  */
 export function openDatabase(file: string, options: { readonly?: boolean } = {}): Db {
-  if (!options.readonly) mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
-  const isNew = !existsSync(file)
+  if (!options.readonly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  const isNew = file !== ':memory:' && !existsSync(file)
   const db = new Database(file, {
     readonly: options.readonly ?? false,
     fileMustExist: options.readonly ?? false,

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// `npm start`: the desktop app when the Electron binary is present, otherwise the headless server.
+// `npm run serve` (--headless): always the headless server.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const headlessOnly = process.argv.includes('--headless')
+
+/** The Electron binary, if this machine has one (the npm package alone downloads it lazily and may not). */
+function electronBinary() {
+  if (process.env.ELECTRON_EXEC_PATH && existsSync(process.env.ELECTRON_EXEC_PATH))
+    return process.env.ELECTRON_EXEC_PATH
+  const pkg = join(root, 'node_modules', 'electron')
+  const pathFile = join(pkg, 'path.txt')
+  if (!existsSync(pathFile)) return undefined
+  const binary = join(pkg, 'dist', readFileSync(pathFile, 'utf8').trim())
+  return existsSync(binary) ? binary : undefined
+}
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options })
+  if (result.status !== 0) process.exit(result.status ?? 1)
+}
+
+function ensureBuilt() {
+  if (existsSync(join(root, 'out/main/server.js')) && existsSync(join(root, 'out/renderer/index.html')))
+    return
+  console.log('Building the suite (first start)…')
+  run(process.execPath, [join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'])
+}
+
+function initialised() {
+  const r = spawnSync(process.execPath, [join(root, 'bin/ims.js'), 'status', '--json'], {
+    cwd: root,
+    encoding: 'utf8',
+  })
+  try {
+    return JSON.parse(r.stdout).initialised === true
+  } catch {
+    return false
+  }
+}
+
+ensureBuilt()
+
+if (!initialised()) {
+  if (process.stdin.isTTY && process.stdout.isTTY) {
+    console.log('No operator account exists yet: let us create the first admin.')
+    run(process.execPath, [join(root, 'bin/ims.js'), 'init'])
+  } else {
+    console.log(
+      'No operator account exists yet. Create the first admin with:\n' +
+        "  printf '%s\\n' 'a-long-password' | npx ims init --admin NAME --password-stdin",
+    )
+  }
+}
+
+const electron = headlessOnly ? undefined : electronBinary()
+let child
+if (electron) {
+  child = spawn(electron, [root], { cwd: root, stdio: 'inherit' })
+} else {
+  if (!headlessOnly) {
+    console.log(
+      'Desktop shell unavailable (no Electron binary on this machine): starting the headless server; open the console URL below in a browser.',
+    )
+  }
+  child = spawn(process.execPath, [join(root, 'out/main/server.js')], { cwd: root, stdio: 'inherit' })
+}
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

@@ -1,0 +1,233 @@
+import { request } from 'node:http'
+import { authenticator } from 'otplib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server'
+
+let srv: TestServer
+let adminToken: string
+
+beforeAll(async () => {
+  srv = await startTestServer()
+  adminToken = await srv.login(ADMIN.username, ADMIN.password)
+})
+afterAll(() => srv.stop())
+
+async function problem(res: Response) {
+  expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/)
+  const body = (await res.json()) as {
+    status: number
+    title: string
+    detail?: string
+    retryAfter?: number
+    totpRequired?: boolean
+  }
+  expect(body.status).toBe(res.status)
+  expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/) // never a stack trace
+  return body
+}
+
+describe('console API basics', () => {
+  it('GET /health answers ok with the version', async () => {
+    const res = await srv.api('/health')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/) })
+  })
+
+  it('signs in and returns the operator, role and permissions', async () => {
+    const res = await srv.api('/api/session', { method: 'POST', json: ADMIN })
+    expect(res.status).toBe(201)
+    const body = (await res.json()) as { token: string; operator: { role: string }; permissions: string[] }
+    expect(body.operator.role).toBe('admin')
+    expect(body.permissions).toContain('operators.manage')
+    const me = await srv.api('/api/session', { token: body.token })
+    expect(((await me.json()) as { operator: { username: string } }).operator.username).toBe('admin')
+  })
+
+  it('answers a wrong password with 401 problem+json, same as an unknown user', async () => {
+    const wrong = await srv.api('/api/session', {
+      method: 'POST',
+      json: { username: 'admin', password: 'nope-nope-nope' },
+    })
+    const unknown = await srv.api('/api/session', {
+      method: 'POST',
+      json: { username: 'ghost', password: 'nope-nope-nope' },
+    })
+    expect(wrong.status).toBe(401)
+    expect(unknown.status).toBe(401)
+    expect((await problem(wrong)).title).toBe((await problem(unknown)).title)
+  })
+
+  it('answers malformed JSON, an oversized body and an unknown route with problems', async () => {
+    const bad = await srv.api('/api/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username":',
+    })
+    expect(bad.status).toBe(400)
+    expect((await problem(bad)).title).toBe('Malformed JSON')
+
+    const huge = await srv.api('/api/session', {
+      method: 'POST',
+      json: { username: 'x', password: 'y'.repeat(400_000) },
+    })
+    expect(huge.status).toBe(413)
+    await problem(huge)
+
+    const missing = await srv.api('/api/no-such-thing', { token: adminToken })
+    expect(missing.status).toBe(404)
+    await problem(missing)
+
+    const invalid = await srv.api('/api/session', { method: 'POST', json: { username: '' } })
+    expect(invalid.status).toBe(400)
+    expect((await invalid.json()) as object).toMatchObject({
+      errors: expect.arrayContaining([expect.objectContaining({ path: 'password' })]),
+    })
+  })
+
+  it('rejects a missing token, a missing permission, a foreign Host and a foreign Origin', async () => {
+    expect((await srv.api('/api/operators')).status).toBe(401)
+
+    await srv.api('/api/operators', {
+      method: 'POST',
+      token: adminToken,
+      json: { username: 'agent1', displayName: 'Agent One', role: 'agent', password: 'agent-password-1' },
+    })
+    const agentToken = await srv.login('agent1', 'agent-password-1')
+    const denied = await srv.api('/api/operators', { token: agentToken })
+    expect(denied.status).toBe(403)
+    expect((await problem(denied)).detail).toMatch(/agent/)
+
+    // fetch() will not send a forged Host header; a raw request does, like a DNS-rebinding page would.
+    const url = new URL(srv.url)
+    const rebound = await new Promise<number>((resolve, reject) =>
+      request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/api/session',
+          headers: { host: 'evil.example', authorization: `Bearer ${adminToken}` },
+        },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        },
+      )
+        .on('error', reject)
+        .end(),
+    )
+    expect(rebound).toBe(421)
+    const foreign = await srv.api('/api/session', {
+      token: adminToken,
+      headers: { origin: 'http://evil.example' },
+    })
+    expect(foreign.status).toBe(403)
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull()
+  })
+
+  it('locks an account after repeated failures, with Retry-After, and audits it', async () => {
+    await srv.api('/api/operators', {
+      method: 'POST',
+      token: adminToken,
+      json: { username: 'victim', displayName: 'Victim', role: 'agent', password: 'tulip-garden-4471' },
+    })
+    for (let i = 0; i < 5; i++) {
+      await srv.api('/api/session', {
+        method: 'POST',
+        json: { username: 'victim', password: `guess-${i}-wrong` },
+      })
+    }
+    const locked = await srv.api('/api/session', {
+      method: 'POST',
+      json: { username: 'victim', password: 'tulip-garden-4471' },
+    })
+    expect(locked.status).toBe(423)
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect((await problem(locked)).retryAfter).toBeGreaterThan(0)
+    const audit = await srv.api('/api/audit?action=operator.login', { token: adminToken })
+    const actions = ((await audit.json()) as { items: { action: string }[] }).items.map((i) => i.action)
+    expect(actions).toContain('operator.login.locked')
+  })
+
+  it('enrols TOTP and then requires it at sign-in', async () => {
+    await srv.api('/api/operators', {
+      method: 'POST',
+      token: adminToken,
+      json: {
+        username: 'sup',
+        displayName: 'Supervisor',
+        role: 'supervisor',
+        password: 'lantern-river-8812',
+      },
+    })
+    const token = await srv.login('sup', 'lantern-river-8812')
+    const begin = (await (await srv.api('/api/me/totp', { method: 'POST', token })).json()) as {
+      secret: string
+      qrDataUrl: string
+    }
+    expect(begin.qrDataUrl).toMatch(/^data:image\/png;base64,/)
+    const code = authenticator.generate(begin.secret)
+    expect((await srv.api('/api/me/totp/confirm', { method: 'POST', token, json: { code } })).status).toBe(
+      204,
+    )
+
+    const noCode = await srv.api('/api/session', {
+      method: 'POST',
+      json: { username: 'sup', password: 'lantern-river-8812' },
+    })
+    expect(noCode.status).toBe(401)
+    expect((await problem(noCode)).totpRequired).toBe(true)
+    // The code used for enrolment cannot be replayed for a sign-in.
+    const replay = await srv.api('/api/session', {
+      method: 'POST',
+      json: { username: 'sup', password: 'lantern-river-8812', totp: code },
+    })
+    expect(replay.status).toBe(401)
+    const next = authenticator.generate(begin.secret)
+    if (next === code) {
+      // Same 30 s window: the step was used; a sign-in in the next window would pass. Checked above.
+      return
+    }
+    const ok = await srv.api('/api/session', {
+      method: 'POST',
+      json: { username: 'sup', password: 'lantern-river-8812', totp: next },
+    })
+    expect(ok.status).toBe(201)
+  })
+
+  it('ends the session at logout', async () => {
+    const token = await srv.login(ADMIN.username, ADMIN.password)
+    expect((await srv.api('/api/session', { method: 'DELETE', token })).status).toBe(204)
+    expect((await srv.api('/api/session', { token })).status).toBe(401)
+  })
+
+  it('publishes an OpenAPI document generated from the route schemas', async () => {
+    const doc = (await (await srv.api('/api/openapi.json')).json()) as {
+      openapi: string
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: { properties?: object } }> } }>
+      >
+    }
+    expect(doc.openapi).toBe('3.1.0')
+    const login = doc.paths['/api/session'].post
+    expect(Object.keys(login.requestBody!.content['application/json'].schema.properties!)).toEqual([
+      'username',
+      'password',
+      'totp',
+    ])
+    expect(doc.paths['/api/operators/{id}']).toHaveProperty('patch')
+  })
+
+  it('never writes a password or token into the log', async () => {
+    const text = srv.logText()
+    expect(text.length).toBeGreaterThan(0)
+    expect(text).not.toContain(ADMIN.password)
+    expect(text).not.toContain('tulip-garden-4471')
+    expect(text).not.toContain(adminToken)
+  })
+
+  it('keeps an intact audit chain', async () => {
+    const res = await srv.api('/api/audit/verify', { method: 'POST', token: adminToken })
+    expect(await res.json()).toMatchObject({ ok: true })
+  })
+})

@@ -1,0 +1,89 @@
+import Database from 'better-sqlite3'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runIms, spawnServer } from '../helpers/process'
+
+const PASSWORD = 'correct-horse-battery-9'
+let dataDir: string
+const env = () => ({ IMS_DATA_DIR: dataDir })
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'ims-proc-'))
+  const init = await runIms(['init', '--admin', 'chief', '--password-stdin'], env(), `${PASSWORD}\n`)
+  expect(init.stderr).toBe('')
+  expect(init.code).toBe(0)
+})
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+describe('the server as a process', () => {
+  it('refuses a second server on the same data folder instead of sharing it', async () => {
+    const first = await spawnServer(env())
+    try {
+      const second = await spawnServer(env()).catch((err: Error & { code?: number; output?: string }) => err)
+      expect(second).toBeInstanceOf(Error)
+      expect((second as { output?: string }).output).toMatch(/data folder .* is in use by another IMS server/)
+      expect((second as { code?: number }).code).toBe(1)
+      expect((await fetch(`${first.url}/health`)).status).toBe(200)
+    } finally {
+      first.proc.kill('SIGTERM')
+      await first.exited
+    }
+  })
+
+  it('loses no acknowledged write when SIGTERM lands in the middle of a burst', async () => {
+    const server = await spawnServer(env())
+    const acknowledged: string[] = []
+    const attempts = Array.from({ length: 40 }, async () => {
+      try {
+        const res = await fetch(`${server.url}/api/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'chief', password: PASSWORD }),
+        })
+        if (res.status === 201) acknowledged.push(((await res.json()) as { token: string }).token)
+      } catch {
+        // refused after shutdown began: not acknowledged, so not counted
+      }
+    })
+    while (acknowledged.length < 5) await new Promise((r) => setTimeout(r, 10))
+    server.proc.kill('SIGTERM')
+    await Promise.all(attempts)
+    expect(await server.exited).toBe(0)
+    expect(acknowledged.length).toBeGreaterThanOrEqual(5)
+
+    const again = await spawnServer(env())
+    try {
+      for (const token of acknowledged) {
+        const res = await fetch(`${again.url}/api/session`, { headers: { authorization: `Bearer ${token}` } })
+        expect(res.status).toBe(200)
+      }
+    } finally {
+      again.proc.kill('SIGTERM')
+      await again.exited
+    }
+    const verify = await runIms(['audit', 'verify'], env())
+    expect(verify.code).toBe(0)
+  })
+
+  it('ims audit verify names the first edited audit row', async () => {
+    const before = await runIms(['audit', 'verify'], env())
+    expect(before.stdout).toMatch(/audit log intact: \d+ rows/)
+    const db = new Database(join(dataDir, 'ims.db'))
+    db.prepare(`UPDATE audit_log SET actor = 'operator:nobody' WHERE id = 2`).run()
+    db.close()
+    const after = await runIms(['audit', 'verify'], env())
+    expect(after.code).toBe(1)
+    expect(after.stderr).toMatch(/BROKEN at row 2: row content does not match its MAC/)
+  })
+
+  it('refuses to init twice and explains bad usage', async () => {
+    const again = await runIms(['init', '--admin', 'other', '--password-stdin'], env(), `${PASSWORD}\n`)
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/already initialised/)
+    const usage = await runIms(['init', '--bogus'], env())
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toMatch(/usage: ims init/)
+  })
+})
