@@ -11,9 +11,11 @@ import type { SessionInfo } from './operators/service'
 import type { Services } from './services'
 import { auditModule } from './audit/routes'
 import { operatorsModule } from './operators/routes'
+import { issuersModule } from './issuers/routes'
+import { enrolmentModule } from './enrolment/routes'
 
 /** The capabilities this server is made of, in registration order. */
-export const MODULES: readonly ServerModule[] = [operatorsModule, auditModule]
+export const MODULES: readonly ServerModule[] = [operatorsModule, auditModule, issuersModule, enrolmentModule]
 
 export interface AppOptions {
   modules?: readonly ServerModule[]

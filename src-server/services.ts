@@ -5,6 +5,9 @@ import { Keyring } from './crypto/keyring'
 import { Vault } from './crypto/vault'
 import type { Logger } from './log'
 import { OperatorService } from './operators/service'
+import { CardholderRepository } from './enrolment/repository'
+import { EnrolmentImporter } from './enrolment/importer'
+import { IssuerRepository } from './issuers/repository'
 import { migrate, openDatabase, type Db } from './store/db'
 import { ReadPool } from './store/read-pool'
 
@@ -18,6 +21,9 @@ export interface Services {
   vault: Vault
   audit: AuditLog
   operators: OperatorService
+  issuers: IssuerRepository
+  cardholders: CardholderRepository
+  enrolment: EnrolmentImporter
   version: string
   close(): Promise<void>
 }
@@ -39,6 +45,10 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     absoluteMs: config.sessionAbsoluteMs,
     idleMs: config.sessionIdleMs,
   })
+  const issuers = new IssuerRepository(db, audit)
+  const cardholders = new CardholderRepository(db, vault, issuers, audit)
+  vault.registerSealedColumn({ table: 'cards', column: 'pan_ct', purpose: 'pan-enc' })
+  const enrolment = new EnrolmentImporter(db, issuers, cardholders, audit)
   const reads = new ReadPool(databasePath(config.dataDir))
   return {
     config,
@@ -49,6 +59,9 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     vault,
     audit,
     operators,
+    issuers,
+    cardholders,
+    enrolment,
     version,
     async close() {
       await reads.close()

@@ -2,6 +2,7 @@ import { ConfigError } from '../config'
 import { MasterKeyError } from '../crypto/master-key'
 import { auditCommand, initCommand, keysCommand, statusCommand } from './foundation'
 import { UsageError } from './io'
+import { enrolCommand } from './enrol'
 
 export interface Command {
   name: string
@@ -20,7 +21,7 @@ const EXPECTED_ERRORS = new Set([
   'TransportError',
 ])
 
-const COMMANDS: Command[] = [initCommand, statusCommand, auditCommand, keysCommand]
+const COMMANDS: Command[] = [initCommand, statusCommand, auditCommand, keysCommand, enrolCommand]
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length))

@@ -5,10 +5,11 @@
  * A released migration is never edited: add a new one.
  */
 import foundation from './0001-foundation'
+import issuersEnrolment from './0100-issuers-enrolment'
 
 export interface Migration {
   id: string
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation]
+export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment]
