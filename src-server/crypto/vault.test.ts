@@ -8,10 +8,10 @@ import { luhnValid, maskPan, maskPansInText } from './mask'
 function setup() {
   const db = openDatabase(':memory:')
   migrate(db)
-  db.exec('CREATE TABLE cards (id INTEGER PRIMARY KEY, pan_ct BLOB, pan_lookup BLOB)')
+  db.exec('CREATE TABLE vaulted (id INTEGER PRIMARY KEY, pan_ct BLOB, pan_lookup BLOB)')
   const keyring = new Keyring(db, randomBytes(32))
   const vault = new Vault(keyring, db)
-  vault.registerSealedColumn({ table: 'cards', column: 'pan_ct', purpose: 'pan-enc' })
+  vault.registerSealedColumn({ table: 'vaulted', column: 'pan_ct', purpose: 'pan-enc' })
   return { db, keyring, vault }
 }
 
@@ -44,17 +44,17 @@ describe('PAN vault', () => {
 
   it('rotates the PAN key and re-encrypts every stored PAN, old and new still readable', async () => {
     const { db, vault } = setup()
-    const insert = db.prepare('INSERT INTO cards (pan_ct, pan_lookup) VALUES (?, ?)')
+    const insert = db.prepare('INSERT INTO vaulted (pan_ct, pan_lookup) VALUES (?, ?)')
     const pans = Array.from({ length: 1200 }, (_, i) => `4000${String(i).padStart(12, '0')}`)
     for (const pan of pans) {
       const s = vault.sealPan(pan)
       insert.run(s.ciphertext, s.lookup)
     }
-    const oldKeyId = (db.prepare('SELECT pan_ct FROM cards LIMIT 1').pluck().get() as Buffer).readUInt32BE(0)
+    const oldKeyId = (db.prepare('SELECT pan_ct FROM vaulted LIMIT 1').pluck().get() as Buffer).readUInt32BE(0)
     const result = await vault.rotate('pan-enc', 500)
     expect(result.reencrypted).toBe(1200)
     expect(result.keyId).not.toBe(oldKeyId)
-    const rows = db.prepare('SELECT pan_ct FROM cards ORDER BY id').pluck().all() as Buffer[]
+    const rows = db.prepare('SELECT pan_ct FROM vaulted ORDER BY id').pluck().all() as Buffer[]
     expect(rows.every((r) => r.readUInt32BE(0) === result.keyId)).toBe(true)
     expect(rows.map((r) => vault.openPan(r))).toEqual(pans)
   })
