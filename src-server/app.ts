@@ -13,9 +13,16 @@ import { auditModule } from './audit/routes'
 import { operatorsModule } from './operators/routes'
 import { issuersModule } from './issuers/routes'
 import { enrolmentModule } from './enrolment/routes'
+import { smsModule } from './sms/routes'
 
 /** The capabilities this server is made of, in registration order. */
-export const MODULES: readonly ServerModule[] = [operatorsModule, auditModule, issuersModule, enrolmentModule]
+export const MODULES: readonly ServerModule[] = [
+  operatorsModule,
+  auditModule,
+  issuersModule,
+  enrolmentModule,
+  smsModule,
+]
 
 export interface AppOptions {
   modules?: readonly ServerModule[]

@@ -8,6 +8,8 @@ import { OperatorService } from './operators/service'
 import { CardholderRepository } from './enrolment/repository'
 import { EnrolmentImporter } from './enrolment/importer'
 import { IssuerRepository } from './issuers/repository'
+import { SmsService } from './sms/service'
+import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
 import { ReadPool } from './store/read-pool'
 
@@ -24,6 +26,7 @@ export interface Services {
   issuers: IssuerRepository
   cardholders: CardholderRepository
   enrolment: EnrolmentImporter
+  sms: SmsService
   version: string
   close(): Promise<void>
 }
@@ -49,6 +52,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const cardholders = new CardholderRepository(db, vault, issuers, audit)
   vault.registerSealedColumn({ table: 'cards', column: 'pan_ct', purpose: 'pan-enc' })
   const enrolment = new EnrolmentImporter(db, issuers, cardholders, audit)
+  const sms = new SmsService(db, vault, log)
+  sms.useGateway(new VirtualPhoneGateway())
   const reads = new ReadPool(databasePath(config.dataDir))
   return {
     config,
@@ -62,8 +67,10 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     issuers,
     cardholders,
     enrolment,
+    sms,
     version,
     async close() {
+      await sms.stop()
       await reads.close()
       if (db.open) {
         db.pragma('wal_checkpoint(TRUNCATE)')

@@ -50,7 +50,9 @@ describe('PAN vault', () => {
       const s = vault.sealPan(pan)
       insert.run(s.ciphertext, s.lookup)
     }
-    const oldKeyId = (db.prepare('SELECT pan_ct FROM vaulted LIMIT 1').pluck().get() as Buffer).readUInt32BE(0)
+    const oldKeyId = (db.prepare('SELECT pan_ct FROM vaulted LIMIT 1').pluck().get() as Buffer).readUInt32BE(
+      0,
+    )
     const result = await vault.rotate('pan-enc', 500)
     expect(result.reencrypted).toBe(1200)
     expect(result.keyId).not.toBe(oldKeyId)

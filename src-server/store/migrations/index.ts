@@ -6,10 +6,11 @@
  */
 import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
+import sms from './0300-sms'
 
 export interface Migration {
   id: string
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment]
+export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, sms]

@@ -1,0 +1,56 @@
+/**
+ * The SMS gateway interface: what the outbox needs from whatever transmits SMS (the virtual phone, the GSM
+ * modem pool). Gateways do not store anything; the outbox and inbox own persistence.
+ */
+export interface OutgoingSms {
+  /** The outbox id; gateways echo it in status reports. */
+  id: number
+  to: string
+  text: string
+  priority: number
+}
+
+export interface SendResult {
+  /** The network's message reference (TP-MR), used to match delivery reports. */
+  messageRef?: string
+  /** Which modem sent it, for pools. */
+  modem?: string
+  /** True when the gateway already knows the message was delivered (the virtual phone). */
+  delivered?: boolean
+}
+
+export interface IncomingSms {
+  from: string
+  text: string
+  receivedAt: number
+  modem?: string
+}
+
+export interface DeliveryReport {
+  messageRef: string
+  modem?: string
+  delivered: boolean
+  at: number
+}
+
+export class GatewayError extends Error {
+  override name = 'GatewayError'
+  constructor(
+    message: string,
+    /** False when retrying cannot help (a number the network rejects). */
+    readonly retryable: boolean,
+    /** True when the message may have left before the failure (a timeout after AT+CMGS). */
+    readonly maybeSent = false,
+  ) {
+    super(message)
+  }
+}
+
+export interface SmsGateway {
+  readonly name: string
+  send(message: OutgoingSms): Promise<SendResult>
+  /** The gateway calls these for messages and delivery reports from the network. */
+  onIncoming(handler: (sms: IncomingSms) => void): void
+  onDeliveryReport(handler: (report: DeliveryReport) => void): void
+  close?(): Promise<void>
+}

@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Keyring } from '../crypto/keyring'
+import { Vault } from '../crypto/vault'
+import { createLogger } from '../log'
+import { migrate, openDatabase, type Db } from '../store/db'
+import {
+  GatewayError,
+  type DeliveryReport,
+  type IncomingSms,
+  type OutgoingSms,
+  type SendResult,
+  type SmsGateway,
+} from './gateway'
+import { secret } from './redact'
+import { SmsService } from './service'
+
+/** A gateway whose behaviour each test scripts: it records what it was asked to send. */
+class ScriptedGateway implements SmsGateway {
+  readonly name = 'scripted'
+  sent: OutgoingSms[] = []
+  reports: ((r: DeliveryReport) => void)[] = []
+  constructor(private behaviour: (m: OutgoingSms, n: number) => Promise<SendResult>) {}
+  async send(m: OutgoingSms) {
+    this.sent.push(m)
+    return this.behaviour(m, this.sent.length)
+  }
+  onIncoming(_h: (s: IncomingSms) => void) {}
+  onDeliveryReport(h: (r: DeliveryReport) => void) {
+    this.reports.push(h)
+  }
+}
+
+let services: SmsService[] = []
+afterEach(async () => {
+  await Promise.all(services.map((s) => s.stop()))
+  services = []
+})
+
+function setup(db: Db = openDatabase(':memory:'), master = randomBytes(32)) {
+  migrate(db)
+  const sms = new SmsService(db, new Vault(new Keyring(db, master), db), createLogger('silent'))
+  services.push(sms)
+  return { db, sms, master }
+}
+
+const settle = (sms: SmsService, status: string) =>
+  new Promise<void>((resolve) => {
+    const on = (e: { status: string }) => {
+      if (e.status === status) {
+        sms.off('outbox', on)
+        resolve()
+      }
+    }
+    sms.on('outbox', on)
+  })
+
+describe('SMS outbox', () => {
+  it('sends once per idempotency key, codes first, and masks codes in the stored display text', async () => {
+    const { db, sms } = setup()
+    const gw = new ScriptedGateway(async () => ({ messageRef: '7' }))
+    sms.enqueue({ to: '+447700900001', text: 'You paid 10 EUR', kind: 'notification', idempotencyKey: 'n1' })
+    sms.enqueue({
+      to: '+447700900001',
+      text: `Your code ${secret('123456')} for 10 EUR`,
+      kind: 'otp',
+      priority: 0,
+      idempotencyKey: 'o1',
+    })
+    expect(
+      sms.enqueue({ to: '+447700900001', text: 'again', kind: 'otp', idempotencyKey: 'o1' }).duplicate,
+    ).toBe(true)
+    sms.useGateway(gw, 1)
+    const bothSent = new Promise<void>((resolve) => sms.on('outbox', () => gw.sent.length === 2 && resolve()))
+    sms.start()
+    await bothSent
+    await new Promise((r) => setTimeout(r, 20))
+    expect(gw.sent.map((m) => m.text)).toEqual(['Your code 123456 for 10 EUR', 'You paid 10 EUR'])
+    const display = db.prepare(`SELECT text_display FROM sms_outbox WHERE kind = 'otp'`).pluck().get()
+    expect(display).toBe('Your code •••••• for 10 EUR')
+    const raw = db.prepare(`SELECT text_sealed FROM sms_outbox WHERE kind = 'otp'`).pluck().get() as Buffer
+    expect(raw.includes(Buffer.from('123456'))).toBe(false)
+  })
+
+  it('retries a retryable failure with back-off and fails a permanent one', async () => {
+    const { sms } = setup()
+    const gw = new ScriptedGateway(async (m, n) => {
+      if (m.to.endsWith('9')) throw new GatewayError('+CMS ERROR: 21 (rejected)', false)
+      if (n === 1) throw new GatewayError('modem busy', true)
+      return { messageRef: '12' }
+    })
+    sms.useGateway(gw)
+    const a = sms.enqueue({ to: '+447700900002', text: 'hi', kind: 'test', idempotencyKey: 'a' }).id
+    const sent = settle(sms, 'sent')
+    sms.start()
+    await sent
+    const b = sms.enqueue({ to: '+447700900009', text: 'hi', kind: 'test', idempotencyKey: 'b' }).id
+    await settle(sms, 'failed')
+    const rows = sms.outbox({ limit: 10 })
+    expect(rows.find((r) => r.id === a)).toMatchObject({ status: 'sent', attempts: 2, message_ref: '12' })
+    expect(rows.find((r) => r.id === b)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_error: expect.stringMatching(/CMS ERROR: 21/),
+    })
+  })
+
+  it('marks a sent message delivered when its status report comes back', async () => {
+    const { sms } = setup()
+    const gw = new ScriptedGateway(async () => ({ messageRef: '42', modem: 'm1' }))
+    sms.useGateway(gw)
+    const id = sms.enqueue({ to: '+447700900003', text: 'hi', kind: 'test', idempotencyKey: 'c' }).id
+    const sent = settle(sms, 'sent')
+    sms.start()
+    await sent
+    gw.reports[0]({ messageRef: '42', modem: 'm1', delivered: true, at: Date.now() })
+    expect(sms.outbox({ limit: 1 })[0]).toMatchObject({ id, status: 'delivered' })
+  })
+
+  it('after a crash mid-send, sends the message again once and flags it as a possible duplicate', async () => {
+    const { db, sms, master } = setup()
+    const id = sms.enqueue({ to: '+447700900004', text: 'hi', kind: 'test', idempotencyKey: 'd' }).id
+    db.prepare(`UPDATE sms_outbox SET status = 'sending', attempts = 1 WHERE id = ?`).run(id) // as a killed process leaves it
+    const again = setup(db, master).sms
+    const gw = new ScriptedGateway(async () => ({ messageRef: '1' }))
+    again.useGateway(gw)
+    const sent = settle(again, 'sent')
+    again.start()
+    await sent
+    expect(gw.sent).toHaveLength(1)
+    expect(again.outbox({ limit: 1 })[0]).toMatchObject({
+      status: 'sent',
+      possible_duplicate: 1,
+      attempts: 2,
+    })
+  })
+})
+
+describe('SMS inbox', () => {
+  it('keeps every incoming SMS and records which handler took it', async () => {
+    const { db, sms } = setup()
+    sms.onIncomingSms('fraud', (m) =>
+      /^\s*fraud\s+(\w+)/i.test(m.text) ? { outcome: 'matched', ref: m.text.split(/\s+/)[1] } : undefined,
+    )
+    const matched = await sms.receive(
+      { from: '+447700900005', text: 'FRAUD AB12', receivedAt: Date.now() },
+      'virtual',
+    )
+    const unknown = await sms.receive(
+      { from: '+447700900006', text: 'hello?', receivedAt: Date.now() },
+      'virtual',
+    )
+    expect(matched).toMatchObject({ outcome: 'matched', ref: 'AB12' })
+    expect(unknown.outcome).toBe('unmatched')
+    expect(db.prepare('SELECT outcome, handled_by FROM sms_inbox ORDER BY id').all()).toEqual([
+      { outcome: 'matched', handled_by: 'fraud' },
+      { outcome: 'unmatched', handled_by: null },
+    ])
+  })
+})

@@ -1,0 +1,337 @@
+import { EventEmitter } from 'node:events'
+import type { Vault } from '../crypto/vault'
+import type { Logger } from '../log'
+import type { Db } from '../store/db'
+import { GatewayError, type DeliveryReport, type IncomingSms, type SmsGateway } from './gateway'
+import { forDisplay, forSending } from './redact'
+
+export interface EnqueueInput {
+  to: string
+  /** May hold codes wrapped with `secret()`: sent in clear, shown masked. */
+  text: string
+  kind: string
+  /** A short reference tying the SMS to a transaction or challenge. */
+  ref?: string
+  /** 0 codes and challenge requests, 1 notifications. */
+  priority?: 0 | 1
+  /** The same key never sends twice (a retried AReq, a double click). */
+  idempotencyKey: string
+}
+
+export type InboxOutcome = 'unmatched' | 'matched' | 'expired' | 'rejected' | 'ignored'
+
+export interface IncomingResult {
+  outcome: InboxOutcome
+  ref?: string
+}
+
+/**
+ * Something that wants incoming SMS (SMS-reply challenges, FRAUD replies, dongle codes by SMS). Handlers run
+ * in registration order; the first that returns a result owns the message.
+ */
+export type IncomingHandler = (
+  sms: IncomingSms & { id: number },
+) => IncomingResult | undefined | Promise<IncomingResult | undefined>
+
+export interface OutboxRow {
+  id: number
+  idempotency_key: string
+  to_number: string
+  text_display: string
+  priority: number
+  kind: string
+  ref: string | null
+  status: 'queued' | 'sending' | 'sent' | 'delivered' | 'failed'
+  gateway: string | null
+  modem: string | null
+  message_ref: string | null
+  attempts: number
+  possible_duplicate: number
+  last_error: string | null
+  created_at: number
+  sent_at: number | null
+  delivered_at: number | null
+}
+
+const MAX_ATTEMPTS = 5
+
+/**
+ * The persistent SMS outbox and inbox. Every message is written before anything is sent, moves
+ * queued → sending → sent → delivered | failed, and survives restarts: a message caught in `sending` by a
+ * crash is sent again once and flagged as a possible duplicate (the modem may have sent it already).
+ */
+export class SmsService extends EventEmitter {
+  private gateway: SmsGateway | undefined
+  private readonly handlers: { name: string; handle: IncomingHandler }[] = []
+  private running = false
+  private inFlight = 0
+  private wake: (() => void) | undefined
+  private timer: NodeJS.Timeout | undefined
+  private loop: Promise<void> | undefined
+
+  constructor(
+    private readonly db: Db,
+    private readonly vault: Vault,
+    private readonly log: Logger,
+    /** How many sends may be in flight at once (a modem pool sends on every modem). */
+    private concurrency = 8,
+  ) {
+    super()
+  }
+
+  /** Chooses the gateway that transmits; incoming messages and reports from it are taken in. */
+  useGateway(gateway: SmsGateway, concurrency = this.concurrency): void {
+    this.gateway = gateway
+    this.concurrency = concurrency
+    gateway.onIncoming(
+      (sms) =>
+        void this.receive(sms, gateway.name).catch((err) => this.log.error({ err }, 'incoming SMS failed')),
+    )
+    gateway.onDeliveryReport((report) => this.delivered(report, gateway.name))
+    this.kick()
+  }
+
+  get gatewayName(): string | undefined {
+    return this.gateway?.name
+  }
+
+  onIncomingSms(name: string, handle: IncomingHandler): void {
+    this.handlers.push({ name, handle })
+  }
+
+  enqueue(input: EnqueueInput): { id: number; duplicate: boolean } {
+    const now = Date.now()
+    const existing = this.db
+      .prepare('SELECT id FROM sms_outbox WHERE idempotency_key = ?')
+      .pluck()
+      .get(input.idempotencyKey) as number | undefined
+    if (existing !== undefined) return { id: existing, duplicate: true }
+    const info = this.db
+      .prepare(
+        `INSERT INTO sms_outbox (idempotency_key, to_number, text_sealed, text_display, priority, kind, ref, status, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+      )
+      .run(
+        input.idempotencyKey,
+        input.to,
+        this.vault.seal('secret-enc', forSending(input.text), 'sms'),
+        forDisplay(input.text),
+        input.priority ?? 1,
+        input.kind,
+        input.ref ?? null,
+        now,
+        now,
+      )
+    const id = Number(info.lastInsertRowid)
+    this.emit('outbox', { id, status: 'queued' })
+    this.kick()
+    return { id, duplicate: false }
+  }
+
+  /** The text as it was (or will be) sent: only for the virtual phone and the gateway itself. */
+  clearText(id: number): string {
+    const sealed = this.db.prepare('SELECT text_sealed FROM sms_outbox WHERE id = ?').pluck().get(id) as
+      Buffer | undefined
+    if (!sealed) throw new Error(`no outbox message ${id}`)
+    return this.vault.open(sealed, 'sms').toString('utf8')
+  }
+
+  start(): void {
+    if (this.running) return
+    // A crash between "sending" and "sent" may or may not have sent it: send again once, flagged.
+    const interrupted = this.db
+      .prepare(
+        `UPDATE sms_outbox SET status = 'queued', possible_duplicate = 1, next_attempt_at = ? WHERE status = 'sending'`,
+      )
+      .run(Date.now())
+    if (interrupted.changes)
+      this.log.warn(
+        { count: interrupted.changes },
+        'resending SMS interrupted by a restart (flagged as possible duplicates)',
+      )
+    this.running = true
+    this.loop = this.dispatch()
+  }
+
+  async stop(): Promise<void> {
+    this.running = false
+    this.kick()
+    await this.loop
+    while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10))
+  }
+
+  private kick(): void {
+    this.wake?.()
+  }
+
+  private async dispatch(): Promise<void> {
+    const next = this.db.prepare(
+      `SELECT id, to_number, text_sealed, priority, attempts FROM sms_outbox
+       WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY priority, id LIMIT 1`,
+    )
+    const nextDue = this.db
+      .prepare(`SELECT min(next_attempt_at) FROM sms_outbox WHERE status = 'queued'`)
+      .pluck()
+    const claim = this.db.prepare(
+      `UPDATE sms_outbox SET status = 'sending', attempts = attempts + 1, gateway = ? WHERE id = ? AND status = 'queued'`,
+    )
+    while (this.running) {
+      const gateway = this.gateway
+      const row =
+        gateway && this.inFlight < this.concurrency
+          ? (next.get(Date.now()) as
+              | { id: number; to_number: string; text_sealed: Buffer; priority: number; attempts: number }
+              | undefined)
+          : undefined
+      if (!row || !gateway) {
+        const due = nextDue.get() as number | null
+        await new Promise<void>((resolve) => {
+          this.wake = resolve
+          if (due !== null && gateway && this.inFlight < this.concurrency) {
+            this.timer = setTimeout(resolve, Math.max(0, due - Date.now()))
+          }
+        })
+        clearTimeout(this.timer)
+        this.wake = undefined
+        continue
+      }
+      claim.run(gateway.name, row.id)
+      this.inFlight++
+      this.emit('outbox', { id: row.id, status: 'sending' })
+      const text = this.vault.open(row.text_sealed, 'sms').toString('utf8')
+      void this.sendOne(
+        gateway,
+        { id: row.id, to: row.to_number, text, priority: row.priority },
+        row.attempts + 1,
+      ).finally(() => {
+        this.inFlight--
+        this.kick()
+      })
+    }
+  }
+
+  private async sendOne(
+    gateway: SmsGateway,
+    msg: { id: number; to: string; text: string; priority: number },
+    attempt: number,
+  ): Promise<void> {
+    try {
+      const result = await gateway.send(msg)
+      const now = Date.now()
+      this.db
+        .prepare(
+          `UPDATE sms_outbox SET status = ?, modem = ?, message_ref = ?, sent_at = ?, delivered_at = ?, last_error = NULL WHERE id = ?`,
+        )
+        .run(
+          result.delivered ? 'delivered' : 'sent',
+          result.modem ?? null,
+          result.messageRef ?? null,
+          now,
+          result.delivered ? now : null,
+          msg.id,
+        )
+      this.emit('outbox', { id: msg.id, status: result.delivered ? 'delivered' : 'sent' })
+    } catch (err) {
+      const e = err instanceof GatewayError ? err : new GatewayError((err as Error).message, true)
+      const final = !e.retryable || attempt >= MAX_ATTEMPTS
+      const backoff = Math.min(1000 * 2 ** (attempt - 1), 5 * 60_000)
+      this.db
+        .prepare(
+          `UPDATE sms_outbox SET status = ?, last_error = ?, next_attempt_at = ?,
+           possible_duplicate = possible_duplicate OR ? WHERE id = ?`,
+        )
+        .run(
+          final ? 'failed' : 'queued',
+          e.message.slice(0, 300),
+          Date.now() + backoff,
+          e.maybeSent ? 1 : 0,
+          msg.id,
+        )
+      this.log.warn({ sms: msg.id, attempt, final, error: e.message }, 'SMS send failed')
+      this.emit('outbox', { id: msg.id, status: final ? 'failed' : 'queued' })
+    }
+  }
+
+  private delivered(report: DeliveryReport, gateway: string): void {
+    const info = this.db
+      .prepare(
+        `UPDATE sms_outbox SET status = CASE WHEN ? THEN 'delivered' ELSE 'failed' END, delivered_at = ?,
+         last_error = CASE WHEN ? THEN last_error ELSE 'the network reported the message undelivered' END
+         WHERE id = (SELECT id FROM sms_outbox WHERE gateway = ? AND message_ref = ? AND (? IS NULL OR modem = ?)
+                     AND status = 'sent' ORDER BY id DESC LIMIT 1)`,
+      )
+      .run(
+        report.delivered ? 1 : 0,
+        report.at,
+        report.delivered ? 1 : 0,
+        gateway,
+        report.messageRef,
+        report.modem ?? null,
+        report.modem ?? null,
+      )
+    if (info.changes === 0)
+      this.log.info(
+        { messageRef: report.messageRef, modem: report.modem },
+        'delivery report for an unknown message',
+      )
+    else
+      this.emit('outbox', {
+        messageRef: report.messageRef,
+        status: report.delivered ? 'delivered' : 'failed',
+      })
+  }
+
+  /**
+   * Takes in one incoming SMS: stored first (so it is never lost), then offered to the handlers; whatever
+   * they decide is recorded on the row.
+   */
+  async receive(sms: IncomingSms, gateway: string): Promise<{ id: number } & IncomingResult> {
+    const info = this.db
+      .prepare(
+        'INSERT INTO sms_inbox (from_number, text, gateway, modem, received_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(sms.from, sms.text, gateway, sms.modem ?? null, sms.receivedAt)
+    const id = Number(info.lastInsertRowid)
+    let result: IncomingResult = { outcome: 'unmatched' }
+    let handledBy: string | null = null
+    for (const { name, handle } of this.handlers) {
+      const r = await handle({ ...sms, id })
+      if (r) {
+        result = r
+        handledBy = name
+        break
+      }
+    }
+    this.db
+      .prepare('UPDATE sms_inbox SET outcome = ?, handled_by = ?, ref = ? WHERE id = ?')
+      .run(result.outcome, handledBy, result.ref ?? null, id)
+    this.emit('inbox', { id, outcome: result.outcome })
+    return { id, ...result }
+  }
+
+  outbox(filter: {
+    status?: string
+    to?: string
+    ref?: string
+    before?: number
+    limit: number
+  }): OutboxRow[] {
+    return this.db
+      .prepare(
+        `SELECT id, idempotency_key, to_number, text_display, priority, kind, ref, status, gateway, modem, message_ref, attempts,
+                possible_duplicate, last_error, created_at, sent_at, delivered_at
+         FROM sms_outbox WHERE id < ? AND (? IS NULL OR status = ?) AND (? IS NULL OR to_number = ?) AND (? IS NULL OR ref = ?)
+         ORDER BY id DESC LIMIT ?`,
+      )
+      .all(
+        filter.before ?? Number.MAX_SAFE_INTEGER,
+        filter.status ?? null,
+        filter.status ?? null,
+        filter.to ?? null,
+        filter.to ?? null,
+        filter.ref ?? null,
+        filter.ref ?? null,
+        filter.limit,
+      ) as OutboxRow[]
+  }
+}
