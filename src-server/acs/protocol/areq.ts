@@ -355,7 +355,6 @@ export interface ParseAReqOptions extends UrlPolicy {
   isMccValid?: (mcc: string) => boolean
 }
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; erro: Erro }
 export type ParseAReqResult = { ok: true; areq: AReq } | { ok: false; erro: Erro }
 
 const tableCache = new Map<string, FieldTable>()
@@ -397,7 +396,7 @@ export function parseAReq(rawBody: string, options: ParseAReqOptions = {}): Pars
     mcc: options.isMccValid ?? isAssignedMcc,
   }
   const issues: FieldIssue[] = []
-  validateTable(msg, tableFor(options), ctx, semantics, issues)
+  validateTable(msg, tableFor(options), ctx, issues, semantics)
   checkExtensions(msg, options, issues)
   checkDeviceInfo(msg, ctx, issues)
   checkConsistency(msg, ctx, issues)

@@ -84,12 +84,19 @@ function isRequired(spec: FieldSpec, ctx: FieldContext): boolean {
 }
 
 /** Validates `obj` against `table`, appending issues. Members not in the table are ignored (spec: validate only what is listed). */
+/** For messages without ISO/MCC elements. */
+export const NO_SEMANTIC_CHECKS: SemanticChecks = {
+  currency: () => true,
+  country: () => true,
+  mcc: () => true,
+}
+
 export function validateTable(
   obj: Record<string, unknown>,
   table: FieldTable,
   ctx: FieldContext,
-  semantics: SemanticChecks,
   issues: FieldIssue[],
+  semantics: SemanticChecks = NO_SEMANTIC_CHECKS,
   prefix = '',
 ): void {
   const local: FieldContext = prefix === '' ? ctx : { ...ctx, msg: obj }
@@ -141,7 +148,7 @@ function validateValue(
       if (spec.maxLength !== undefined && JSON.stringify(value).length > spec.maxLength) {
         return void issues.push({ code: '203', path })
       }
-      if (spec.fields) validateTable(value, spec.fields, ctx, semantics, issues, path + '.')
+      if (spec.fields) validateTable(value, spec.fields, ctx, issues, semantics, path + '.')
       return
     case 'array':
       if (!Array.isArray(value) || (spec.maxItems !== undefined && value.length > spec.maxItems)) {
