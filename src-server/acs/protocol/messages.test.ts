@@ -238,7 +238,6 @@ describe('parseRRes', () => {
   }
   const rres = {
     messageType: 'RRes',
-    messageVersion: '2.2.0',
     ...sent,
     dsTransID: 'b7b2a4b4-8d4e-4c37-9f8b-0f5d2d3c6a11',
     resultsStatus: '01',
