@@ -1,0 +1,35 @@
+import { desDecrypt, desEncrypt } from '../../crypto/block'
+
+/**
+ * The card CVV algorithm (also the core of the Visa CAVV): two single-DES keys, 32 hex digits of input,
+ * decimalised output. Single DES runs as TDES with K‖K‖K (OpenSSL 3 has no plain DES).
+ */
+export function cvvCore(
+  pan: string,
+  fourDigits: string,
+  threeDigits: string,
+  keyA: Uint8Array,
+  keyB: Uint8Array,
+): string {
+  if (!/^\d{12,19}$/.test(pan)) throw new RangeError('PAN must be 12–19 digits')
+  if (!/^\d{4}$/.test(fourDigits) || !/^\d{3}$/.test(threeDigits))
+    throw new RangeError('CVV inputs must be 4 and 3 digits')
+  if (keyA.length !== 8 || keyB.length !== 8) throw new RangeError('CVK halves must be 8 bytes each')
+  const pan16 = pan.length >= 16 ? pan.slice(-16) : pan.padStart(16, '0')
+  const data = (pan16 + fourDigits + threeDigits).padEnd(32, '0')
+  const block1 = Buffer.from(data.slice(0, 16), 'hex')
+  const block2 = Buffer.from(data.slice(16), 'hex')
+  let r = desEncrypt(keyA, block1)
+  for (let i = 0; i < 8; i++) r[i] ^= block2[i]
+  r = desEncrypt(keyA, r)
+  r = desDecrypt(keyB, r)
+  r = desEncrypt(keyA, r)
+  return decimalise(r.toString('hex').toUpperCase()).slice(0, 3)
+}
+
+/** Decimal digits left to right, then the hex letters A–F as 0–5. */
+export function decimalise(hex: string): string {
+  const digits = hex.replace(/[^0-9]/g, '')
+  const letters = hex.replace(/[0-9]/g, '').replace(/[A-F]/g, (c) => String(c.charCodeAt(0) - 65))
+  return digits + letters
+}

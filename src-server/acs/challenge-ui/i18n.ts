@@ -1,0 +1,84 @@
+/** Challenge page texts. The locale comes from the AReq browserLanguage (BCP 47), English by default. */
+export type Locale = 'en' | 'fr' | 'de'
+
+export interface Texts {
+  title: string
+  intro: (merchant: string, amount: string) => string
+  codeSentTo: (destination: string) => string
+  codeLabel: string
+  submit: string
+  resend: string
+  cancel: string
+  wrongCode: (attemptsLeft: number) => string
+  codeResent: string
+  codeExpired: string
+  waitingTitle: string
+  waitingText: string
+  continue: string
+  redirecting: string
+  continueWithoutScript: string
+}
+
+const TEXTS: Record<Locale, Texts> = {
+  en: {
+    title: 'Confirm your payment',
+    intro: (m, a) => `Payment of ${a} to ${m}`,
+    codeSentTo: (d) => `We sent a one-time code to ${d}.`,
+    codeLabel: 'One-time code',
+    submit: 'Submit',
+    resend: 'Resend code',
+    cancel: 'Cancel',
+    wrongCode: (n) => (n === 1 ? 'Incorrect code. 1 attempt left.' : `Incorrect code. ${n} attempts left.`),
+    codeResent: 'A new code has been sent.',
+    codeExpired: 'The code has expired. Request a new one.',
+    waitingTitle: 'Waiting for your reply',
+    waitingText: 'Reply to the message from your bank on your phone, then press Continue.',
+    continue: 'Continue',
+    redirecting: 'Returning to the merchant…',
+    continueWithoutScript: 'Continue',
+  },
+  fr: {
+    title: 'Confirmez votre paiement',
+    intro: (m, a) => `Paiement de ${a} à ${m}`,
+    codeSentTo: (d) => `Nous avons envoyé un code à usage unique au ${d}.`,
+    codeLabel: 'Code à usage unique',
+    submit: 'Valider',
+    resend: 'Renvoyer le code',
+    cancel: 'Annuler',
+    wrongCode: (n) =>
+      n === 1 ? 'Code incorrect. Il reste 1 essai.' : `Code incorrect. Il reste ${n} essais.`,
+    codeResent: 'Un nouveau code a été envoyé.',
+    codeExpired: 'Le code a expiré. Demandez-en un nouveau.',
+    waitingTitle: 'En attente de votre réponse',
+    waitingText: 'Répondez au message de votre banque sur votre téléphone, puis appuyez sur Continuer.',
+    continue: 'Continuer',
+    redirecting: 'Retour vers le marchand…',
+    continueWithoutScript: 'Continuer',
+  },
+  de: {
+    title: 'Bestätigen Sie Ihre Zahlung',
+    intro: (m, a) => `Zahlung von ${a} an ${m}`,
+    codeSentTo: (d) => `Wir haben einen Einmalcode an ${d} gesendet.`,
+    codeLabel: 'Einmalcode',
+    submit: 'Bestätigen',
+    resend: 'Code erneut senden',
+    cancel: 'Abbrechen',
+    wrongCode: (n) => (n === 1 ? 'Falscher Code. Noch 1 Versuch.' : `Falscher Code. Noch ${n} Versuche.`),
+    codeResent: 'Ein neuer Code wurde gesendet.',
+    codeExpired: 'Der Code ist abgelaufen. Fordern Sie einen neuen an.',
+    waitingTitle: 'Warten auf Ihre Antwort',
+    waitingText: 'Beantworten Sie die Nachricht Ihrer Bank auf Ihrem Telefon und tippen Sie dann auf Weiter.',
+    continue: 'Weiter',
+    redirecting: 'Zurück zum Händler…',
+    continueWithoutScript: 'Weiter',
+  },
+}
+
+export function localeFor(browserLanguage: string | undefined): Locale {
+  const primary = (browserLanguage ?? '').trim().toLowerCase().split(/[-_]/)[0]
+  return primary === 'fr' || primary === 'de' ? primary : 'en'
+}
+
+export function textsFor(locale: Locale): Texts {
+  return TEXTS[locale]
+}
