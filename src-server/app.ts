@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto'
+import Koa, { type Context, type Next } from 'koa'
+import { Health } from './contract'
+import { ApiRegistry } from './http/api'
+import { consoleSecurityHeaders, hostAndOriginGuard } from './http/guards'
+import { HttpProblem, problemMiddleware } from './http/problem'
+import { findConsoleRoot, serveConsole } from './http/static'
+import type { ServerModule } from './module'
+import { can, type Permission } from './operators/permissions'
+import type { SessionInfo } from './operators/service'
+import type { Services } from './services'
+import { auditModule } from './audit/routes'
+import { operatorsModule } from './operators/routes'
+
+/** The capabilities this server is made of, in registration order. */
+export const MODULES: readonly ServerModule[] = [operatorsModule, auditModule]
+
+export interface AppOptions {
+  modules?: readonly ServerModule[]
+  /** Directory of the built console; found automatically when omitted. */
+  consoleRoot?: string | null
+}
+
+export function bearerToken(ctx: Context): string | undefined {
+  const header = ctx.get('authorization')
+  const m = /^Bearer\s+([A-Za-z0-9_-]{20,200})$/.exec(header)
+  return m?.[1]
+}
+
+/** The operator session of a request; routes with a `{permission}` guard always have one. */
+export function sessionOf(ctx: Context): SessionInfo {
+  const session = ctx.state.session as SessionInfo | undefined
+  if (!session) throw new HttpProblem(401, 'Not signed in', 'Sign in first')
+  return session
+}
+
+/** `operator:<username>`, the audit actor for the current request. */
+export function actorOf(ctx: Context): string {
+  return `operator:${sessionOf(ctx).operator.username}`
+}
+
+/**
+ * Builds the Koa application over the given services. It never listens by itself: standalone.ts, the
+ * Electron utility process and the tests each decide how to serve it.
+ */
+export function createApp(services: Services, options: AppOptions = {}): { app: Koa; api: ApiRegistry } {
+  const { config, log, operators } = services
+  const app = new Koa({ proxy: false })
+  app.silent = true
+
+  const api = new ApiRegistry({
+    jsonBodyBytes: config.jsonBodyBytes,
+    requireSession(ctx, permission: Permission) {
+      const token = bearerToken(ctx)
+      const session = token ? operators.authenticate(token) : undefined
+      if (!session)
+        throw new HttpProblem(401, 'Not signed in', 'Your session is missing or has expired; sign in again')
+      ctx.state.session = session
+      if (!can(session.operator.role, permission)) {
+        log.warn({ operator: session.operator.username, permission, path: ctx.path }, 'permission denied')
+        throw new HttpProblem(
+          403,
+          'Forbidden',
+          `Your role (${session.operator.role}) does not allow ${permission}`,
+        )
+      }
+    },
+  })
+
+  app.use(async (ctx: Context, next: Next) => {
+    ctx.state.requestId = randomUUID()
+    ctx.set('X-Request-Id', ctx.state.requestId)
+    const started = performance.now()
+    await next()
+    const ms = performance.now() - started
+    if (ms > 500)
+      log.warn({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms) }, 'slow request')
+  })
+
+  api.route({
+    method: 'get',
+    path: '/health',
+    summary: 'Liveness and version',
+    tags: ['system'],
+    auth: { public: true },
+    responses: { 200: Health },
+    handler: () => ({ status: 'ok', version: services.version }),
+  })
+
+  for (const mod of options.modules ?? MODULES) mod.register(api, services, app)
+
+  api.route({
+    method: 'get',
+    path: '/api/openapi.json',
+    summary: 'This document',
+    tags: ['system'],
+    auth: { public: true },
+    responses: { 200: null },
+    handler: () => api.openApi({ title: 'Issuer operations suite API', version: services.version }),
+  })
+
+  const guard = hostAndOriginGuard({ host: config.host, allowedHosts: config.allowedHosts })
+  const problems = problemMiddleware(log)
+  const consoleRoot =
+    options.consoleRoot === null ? undefined : (options.consoleRoot ?? findConsoleRoot(import.meta.dirname))
+  const staticFiles = consoleRoot ? serveConsole(consoleRoot) : undefined
+  const headers = consoleSecurityHeaders()
+  const routes = api.router.routes()
+  const methods = api.router.allowedMethods({ throw: true })
+
+  // The console API and the console pages: problem+json errors, host/origin guard, strict headers.
+  app.use(async (ctx, next) => {
+    if (ctx.path.startsWith('/acs/') || ctx.path.startsWith('/2fa/') || ctx.state.handledElsewhere)
+      return next()
+    await headers(ctx, () =>
+      problems(ctx, async () => {
+        if (ctx.path.startsWith('/api/')) await guard(ctx, () => Promise.resolve())
+        const routed = ctx as never
+        try {
+          await methods(routed, () =>
+            routes(routed, async () => {
+              if (staticFiles && !ctx.path.startsWith('/api/')) await staticFiles(ctx, next)
+              else await next()
+            }),
+          )
+        } catch (err) {
+          if (err instanceof HttpProblem) throw err
+          const e = err as { status?: number }
+          if (e.status === 405 || e.status === 501) {
+            throw new HttpProblem(405, 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}`)
+          }
+          throw err
+        }
+      }),
+    )
+  })
+
+  return { app, api }
+}

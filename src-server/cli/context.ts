@@ -1,0 +1,34 @@
+import { existsSync } from 'node:fs'
+import { loadConfig } from '../config'
+import { runKnownAnswerTests } from '../crypto/kat'
+import { createMasterKeyFile, loadMasterKey, masterKeyPath } from '../crypto/master-key'
+import { createLogger } from '../log'
+import { createServices, databasePath, type Services } from '../services'
+import { VERSION } from '../version'
+
+/**
+ * Opens the data folder for a CLI command. CLI commands may run beside a live server: SQLite's own locking
+ * keeps the database consistent, and the server's lock only stops a second *server*.
+ */
+export function openForCli(options: { createKey?: boolean } = {}): Services {
+  const config = loadConfig()
+  runKnownAnswerTests()
+  const log = createLogger(process.env.IMS_LOG_LEVEL ?? 'warn', undefined)
+  let masterKey: Buffer
+  if (!process.env.IMS_MASTER_KEY && !existsSync(masterKeyPath(config.dataDir)) && options.createKey) {
+    masterKey = createMasterKeyFile(config.dataDir)
+  } else masterKey = loadMasterKey(config.dataDir)
+  return createServices(config, log, masterKey, VERSION)
+}
+
+export function isInitialised(): boolean {
+  const config = loadConfig()
+  return (
+    existsSync(databasePath(config.dataDir)) &&
+    (existsSync(masterKeyPath(config.dataDir)) || !!process.env.IMS_MASTER_KEY)
+  )
+}
+
+export function cliActor(): string {
+  return `cli:${process.env.USER ?? process.env.USERNAME ?? 'unknown'}`
+}

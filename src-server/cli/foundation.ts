@@ -1,0 +1,120 @@
+import { parseArgs } from 'node:util'
+import { cliActor, isInitialised, openForCli } from './context'
+import { prompt, readStdin, UsageError } from './io'
+import type { Command } from './main'
+
+export const initCommand: Command = {
+  name: 'init',
+  usage: 'ims init --admin NAME [--password-stdin] [--display-name TEXT]',
+  summary: 'create the data folder, its keys and the first admin',
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        admin: { type: 'string' },
+        'password-stdin': { type: 'boolean', default: false },
+        'display-name': { type: 'string' },
+      },
+      strict: true,
+    })
+    let admin = values.admin
+    if (!admin) {
+      if (!process.stdin.isTTY) throw new UsageError('--admin NAME is required')
+      admin = (await prompt('Admin username: ')).trim()
+    }
+    let password: string
+    if (values['password-stdin']) password = await readStdin()
+    else if (process.stdin.isTTY) {
+      password = await prompt('Admin password (12+ characters): ', true)
+      if ((await prompt('Repeat the password: ', true)) !== password)
+        throw new UsageError('the passwords differ')
+    } else throw new UsageError('pass the password on standard input with --password-stdin')
+
+    const services = openForCli({ createKey: true })
+    try {
+      const admins = services.db
+        .prepare(`SELECT count(*) FROM operators WHERE role = 'admin'`)
+        .pluck()
+        .get() as number
+      if (admins > 0) {
+        console.error(`${services.config.dataDir} is already initialised (it has an admin); nothing changed`)
+        return 1
+      }
+      await services.operators.create(
+        { username: admin, displayName: values['display-name'] ?? admin, role: 'admin', password },
+        cliActor(),
+      )
+      services.audit.record({ actor: cliActor(), action: 'system.init', details: { admin } })
+      console.log(`Initialised ${services.config.dataDir}: admin "${admin}" can now sign in.`)
+      return 0
+    } finally {
+      await services.close()
+    }
+  },
+}
+
+export const statusCommand: Command = {
+  name: 'status',
+  usage: 'ims status [--json]',
+  summary: 'say whether the data folder is initialised',
+  async run(argv) {
+    const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } })
+    let operators = 0
+    const initialised = isInitialised()
+    if (initialised) {
+      const services = openForCli()
+      operators = services.operators.count()
+      await services.close()
+    }
+    if (values.json) console.log(JSON.stringify({ initialised: initialised && operators > 0, operators }))
+    else
+      console.log(
+        initialised && operators > 0
+          ? `initialised, ${operators} operator(s)`
+          : 'not initialised: run "npx ims init"',
+      )
+    return 0
+  },
+}
+
+export const auditCommand: Command = {
+  name: 'audit',
+  usage: 'ims audit verify',
+  summary: 'verify the hash-chained audit log',
+  async run(argv) {
+    if (argv[0] !== 'verify') throw new UsageError('usage: ims audit verify')
+    const services = openForCli()
+    try {
+      const result = services.audit.verify()
+      if (result.ok) {
+        console.log(`audit log intact: ${result.rows} rows verified`)
+        return 0
+      }
+      console.error(`audit log BROKEN at row ${result.brokenAt}: ${result.reason} (${result.rows} rows read)`)
+      return 1
+    } finally {
+      await services.close()
+    }
+  },
+}
+
+export const keysCommand: Command = {
+  name: 'keys',
+  usage: 'ims keys rotate pan-enc|secret-enc|otp-hash',
+  summary: 'rotate a data key and re-encrypt what it protects',
+  async run(argv) {
+    const [verb, purpose] = argv
+    if (verb !== 'rotate' || !['pan-enc', 'secret-enc', 'otp-hash'].includes(purpose ?? '')) {
+      throw new UsageError('usage: ims keys rotate pan-enc|secret-enc|otp-hash')
+    }
+    const services = openForCli()
+    try {
+      const result = await services.vault.rotate(purpose as 'pan-enc' | 'secret-enc' | 'otp-hash')
+      services.audit.record({ actor: cliActor(), action: 'keys.rotate', target: purpose, details: result })
+      console.log(JSON.stringify(result))
+      return 0
+    } finally {
+      await services.close()
+    }
+  },
+}

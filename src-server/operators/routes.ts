@@ -1,0 +1,216 @@
+import { z } from 'zod'
+import { CurrentSession, Operator, Role, SessionRequest, SessionResponse } from '../contract'
+import { actorOf, sessionOf } from '../app'
+import type { ServerModule } from '../module'
+
+const OperatorId = z.object({ id: z.coerce.number().int().positive() })
+const NewOperator = z.object({
+  username: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{2,64}$/, 'letters, digits, dot, underscore or dash, 2–64 characters'),
+  displayName: z.string().trim().min(1).max(100),
+  role: Role,
+  password: z.string().min(1).max(1024),
+})
+const OperatorPatch = z
+  .object({
+    displayName: z.string().trim().min(1).max(100),
+    role: Role,
+    status: z.enum(['active', 'disabled']),
+  })
+  .partial()
+  .refine((p) => Object.keys(p).length > 0, 'change at least one field')
+const PasswordChange = z.object({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: z.string().min(1).max(1024),
+})
+const PasswordReset = z.object({ newPassword: z.string().min(1).max(1024) })
+const TotpCode = z.object({ code: z.string().regex(/^\d{6}$/, 'six digits') })
+const SessionRow = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  lastSeenAt: z.string(),
+  expiresAt: z.string(),
+  ip: z.string().optional(),
+  userAgent: z.string().optional(),
+  current: z.boolean(),
+})
+
+export const operatorsModule: ServerModule = {
+  name: 'operators',
+  register(api, { operators }) {
+    api.route({
+      method: 'post',
+      path: '/api/session',
+      summary: 'Sign in (password, then TOTP when enrolled)',
+      tags: ['session'],
+      auth: { public: true },
+      body: SessionRequest,
+      responses: { 201: SessionResponse, 401: null, 423: null },
+      async handler(ctx, { body }) {
+        const { token, session } = await operators.login(body, {
+          ip: ctx.ip,
+          userAgent: ctx.get('user-agent'),
+        })
+        ctx.status = 201
+        return {
+          token,
+          expiresAt: new Date(session.expiresAt).toISOString(),
+          operator: session.operator,
+          permissions: session.permissions,
+        }
+      },
+    })
+    api.route({
+      method: 'get',
+      path: '/api/session',
+      summary: 'The current session',
+      tags: ['session'],
+      auth: { permission: 'dashboard.read' },
+      responses: { 200: CurrentSession },
+      handler: (ctx) => {
+        const s = sessionOf(ctx)
+        return {
+          expiresAt: new Date(s.expiresAt).toISOString(),
+          operator: s.operator,
+          permissions: s.permissions,
+        }
+      },
+    })
+    api.route({
+      method: 'delete',
+      path: '/api/session',
+      summary: 'Sign out',
+      tags: ['session'],
+      auth: { permission: 'dashboard.read' },
+      responses: { 204: null },
+      handler(ctx) {
+        operators.logout(sessionOf(ctx))
+        ctx.status = 204
+      },
+    })
+    api.route({
+      method: 'get',
+      path: '/api/me/sessions',
+      summary: 'My active sessions',
+      tags: ['session'],
+      auth: { permission: 'dashboard.read' },
+      responses: { 200: z.array(SessionRow) },
+      handler: (ctx) => operators.sessions(sessionOf(ctx).operator.id, sessionOf(ctx).tokenHash),
+    })
+    api.route({
+      method: 'delete',
+      path: '/api/me/sessions/:sessionId',
+      summary: 'End one of my sessions',
+      tags: ['session'],
+      auth: { permission: 'dashboard.read' },
+      params: z.object({ sessionId: z.string().regex(/^[0-9a-f]{16}$/) }),
+      responses: { 204: null },
+      handler(ctx, { params }) {
+        operators.revokeSession(sessionOf(ctx).operator.id, params.sessionId, actorOf(ctx))
+        ctx.status = 204
+      },
+    })
+    api.route({
+      method: 'post',
+      path: '/api/me/password',
+      summary: 'Change my password (ends my other sessions)',
+      tags: ['session'],
+      auth: { permission: 'dashboard.read' },
+      body: PasswordChange,
+      responses: { 204: null },
+      async handler(ctx, { body }) {
+        await operators.changePassword(
+          sessionOf(ctx).operator.id,
+          body.currentPassword,
+          body.newPassword,
+          actorOf(ctx),
+        )
+        ctx.status = 204
+      },
+    })
+    api.route({
+      method: 'post',
+      path: '/api/me/totp',
+      summary: 'Start TOTP enrolment: returns the secret and a QR code',
+      tags: ['session'],
+      auth: { permission: 'dashboard.read' },
+      responses: { 200: z.object({ secret: z.string(), otpauthUrl: z.string(), qrDataUrl: z.string() }) },
+      handler: (ctx) => operators.beginTotp(sessionOf(ctx).operator.id),
+    })
+    api.route({
+      method: 'post',
+      path: '/api/me/totp/confirm',
+      summary: 'Confirm TOTP enrolment with a first code',
+      tags: ['session'],
+      auth: { permission: 'dashboard.read' },
+      body: TotpCode,
+      responses: { 204: null },
+      handler(ctx, { body }) {
+        operators.confirmTotp(sessionOf(ctx).operator.id, body.code, actorOf(ctx))
+        ctx.status = 204
+      },
+    })
+    api.route({
+      method: 'get',
+      path: '/api/operators',
+      summary: 'List operator accounts',
+      tags: ['operators'],
+      auth: { permission: 'operators.read' },
+      responses: { 200: z.array(Operator) },
+      handler: () => operators.list(),
+    })
+    api.route({
+      method: 'post',
+      path: '/api/operators',
+      summary: 'Create an operator account',
+      tags: ['operators'],
+      auth: { permission: 'operators.manage' },
+      body: NewOperator,
+      responses: { 201: Operator, 409: null },
+      async handler(ctx, { body }) {
+        const op = await operators.create(body, actorOf(ctx))
+        ctx.status = 201
+        return op
+      },
+    })
+    api.route({
+      method: 'patch',
+      path: '/api/operators/:id',
+      summary: 'Change an operator’s name, role or status',
+      tags: ['operators'],
+      auth: { permission: 'operators.manage' },
+      params: OperatorId,
+      body: OperatorPatch,
+      responses: { 200: Operator },
+      handler: (ctx, { params, body }) => operators.update(params.id, body, actorOf(ctx)),
+    })
+    api.route({
+      method: 'post',
+      path: '/api/operators/:id/password',
+      summary: 'Reset an operator’s password',
+      tags: ['operators'],
+      auth: { permission: 'operators.manage' },
+      params: OperatorId,
+      body: PasswordReset,
+      responses: { 204: null },
+      async handler(ctx, { params, body }) {
+        await operators.changePassword(params.id, null, body.newPassword, actorOf(ctx))
+        ctx.status = 204
+      },
+    })
+    api.route({
+      method: 'delete',
+      path: '/api/operators/:id/totp',
+      summary: 'Remove an operator’s second factor (lost phone)',
+      tags: ['operators'],
+      auth: { permission: 'operators.manage' },
+      params: OperatorId,
+      responses: { 204: null },
+      handler(ctx, { params }) {
+        operators.disableTotp(params.id, actorOf(ctx))
+        ctx.status = 204
+      },
+    })
+  },
+}

@@ -1,0 +1,408 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { authenticator } from 'otplib'
+import QRCode from 'qrcode'
+import type { Operator, Role } from '../contract'
+import type { AuditLog } from '../audit/audit-log'
+import type { Vault } from '../crypto/vault'
+import type { Db } from '../store/db'
+import { HttpProblem } from '../http/problem'
+import { checkPasswordPolicy, DUMMY_HASH, hashPassword, verifyPassword, WeakPasswordError } from './password'
+import { ROLE_PERMISSIONS } from './permissions'
+
+authenticator.options = { window: 1, step: 30, digits: 6 }
+
+interface OperatorRow {
+  id: number
+  username: string
+  display_name: string
+  role: Role
+  password_hash: string
+  totp_secret: Buffer | null
+  totp_pending: Buffer | null
+  status: 'active' | 'disabled'
+  failed_logins: number
+  locked_until: number
+  last_totp_step: number
+}
+
+export interface SessionInfo {
+  operator: Operator
+  permissions: string[]
+  expiresAt: number
+  tokenHash: Buffer
+}
+
+export interface SessionPolicy {
+  absoluteMs: number
+  idleMs: number
+}
+
+/** Lockout: after this many consecutive failures the account locks, doubling each further failure. */
+const FREE_FAILURES = 5
+const FIRST_LOCK_MS = 30_000
+const MAX_LOCK_MS = 15 * 60_000
+
+function toOperator(row: OperatorRow): Operator {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    role: row.role,
+    totpEnabled: row.totp_secret !== null,
+    status: row.status,
+  }
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest()
+const invalidCredentials = () =>
+  new HttpProblem(401, 'Invalid credentials', 'The username or password is wrong')
+
+export class OperatorService {
+  private readonly byName
+  private readonly byId
+  private readonly sessionByHash
+  private readonly touchSession
+
+  constructor(
+    private readonly db: Db,
+    private readonly vault: Vault,
+    private readonly audit: AuditLog,
+    private readonly policy: SessionPolicy,
+  ) {
+    this.byName = db.prepare('SELECT * FROM operators WHERE username = ?')
+    this.byId = db.prepare('SELECT * FROM operators WHERE id = ?')
+    this.sessionByHash = db.prepare(
+      `SELECT s.token_hash, s.expires_at, s.last_seen_at, o.* FROM sessions s
+       JOIN operators o ON o.id = s.operator_id WHERE s.token_hash = ?`,
+    )
+    this.touchSession = db.prepare('UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?')
+  }
+
+  count(): number {
+    return this.db.prepare('SELECT count(*) FROM operators').pluck().get() as number
+  }
+
+  list(): Operator[] {
+    return (this.db.prepare('SELECT * FROM operators ORDER BY username').all() as OperatorRow[]).map(
+      toOperator,
+    )
+  }
+
+  get(id: number): Operator {
+    const row = this.byId.get(id) as OperatorRow | undefined
+    if (!row) throw new HttpProblem(404, 'Not found', `No operator with id ${id}`)
+    return toOperator(row)
+  }
+
+  async create(
+    input: { username: string; displayName: string; role: Role; password: string },
+    actor: string,
+  ): Promise<Operator> {
+    try {
+      checkPasswordPolicy(input.password, input.username)
+    } catch (err) {
+      if (err instanceof WeakPasswordError) throw new HttpProblem(400, 'Weak password', err.message)
+      throw err
+    }
+    if (this.byName.get(input.username))
+      throw new HttpProblem(409, 'Conflict', `The username ${input.username} is taken`)
+    const hash = await hashPassword(input.password)
+    const now = new Date().toISOString()
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          `INSERT INTO operators (username, display_name, role, password_hash, password_changed_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(input.username, input.displayName, input.role, hash, now, now)
+      const id = Number(info.lastInsertRowid)
+      this.audit.record({
+        actor,
+        action: 'operator.create',
+        target: `operator:${input.username}`,
+        details: { role: input.role },
+      })
+      return this.get(id)
+    })()
+  }
+
+  update(
+    id: number,
+    patch: { displayName?: string; role?: Role; status?: 'active' | 'disabled' },
+    actor: string,
+  ): Operator {
+    const before = this.get(id)
+    if (before.role === 'admin' && ((patch.role && patch.role !== 'admin') || patch.status === 'disabled')) {
+      const admins = this.db
+        .prepare(`SELECT count(*) FROM operators WHERE role = 'admin' AND status = 'active'`)
+        .pluck()
+        .get() as number
+      if (admins <= 1)
+        throw new HttpProblem(409, 'Conflict', 'This is the last active admin; make another admin first')
+    }
+    return this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE operators SET display_name = coalesce(?, display_name), role = coalesce(?, role),
+           status = coalesce(?, status) WHERE id = ?`,
+        )
+        .run(patch.displayName ?? null, patch.role ?? null, patch.status ?? null, id)
+      if (patch.status === 'disabled') this.db.prepare('DELETE FROM sessions WHERE operator_id = ?').run(id)
+      this.audit.record({
+        actor,
+        action: 'operator.update',
+        target: `operator:${before.username}`,
+        details: { ...patch },
+      })
+      return this.get(id)
+    })()
+  }
+
+  /**
+   * Checks credentials and opens a session. Every failure answers the same way whether the user exists or
+   * not, and costs the same scrypt time; repeated failures lock the account with a growing back-off.
+   */
+  async login(
+    input: { username: string; password: string; totp?: string },
+    client: { ip?: string; userAgent?: string },
+    now = Date.now(),
+  ): Promise<{ token: string; session: SessionInfo }> {
+    const row = this.byName.get(input.username) as OperatorRow | undefined
+    if (row && row.locked_until > now) {
+      this.audit.record({
+        actor: `operator:${row.username}`,
+        action: 'operator.login.locked',
+        details: { ip: client.ip },
+      })
+      throw new HttpProblem(423, 'Account locked', 'Too many failed sign-ins; try again later', {
+        retryAfter: Math.ceil((row.locked_until - now) / 1000),
+      })
+    }
+    const passwordOk = await verifyPassword(input.password, row?.password_hash ?? DUMMY_HASH)
+    if (!row || !passwordOk || row.status !== 'active') {
+      if (row) this.recordFailure(row, now, client.ip, 'password')
+      else
+        this.audit.record({
+          actor: 'anonymous',
+          action: 'operator.login.failed',
+          details: { ip: client.ip, reason: 'unknown user' },
+        })
+      throw invalidCredentials()
+    }
+    if (row.totp_secret) {
+      if (!input.totp) {
+        throw new HttpProblem(
+          401,
+          'Second factor required',
+          'Enter the 6-digit code from your authenticator app',
+          {
+            totpRequired: true,
+          },
+        )
+      }
+      const step = this.checkTotp(row.totp_secret, input.totp, now)
+      if (step === null || step <= row.last_totp_step) {
+        this.recordFailure(row, now, client.ip, 'totp')
+        throw new HttpProblem(
+          401,
+          'Invalid second factor',
+          'The authenticator code is wrong or was already used',
+          {
+            totpRequired: true,
+          },
+        )
+      }
+      this.db.prepare('UPDATE operators SET last_totp_step = ? WHERE id = ?').run(step, row.id)
+    }
+    const token = randomBytes(32).toString('base64url')
+    const tokenHash = hashToken(token)
+    const expiresAt = now + this.policy.absoluteMs
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE operators SET failed_logins = 0, locked_until = 0 WHERE id = ?').run(row.id)
+      this.db
+        .prepare(
+          `INSERT INTO sessions (token_hash, operator_id, created_at, last_seen_at, expires_at, ip, user_agent)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          tokenHash,
+          row.id,
+          now,
+          now,
+          expiresAt,
+          client.ip ?? null,
+          client.userAgent?.slice(0, 200) ?? null,
+        )
+      this.audit.record({
+        actor: `operator:${row.username}`,
+        action: 'operator.login',
+        details: { ip: client.ip },
+      })
+    })()
+    const operator = toOperator(row)
+    return {
+      token,
+      session: { operator, permissions: [...ROLE_PERMISSIONS[operator.role]], expiresAt, tokenHash },
+    }
+  }
+
+  private recordFailure(row: OperatorRow, now: number, ip: string | undefined, reason: string): void {
+    const failures = row.failed_logins + 1
+    const extra = failures - FREE_FAILURES
+    const lockedUntil = extra >= 0 ? now + Math.min(FIRST_LOCK_MS * 2 ** extra, MAX_LOCK_MS) : 0
+    this.db.transaction(() => {
+      this.db
+        .prepare('UPDATE operators SET failed_logins = ?, locked_until = ? WHERE id = ?')
+        .run(failures, lockedUntil, row.id)
+      this.audit.record({
+        actor: `operator:${row.username}`,
+        action: 'operator.login.failed',
+        details: {
+          ip,
+          reason,
+          failures,
+          ...(lockedUntil ? { lockedForSeconds: (lockedUntil - now) / 1000 } : {}),
+        },
+      })
+    })()
+  }
+
+  private checkTotp(sealedSecret: Buffer, code: string, now: number): number | null {
+    const secret = this.vault.open(sealedSecret).toString('utf8')
+    authenticator.options = { ...authenticator.options, epoch: now }
+    const delta = authenticator.checkDelta(code, secret)
+    return delta === null ? null : Math.floor(now / 30_000) + delta
+  }
+
+  /** Resolves a bearer token to its session, enforcing absolute expiry and the idle timeout. */
+  authenticate(token: string, now = Date.now()): SessionInfo | undefined {
+    const tokenHash = hashToken(token)
+    const row = this.sessionByHash.get(tokenHash) as
+      (OperatorRow & { expires_at: number; last_seen_at: number }) | undefined
+    if (!row || row.status !== 'active') return undefined
+    if (row.expires_at <= now || row.last_seen_at + this.policy.idleMs <= now) {
+      this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash)
+      return undefined
+    }
+    // Only write when it matters for the idle timeout: an authenticated read stays a read.
+    if (now - row.last_seen_at > 30_000) this.touchSession.run(now, tokenHash)
+    const operator = toOperator(row)
+    return {
+      operator,
+      permissions: [...ROLE_PERMISSIONS[operator.role]],
+      expiresAt: row.expires_at,
+      tokenHash,
+    }
+  }
+
+  logout(session: SessionInfo): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(session.tokenHash)
+      this.audit.record({ actor: `operator:${session.operator.username}`, action: 'operator.logout' })
+    })()
+  }
+
+  sessions(operatorId: number, current?: Buffer) {
+    const rows = this.db
+      .prepare(
+        'SELECT token_hash, created_at, last_seen_at, expires_at, ip, user_agent FROM sessions WHERE operator_id = ? ORDER BY created_at DESC',
+      )
+      .all(operatorId) as {
+      token_hash: Buffer
+      created_at: number
+      last_seen_at: number
+      expires_at: number
+      ip: string | null
+      user_agent: string | null
+    }[]
+    return rows.map((r) => ({
+      // The id is a prefix of the token hash: enough to name a session, useless to take it over.
+      id: r.token_hash.subarray(0, 8).toString('hex'),
+      createdAt: new Date(r.created_at).toISOString(),
+      lastSeenAt: new Date(r.last_seen_at).toISOString(),
+      expiresAt: new Date(r.expires_at).toISOString(),
+      ip: r.ip ?? undefined,
+      userAgent: r.user_agent ?? undefined,
+      current: current ? r.token_hash.equals(current) : false,
+    }))
+  }
+
+  revokeSession(operatorId: number, id: string, actor: string): void {
+    const info = this.db
+      .prepare(`DELETE FROM sessions WHERE operator_id = ? AND hex(substr(token_hash, 1, 8)) = upper(?)`)
+      .run(operatorId, id)
+    if (info.changes === 0) throw new HttpProblem(404, 'Not found', 'No such session')
+    this.audit.record({ actor, action: 'operator.session.revoke', target: `operator:${operatorId}` })
+  }
+
+  async changePassword(
+    operatorId: number,
+    current: string | null,
+    next: string,
+    actor: string,
+  ): Promise<void> {
+    const row = this.byId.get(operatorId) as OperatorRow | undefined
+    if (!row) throw new HttpProblem(404, 'Not found', `No operator with id ${operatorId}`)
+    if (current !== null && !(await verifyPassword(current, row.password_hash))) {
+      throw new HttpProblem(400, 'Wrong password', 'The current password is wrong')
+    }
+    try {
+      checkPasswordPolicy(next, row.username)
+    } catch (err) {
+      if (err instanceof WeakPasswordError) throw new HttpProblem(400, 'Weak password', err.message)
+      throw err
+    }
+    const hash = await hashPassword(next)
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          'UPDATE operators SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = 0 WHERE id = ?',
+        )
+        .run(hash, new Date().toISOString(), operatorId)
+      // Every other session of this operator ends: a changed password must lock out whoever knew the old one.
+      this.db.prepare('DELETE FROM sessions WHERE operator_id = ?').run(operatorId)
+      this.audit.record({
+        actor,
+        action: current === null ? 'operator.password.reset' : 'operator.password.change',
+        target: `operator:${row.username}`,
+      })
+    })()
+  }
+
+  /** Starts TOTP enrolment: a new secret, kept pending until a first code confirms the app has it. */
+  async beginTotp(operatorId: number): Promise<{ secret: string; otpauthUrl: string; qrDataUrl: string }> {
+    const op = this.get(operatorId)
+    const secret = authenticator.generateSecret(20)
+    this.db
+      .prepare('UPDATE operators SET totp_pending = ? WHERE id = ?')
+      .run(this.vault.seal('secret-enc', secret), operatorId)
+    const otpauthUrl = authenticator.keyuri(op.username, 'Issuer Ops Suite', secret)
+    return { secret, otpauthUrl, qrDataUrl: await QRCode.toDataURL(otpauthUrl, { margin: 1, width: 220 }) }
+  }
+
+  confirmTotp(operatorId: number, code: string, actor: string, now = Date.now()): void {
+    const row = this.byId.get(operatorId) as OperatorRow | undefined
+    if (!row?.totp_pending) throw new HttpProblem(409, 'Conflict', 'Start TOTP enrolment first')
+    const step = this.checkTotp(row.totp_pending, code, now)
+    if (step === null)
+      throw new HttpProblem(400, 'Invalid code', 'The code does not match; check the clock of your phone')
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          'UPDATE operators SET totp_secret = totp_pending, totp_pending = NULL, last_totp_step = ? WHERE id = ?',
+        )
+        .run(step, operatorId)
+      this.audit.record({ actor, action: 'operator.totp.enable', target: `operator:${row.username}` })
+    })()
+  }
+
+  disableTotp(operatorId: number, actor: string): void {
+    const op = this.get(operatorId)
+    this.db.transaction(() => {
+      this.db
+        .prepare('UPDATE operators SET totp_secret = NULL, totp_pending = NULL WHERE id = ?')
+        .run(operatorId)
+      this.audit.record({ actor, action: 'operator.totp.disable', target: `operator:${op.username}` })
+    })()
+  }
+}

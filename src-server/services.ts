@@ -1,0 +1,61 @@
+import { join } from 'node:path'
+import { AuditLog } from './audit/audit-log'
+import type { Config } from './config'
+import { Keyring } from './crypto/keyring'
+import { Vault } from './crypto/vault'
+import type { Logger } from './log'
+import { OperatorService } from './operators/service'
+import { migrate, openDatabase, type Db } from './store/db'
+import { ReadPool } from './store/read-pool'
+
+/** Everything a capability module needs, built once per process and handed to routes and jobs. */
+export interface Services {
+  config: Config
+  log: Logger
+  db: Db
+  reads: ReadPool
+  keyring: Keyring
+  vault: Vault
+  audit: AuditLog
+  operators: OperatorService
+  version: string
+  close(): Promise<void>
+}
+
+export function databasePath(dataDir: string): string {
+  return join(dataDir, 'ims.db')
+}
+
+/** Opens the database (applying migrations) and builds the shared services over it. */
+export function createServices(config: Config, log: Logger, masterKey: Buffer, version: string): Services {
+  const db = openDatabase(databasePath(config.dataDir))
+  migrate(db)
+  const keyring = new Keyring(db, masterKey)
+  const vault = new Vault(keyring, db)
+  vault.registerSealedColumn({ table: 'operators', column: 'totp_secret', purpose: 'secret-enc' })
+  vault.registerSealedColumn({ table: 'operators', column: 'totp_pending', purpose: 'secret-enc' })
+  const audit = new AuditLog(db, keyring)
+  const operators = new OperatorService(db, vault, audit, {
+    absoluteMs: config.sessionAbsoluteMs,
+    idleMs: config.sessionIdleMs,
+  })
+  const reads = new ReadPool(databasePath(config.dataDir))
+  return {
+    config,
+    log,
+    db,
+    reads,
+    keyring,
+    vault,
+    audit,
+    operators,
+    version,
+    async close() {
+      await reads.close()
+      if (db.open) {
+        db.pragma('wal_checkpoint(TRUNCATE)')
+        db.close()
+      }
+    },
+  }
+}

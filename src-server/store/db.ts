@@ -1,0 +1,56 @@
+import Database from 'better-sqlite3'
+import { chmodSync, existsSync, mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { MIGRATIONS, type Migration } from './migrations'
+
+export type Db = Database.Database
+
+/**
+ * Opens the suite's database with the pragmas the whole server relies on.
+ *
+ * synchronous=FULL: the database holds the authentication ledger and the audit chain; an acknowledged
+ * authentication result must survive a power cut, and with WAL + NORMAL the last commits before a power
+ * loss can vanish. FULL costs one extra fsync per commit (still tens of thousands of commits/s on WAL),
+ * see docs/architecture.md.
+ */
+export function openDatabase(file: string, options: { readonly?: boolean } = {}): Db {
+  if (!options.readonly) mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  const isNew = !existsSync(file)
+  const db = new Database(file, {
+    readonly: options.readonly ?? false,
+    fileMustExist: options.readonly ?? false,
+  })
+  // Holds encrypted PANs and the audit chain: owner-only, like the key file (SQLite gives -wal/-shm the same mode).
+  if (isNew && process.platform !== 'win32') chmodSync(file, 0o600)
+  if (!options.readonly) db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.pragma('foreign_keys = ON')
+  db.pragma('busy_timeout = 5000')
+  db.pragma('temp_store = MEMORY')
+  db.pragma('cache_size = -65536')
+  db.pragma('mmap_size = 268435456')
+  return db
+}
+
+/** Applies every migration not yet recorded, each in its own transaction, in id order. */
+export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): string[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    id TEXT PRIMARY KEY,
+    applied_at TEXT NOT NULL
+  ) STRICT`)
+  const applied = new Set(db.prepare('SELECT id FROM schema_migrations').pluck().all() as string[])
+  const ids = migrations.map((m) => m.id)
+  if (new Set(ids).size !== ids.length) throw new Error('duplicate migration id')
+  const sorted = [...migrations].sort((a, b) => a.id.localeCompare(b.id))
+  const record = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)')
+  const done: string[] = []
+  for (const m of sorted) {
+    if (applied.has(m.id)) continue
+    db.transaction(() => {
+      db.exec(m.sql)
+      record.run(m.id, new Date().toISOString())
+    })()
+    done.push(m.id)
+  }
+  return done
+}

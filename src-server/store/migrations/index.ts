@@ -1,0 +1,14 @@
+/**
+ * Every schema change, as numbered migrations. Ids sort lexically; each capability owns a range so work on
+ * different capabilities never collides: 0001–0099 foundation, 0100 acs, 0200 auth methods, 0300 sms,
+ * 0400 dongles, 0500 keys, 0600 terminals, 0700 mobile authenticator, 0800 console/reports.
+ * A released migration is never edited: add a new one.
+ */
+import foundation from './0001-foundation'
+
+export interface Migration {
+  id: string
+  sql: string
+}
+
+export const MIGRATIONS: readonly Migration[] = [foundation]

@@ -1,0 +1,72 @@
+import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
+
+/**
+ * Long read queries (reports, statistics, exports) run on read-only connections in worker threads so the
+ * event loop keeps answering AReqs. The worker source is inline so it works the same from the TypeScript
+ * sources and from the bundled server.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads')
+const Database = require(workerData.driver)
+const db = new Database(workerData.file, { readonly: true, fileMustExist: true })
+db.pragma('busy_timeout = 5000')
+db.pragma('cache_size = -32768')
+db.pragma('mmap_size = 268435456')
+const cache = new Map()
+parentPort.on('message', ({ id, sql, params }) => {
+  try {
+    let stmt = cache.get(sql)
+    if (!stmt) { stmt = db.prepare(sql); cache.set(sql, stmt) }
+    parentPort.postMessage({ id, rows: stmt.all(...params) })
+  } catch (err) {
+    parentPort.postMessage({ id, error: String(err && err.message || err) })
+  }
+})
+`
+
+interface Pending {
+  resolve(rows: unknown[]): void
+  reject(err: Error): void
+}
+
+export class ReadPool {
+  private workers: { worker: Worker; busy: number }[] = []
+  private pending = new Map<number, Pending>()
+  private seq = 0
+
+  constructor(file: string, size = 2) {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3')
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver } })
+      const slot = { worker, busy: 0 }
+      worker.on('message', (msg: { id: number; rows?: unknown[]; error?: string }) => {
+        slot.busy--
+        const p = this.pending.get(msg.id)
+        if (!p) return
+        this.pending.delete(msg.id)
+        if (msg.error !== undefined) p.reject(new Error(msg.error))
+        else p.resolve(msg.rows ?? [])
+      })
+      worker.unref()
+      this.workers.push(slot)
+    }
+  }
+
+  /** Runs a read-only statement on the least busy worker. */
+  all<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a))
+    const id = ++this.seq
+    slot.busy++
+    return new Promise<T[]>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject })
+      slot.worker.postMessage({ id, sql, params })
+    })
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()))
+    for (const p of this.pending.values()) p.reject(new Error('read pool closed'))
+    this.pending.clear()
+  }
+}
