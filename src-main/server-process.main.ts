@@ -57,7 +57,12 @@ export class ServerSupervisor {
     this.url = null
     this.child = null
     if (this.stopping) return
-    console.error(`The IMS server stopped unexpectedly (exit code ${code}).`)
+    this.restartAfterCrash(`exit code ${code}`)
+  }
+
+  /** A failed restart counts as one more crash, so a server that cannot come back ends in onGiveUp. */
+  private restartAfterCrash(reason: string): void {
+    console.error(`The IMS server stopped unexpectedly (${reason}).`)
     const delay = this.restarts.onCrash(Date.now())
     if (delay === null) {
       this.options.onGiveUp(new Error('The IMS server keeps stopping; it will not be restarted again.'))
@@ -66,7 +71,7 @@ export class ServerSupervisor {
     setTimeout(() => {
       if (this.stopping) return
       this.start().catch((error: unknown) =>
-        this.options.onGiveUp(error instanceof Error ? error : new Error(String(error))),
+        this.restartAfterCrash(error instanceof Error ? error.message : String(error)),
       )
     }, delay)
   }
