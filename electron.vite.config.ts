@@ -33,6 +33,8 @@ export default defineConfig({
     root: 'src-renderer',
     build: {
       outDir: 'out/renderer',
+      // electron-vite leaves code unminified; the console is also served to browsers, so minify it.
+      minify: true,
       // electron-vite requires an explicit HTML input when the root is not src/renderer
       rolldownOptions: { input: resolve(root, 'src-renderer/index.html') },
     },
