@@ -104,4 +104,30 @@ test.describe('signing in and out', () => {
     await expect(consolePage.operatorRole).toHaveText('Agent')
     await expect(page.getByTestId('operator-name')).toHaveText('Tess Agent')
   })
+
+  test('a locked account is explained with the time to wait', async ({ consolePage, page, request }) => {
+    const password = 'e2e-Lockout-Case-Password-3'
+    const admin = await (await request.post('/api/session', { data: E2E_ADMIN })).json()
+    const created = await request.post('/api/operators', {
+      headers: { Authorization: `Bearer ${admin.token}` },
+      data: { username: 'lock-agent', displayName: 'Lou Agent', role: 'agent', password },
+    })
+    expect(created.status(), await created.text()).toBe(201)
+    // Fail through the API until the server locks the account, however many free failures it allows.
+    let status = 0
+    for (let attempt = 0; attempt < 20 && status !== 423; attempt++) {
+      const response = await request.post('/api/session', {
+        data: { username: 'lock-agent', password: 'wrong' },
+      })
+      status = response.status()
+    }
+    expect(status).toBe(423)
+
+    await consolePage.open()
+    await consolePage.signIn('lock-agent', password)
+    const alert = page.getByRole('alert')
+    await expect(alert).toContainText('Account locked')
+    await expect(alert).toContainText(/Try again in \d+ (second|minute)s?\./)
+    await expect(consolePage.navigation).toHaveCount(0)
+  })
 })
