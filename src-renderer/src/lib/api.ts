@@ -1,0 +1,155 @@
+/**
+ * Typed client of the console API. Types come from the server's contract (type-only import: no zod in the
+ * bundle). Every failure becomes an {@link ApiError} carrying an RFC 9457 problem, so pages can always say in
+ * words what went wrong.
+ */
+import type {
+  CurrentSession,
+  Health,
+  Problem,
+  SessionRequest,
+  SessionResponse,
+} from '../../../src-server/contract'
+
+export type { CurrentSession, Health, Problem, SessionRequest, SessionResponse }
+
+export class ApiError extends Error {
+  override name = 'ApiError'
+  constructor(
+    readonly status: number,
+    readonly problem: Problem,
+  ) {
+    super(problem.detail ? `${problem.title}: ${problem.detail}` : problem.title)
+  }
+}
+
+const REQUEST_TIMEOUT_MS = 15_000
+
+/** Words for answers that carry no problem document (a proxy error page, an empty body...). */
+function fallbackProblem(status: number): Problem {
+  const title =
+    status === 401
+      ? 'You are not signed in.'
+      : status === 403
+        ? 'You are not allowed to do this.'
+        : status === 404
+          ? 'Not found.'
+          : status === 429
+            ? 'Too many requests; wait a moment and try again.'
+            : status >= 500
+              ? 'The IMS server had a problem.'
+              : 'The request was refused.'
+  return { type: 'about:blank', title, status }
+}
+
+function isProblem(value: unknown): value is Problem {
+  if (typeof value !== 'object' || value === null) return false
+  const candidate = value as Record<string, unknown>
+  return typeof candidate.title === 'string' && typeof candidate.status === 'number'
+}
+
+async function problemOf(response: Response): Promise<Problem> {
+  const type = response.headers.get('content-type') ?? ''
+  if (type.includes('json')) {
+    try {
+      const body: unknown = await response.json()
+      if (isProblem(body)) return body
+    } catch {
+      // An unreadable body is reported like an absent one.
+    }
+  }
+  return fallbackProblem(response.status)
+}
+
+/** Turns anything thrown into an ApiError, so callers have one shape to show. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error
+  if (error instanceof DOMException && error.name === 'TimeoutError') {
+    return new ApiError(0, {
+      type: 'about:blank',
+      title: 'The IMS server did not answer in time.',
+      detail: 'Try again; if it keeps happening, check that the server is running.',
+      status: 0,
+    })
+  }
+  return new ApiError(0, {
+    type: 'about:blank',
+    title: 'Cannot reach the IMS server.',
+    detail: 'Check that the server is running and this computer can reach it, then try again.',
+    status: 0,
+  })
+}
+
+export interface ApiClientOptions {
+  /** Bearer token of the current session, if any. */
+  getToken: () => string | null
+  /** Called when an authenticated call answers 401: the session has expired or was revoked. */
+  onUnauthorized: (error: ApiError) => void
+  fetch?: typeof fetch
+}
+
+interface RequestOptions {
+  body?: unknown
+  /** False only for signing in and the health probe. */
+  authenticated?: boolean
+}
+
+export class ApiClient {
+  constructor(private readonly options: ApiClientOptions) {}
+
+  async request<T>(
+    method: string,
+    path: string,
+    { body, authenticated = true }: RequestOptions = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' }
+    if (body !== undefined) headers['Content-Type'] = 'application/json'
+    if (authenticated) {
+      const token = this.options.getToken()
+      if (token) headers.Authorization = `Bearer ${token}`
+    }
+    const doFetch = this.options.fetch ?? fetch
+    let response: Response
+    try {
+      response = await doFetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      })
+    } catch (error) {
+      throw toApiError(error)
+    }
+    if (!response.ok) {
+      const error = new ApiError(response.status, await problemOf(response))
+      if (authenticated && response.status === 401) this.options.onUnauthorized(error)
+      throw error
+    }
+    if (response.status === 204) return undefined as T
+    try {
+      return (await response.json()) as T
+    } catch {
+      throw new ApiError(response.status, {
+        type: 'about:blank',
+        title: 'The IMS server sent an answer the console cannot read.',
+        status: response.status,
+      })
+    }
+  }
+
+  health(): Promise<Health> {
+    return this.request('GET', '/health', { authenticated: false })
+  }
+
+  createSession(credentials: SessionRequest): Promise<SessionResponse> {
+    return this.request('POST', '/api/session', { body: credentials, authenticated: false })
+  }
+
+  currentSession(): Promise<CurrentSession> {
+    return this.request('GET', '/api/session')
+  }
+
+  deleteSession(): Promise<void> {
+    return this.request('DELETE', '/api/session')
+  }
+}

@@ -1,0 +1,25 @@
+/** The suite's areas, in navigation order. Each has one page under ../pages (see pages/index.ts). */
+export const AREAS = [
+  { id: 'dashboard', label: 'Dashboard', path: '/dashboard' },
+  { id: 'cardholders', label: 'Cardholders', path: '/cardholders' },
+  { id: 'transactions', label: 'Transactions', path: '/transactions' },
+  { id: 'reports', label: 'Reports', path: '/reports' },
+  { id: 'sms', label: 'SMS & modems', path: '/sms' },
+  { id: 'dongles', label: 'Dongles', path: '/dongles' },
+  { id: 'keys', label: 'Keys & PEDs', path: '/keys' },
+  { id: 'terminals', label: 'Terminals', path: '/terminals' },
+  { id: 'rules', label: 'Rules', path: '/rules' },
+  { id: 'operators', label: 'Operators', path: '/operators' },
+  { id: 'audit', label: 'Audit', path: '/audit' },
+  { id: 'lab', label: 'Lab', path: '/lab' },
+  { id: 'settings', label: 'Settings', path: '/settings' },
+] as const
+
+export type Area = (typeof AREAS)[number]
+export type AreaId = Area['id']
+
+export const HOME_PATH: Area['path'] = '/dashboard'
+
+export function areaForPath(path: string): Area | undefined {
+  return AREAS.find((area) => area.path === path)
+}
