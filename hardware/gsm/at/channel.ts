@@ -253,7 +253,9 @@ export class AtChannel extends EventEmitter<{ urc: [Urc]; close: [reason: string
     if (line.toUpperCase() === p.command.toUpperCase()) return true
     // With echo on, the PDU comes back too, followed by the Ctrl-Z we sent.
     return (
-      p.options.pdu !== undefined && p.promptSent && line.replace(/\x1a$/, '').toUpperCase() === p.options.pdu
+      p.options.pdu !== undefined &&
+      p.promptSent &&
+      (line.endsWith('\x1a') ? line.slice(0, -1) : line).toUpperCase() === p.options.pdu
     )
   }
 }
