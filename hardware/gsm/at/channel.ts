@@ -93,7 +93,8 @@ function redactCommand(command: string): string {
 }
 
 function redactLine(line: string): string {
-  return /^[0-9A-F]{20,}$/i.test(line) ? `<pdu ${line.length / 2} octets>` : line
+  const bare = line.endsWith('\x1a') ? line.slice(0, -1) : line
+  return /^[0-9A-F]{20,}$/i.test(bare) ? `<pdu ${Math.floor(bare.length / 2)} octets>` : line
 }
 
 export class AtChannel extends EventEmitter<{ urc: [Urc]; close: [reason: string] }> {

@@ -302,7 +302,7 @@ export class ModemSimulator extends EventEmitter<{
         return
       }
       if (session.pduLength !== undefined) {
-        const end = session.input.search(/[\x1a\x1b]/)
+        const end = indexOfControl(session.input)
         if (end < 0) return
         const pdu = session.input.slice(0, end).replace(/[\r\n\s]/g, '')
         const cancelled = session.input[end] === ESC
@@ -321,12 +321,12 @@ export class ModemSimulator extends EventEmitter<{
       const end = session.input.search(/[\r\n]/)
       if (end < 0) {
         // gammu starts with a lone ESC to cancel any pending prompt: nothing to answer.
-        session.input = session.input.replace(/^[\x1a\x1b]+/, '')
+        while (indexOfControl(session.input) === 0) session.input = session.input.slice(1)
         return
       }
       const raw = session.input.slice(0, end)
       session.input = session.input.slice(end + 1).replace(/^\n/, '')
-      const line = raw.replace(/[\x1a\x1b]/g, '').trim()
+      const line = raw.split(CTRL_Z).join('').split(ESC).join('').trim()
       if (!line) continue
       if (this.echo) this.write(session, `${line}\r`)
       this.emit('command', line)
@@ -752,6 +752,13 @@ class SimError extends Error {
   ) {
     super(`+${kind} ERROR: ${code}`)
   }
+}
+
+/** Position of the first Ctrl-Z (end of PDU) or ESC (cancel), or -1. */
+function indexOfControl(text: string): number {
+  const z = text.indexOf(CTRL_Z)
+  const e = text.indexOf(ESC)
+  return z < 0 ? e : e < 0 ? z : Math.min(z, e)
 }
 
 /** `+CMEE=1;+CREG=2` → [`+CMEE=1`, `+CREG=2`], leaving `;` inside quotes alone. */
