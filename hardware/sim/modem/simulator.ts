@@ -144,7 +144,6 @@ export class ModemSimulator extends EventEmitter<{
     stream.on('close', detach)
     stream.on('end', detach)
     stream.on('error', detach)
-    for (const urc of this.profile.bootUrcs) this.sendUrcTo(session, urc)
   }
 
   /** Stops timers and detaches (does not close) the streams. */
