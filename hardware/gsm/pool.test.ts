@@ -1,0 +1,133 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { GsmModem } from './modem'
+import { ModemPool } from './pool'
+import { InMemoryJobQueue, Priority, type SmsJob } from './queue'
+import { simulatedModemOnPty, type SimulatedModem } from './testing/sim-pty'
+import type { SimulatorOptions } from '../sim/modem/simulator'
+
+let sims: SimulatedModem[] = []
+let pools: ModemPool[] = []
+
+afterEach(async () => {
+  for (const p of pools) await p.stop()
+  for (const s of sims) await s.close()
+  sims = []
+  pools = []
+})
+
+async function poolOf(simOptions: SimulatorOptions[], poolOptions: { ratePerMinute?: number } = {}) {
+  const queue = new InMemoryJobQueue()
+  const simulated = await Promise.all(simOptions.map((o) => simulatedModemOnPty({ reportDelayMs: -1, ...o })))
+  sims.push(...simulated)
+  const modems = simulated.map(
+    (s, i) =>
+      new GsmModem({
+        id: `m${i}`,
+        url: s.url,
+        commandTimeoutMs: 2000,
+        sendTimeoutMs: 3000,
+        pollIntervalMs: 0,
+        rebootDelayMs: 50,
+      }),
+  )
+  for (const m of modems) m.on('warning', () => undefined)
+  const pool = new ModemPool({ source: queue, modems, deadRetryMs: 60_000, idlePollMs: 200, ...poolOptions })
+  pools.push(pool)
+  return { queue, pool, sims: simulated }
+}
+
+const job = (id: string, priority: number = Priority.notification, text = `message ${id}`): SmsJob => ({
+  id,
+  priority,
+  sms: { to: '+491234567890', text },
+})
+
+describe('ModemPool', () => {
+  it('moves a message to the other modem when one is cut off mid-send, and sends everything once', async () => {
+    const { queue, pool, sims } = await poolOf([{ latencyMs: 300 }, { latencyMs: 30 }])
+    const dead = new Promise<void>((resolve) =>
+      pool.on('modem-state', (h) => h.id === 'm0' && h.state === 'dead' && resolve()),
+    )
+    await pool.start()
+    const [a, b] = sims
+    let cut = false
+    a.sim.on('command', (line) => {
+      if (!cut && line.startsWith('AT+CMGS')) {
+        cut = true
+        setTimeout(() => void a.pair.close(), 50)
+      }
+    })
+    const failovers: string[] = []
+    pool.on('failover', (j, from) => failovers.push(`${j.id}@${from}`))
+    for (let i = 0; i < 12; i++) queue.enqueue(job(`j${i}`))
+    await queue.settled(12)
+
+    expect(queue.failed).toEqual([])
+    const ids = queue.sent.map((o) => o.job.id).sort()
+    expect(ids).toEqual(Array.from({ length: 12 }, (_, i) => `j${i}`).sort())
+    expect(failovers).toHaveLength(1)
+    const movedId = failovers[0].split('@')[0]
+    expect(queue.sent.find((o) => o.job.id === movedId)?.modemId).toBe('m1')
+    expect(b.sim.sent.map((s) => s.text)).toContain(`message ${movedId}`)
+    // The escalation ends in "dead": the device is gone, so neither reset nor reopen can succeed.
+    await dead
+  })
+
+  it('sends codes before notifications', async () => {
+    const { queue, pool, sims } = await poolOf([{}])
+    queue.enqueue(job('n1'))
+    queue.enqueue(job('n2'))
+    queue.enqueue(job('c1', Priority.code))
+    queue.enqueue(job('n3'))
+    queue.enqueue(job('c2', Priority.code))
+    await pool.start()
+    await queue.settled(5)
+    expect(sims[0].sim.sent.map((s) => s.text)).toEqual(
+      ['c1', 'c2', 'n1', 'n2', 'n3'].map((id) => `message ${id}`),
+    )
+  })
+
+  it('prefers the modem with the better health score', async () => {
+    const { queue, pool, sims } = await poolOf([{}, {}])
+    sims[0].sim.setSignal(4)
+    sims[1].sim.setSignal(28)
+    await pool.start()
+    queue.enqueue(job('only'))
+    await queue.settled(1)
+    expect(queue.sent[0].modemId).toBe('m1')
+    const [weak, strong] = pool.health()
+    expect(weak.score).toBeLessThan(strong.score)
+  })
+
+  it('spreads work when the per-modem rate limit holds the first modem back', async () => {
+    const { queue, pool } = await poolOf([{}, {}], { ratePerMinute: 6 })
+    await pool.start()
+    queue.enqueue(job('a'))
+    queue.enqueue(job('b'))
+    await queue.settled(2)
+    expect(new Set(queue.sent.map((o) => o.modemId))).toEqual(new Set(['m0', 'm1']))
+  })
+
+  it('hands back a job as not retryable when the modem rejects the PDU, and as retryable once every modem failed', async () => {
+    const { queue, pool, sims } = await poolOf([{}, {}])
+    await pool.start()
+    sims[0].sim.fault({ kind: 'cms', code: 304, count: 5 })
+    sims[1].sim.fault({ kind: 'cms', code: 304, count: 5 })
+    queue.enqueue(job('bad'))
+    await queue.settled(1)
+    expect(queue.failed[0]).toMatchObject({ retryable: false })
+    sims[0].sim.fault({ kind: 'cms', code: 500, count: 5 })
+    sims[1].sim.fault({ kind: 'cms', code: 500, count: 5 })
+    queue.enqueue(job('unlucky'))
+    await queue.settled(2)
+    expect(queue.failed[1]).toMatchObject({ retryable: true, job: { id: 'unlucky' } })
+  })
+
+  it('forwards incoming SMS and status reports from every modem', async () => {
+    const { pool, sims } = await poolOf([{}, {}])
+    await pool.start()
+    const got = new Promise<string>((resolve) => pool.on('sms', (m) => resolve(`${m.modemId}:${m.text}`)))
+    sims[1].sim.injectSms({ from: '+4915', text: 'STOP' })
+    expect(await got).toBe('m1:STOP')
+  })
+})
