@@ -2,7 +2,13 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['src-server/**/*.test.ts', 'src-main/**/*.test.ts', 'hardware/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+    include: [
+      'src-server/**/*.test.ts',
+      'src-main/**/*.test.ts',
+      'hardware/**/*.test.ts',
+      'test/unit/**/*.test.ts',
+      'test/integration/**/*.test.ts',
+    ],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 30_000,
