@@ -1,5 +1,6 @@
 import { aesEncrypt } from '../../crypto/block'
-import { KeyInputError, popcount32 } from './bytes'
+import { KeyInputError, popcount32, toHex } from './bytes'
+import { LruMap, walkCounter, type KeyPath } from './dukpt-path'
 
 /**
  * AES DUKPT, host side (ANSI X9.24-3:2017): initial key (IK) from BDK + Initial Key ID, intermediate
@@ -90,20 +91,16 @@ export function deriveAesInitialKey(bdk: Uint8Array, initialKeyId: Uint8Array): 
 }
 
 /** The intermediate derivation key for the KSN's counter, walking its one-bits from the top. */
-export function deriveAesDerivationKey(initialKey: Uint8Array, ksn: Uint8Array): Buffer {
+export function deriveAesDerivationKey(initialKey: Uint8Array, ksn: Uint8Array, path?: KeyPath): Buffer {
   const { initialKeyId, counter } = parseAesKsn(ksn)
   const type = bdkKeyType(initialKey)
-  const tail = Buffer.alloc(8)
-  tail.set(initialKeyId.subarray(4, 8))
-  let working = 0
-  let key: Buffer = Buffer.from(initialKey)
-  for (let bit = 0x80000000; bit > 0; bit >>>= 1) {
-    if (!(counter & bit)) continue
-    working = (working | bit) >>> 0
-    tail.writeUInt32BE(working, 4)
-    key = derive(key, AES_DUKPT_USAGE.keyDerivation, type, tail)
+  const step = (key: Buffer, register: number) => {
+    const tail = Buffer.alloc(8)
+    tail.set(initialKeyId.subarray(4, 8))
+    tail.writeUInt32BE(register, 4)
+    return derive(key, AES_DUKPT_USAGE.keyDerivation, type, tail)
   }
-  return key
+  return walkCounter(Buffer.from(initialKey), counter, 0x80000000, step, path)
 }
 
 const STRENGTH: Record<AesDukptKeyType, number> = {
@@ -161,6 +158,35 @@ export function deriveAesDukptKeys(
     macVerificationKey: wk('macVerification'),
     dataEncryptionKey: wk('dataEncryption'),
     dataDecryptionKey: wk('dataDecryption'),
+  }
+}
+
+/**
+ * Host-side deriver for one BDK that remembers, per device (Initial Key ID), the initial key and the last
+ * key path, so consecutive transactions of a device cost about two derivation steps each.
+ */
+export class AesDukptHost {
+  private readonly devices: LruMap<string, { initialKey: Buffer; path: KeyPath }>
+
+  constructor(
+    private readonly bdk: Uint8Array,
+    maxDevices = 1024,
+  ) {
+    bdkKeyType(bdk)
+    this.devices = new LruMap(maxDevices)
+  }
+
+  derivationKey(ksn: Uint8Array): Buffer {
+    const { initialKeyId } = parseAesKsn(ksn)
+    const device = this.devices.getOrCreate(toHex(initialKeyId), () => ({
+      initialKey: deriveAesInitialKey(this.bdk, initialKeyId),
+      path: { registers: [], keys: [] },
+    }))
+    return deriveAesDerivationKey(device.initialKey, ksn, device.path)
+  }
+
+  workingKey(ksn: Uint8Array, usage: AesDukptUsage, type: AesDukptKeyType = bdkKeyType(this.bdk)): Buffer {
+    return deriveAesWorkingKey(this.derivationKey(ksn), ksn, usage, type)
   }
 }
 

@@ -1,5 +1,6 @@
 import { desEncrypt } from '../../crypto/block'
-import { KeyInputError, popcount32, xor } from './bytes'
+import { KeyInputError, popcount32, toHex, xor } from './bytes'
+import { LruMap, walkCounter, type KeyPath } from './dukpt-path'
 
 /**
  * TDES DUKPT, host side (ANSI X9.24-1:2009 = X9.24-3:2017 Annex C): IPEK from BDK + KSN, the transaction
@@ -78,23 +79,22 @@ function nonReversibleKeyGeneration(key: Buffer, register: Buffer): Buffer {
  * The transaction key for a KSN from the IPEK: walk the counter's one-bits from the most significant down,
  * OR each into the register and derive. (openemv calls this the "transaction key"; it is before any variant.)
  */
-export function deriveTdesTransactionKey(ipek: Uint8Array, ksn: Uint8Array): Buffer {
+export function deriveTdesTransactionKey(ipek: Uint8Array, ksn: Uint8Array, path?: KeyPath): Buffer {
   if (ipek.length !== 16) throw new KeyInputError(`a TDES DUKPT initial key is 16 bytes, not ${ipek.length}`)
   const { counter } = parseTdesKsn(ksn)
   checkCounter(counter)
-  const register = Buffer.from(ksn).subarray(2, 10)
-  register[5] &= 0xe0
-  register[6] = 0
-  register[7] = 0
-  let key: Buffer = Buffer.from(ipek)
-  for (let bit = 1 << 20; bit > 0; bit >>>= 1) {
-    if (!(counter & bit)) continue
-    register[5] |= (bit >> 16) & 0x1f
-    register[6] |= (bit >> 8) & 0xff
-    register[7] |= bit & 0xff
-    key = nonReversibleKeyGeneration(key, register)
+  const base = Buffer.from(ksn).subarray(2, 10)
+  base[5] &= 0xe0
+  base[6] = 0
+  base[7] = 0
+  const step = (key: Buffer, bits: number) => {
+    const register = Buffer.from(base)
+    register[5] |= (bits >> 16) & 0x1f
+    register[6] = (bits >> 8) & 0xff
+    register[7] = bits & 0xff
+    return nonReversibleKeyGeneration(key, register)
   }
-  return key
+  return walkCounter(Buffer.from(ipek), counter, 1 << 20, step, path)
 }
 
 /**
@@ -128,6 +128,35 @@ export function deriveTdesDukptKeys(bdk: Uint8Array, ksn: Uint8Array): TdesDukpt
     macResponseKey: tdesWorkingKey(transactionKey, 'mac-response'),
     dataRequestKey: tdesWorkingKey(transactionKey, 'data-request'),
     dataResponseKey: tdesWorkingKey(transactionKey, 'data-response'),
+  }
+}
+
+/**
+ * Host-side deriver for one BDK that remembers, per device (initial KSN), the IPEK and the last key path,
+ * so consecutive transactions of a device cost about two key-generation steps each.
+ */
+export class TdesDukptHost {
+  private readonly devices: LruMap<string, { ipek: Buffer; path: KeyPath }>
+
+  constructor(
+    private readonly bdk: Uint8Array,
+    maxDevices = 1024,
+  ) {
+    checkBdk(bdk)
+    this.devices = new LruMap(maxDevices)
+  }
+
+  transactionKey(ksn: Uint8Array): Buffer {
+    const id = toHex(parseTdesKsn(ksn).initialKsn)
+    const device = this.devices.getOrCreate(id, () => ({
+      ipek: deriveTdesIpek(this.bdk, ksn),
+      path: { registers: [], keys: [] },
+    }))
+    return deriveTdesTransactionKey(device.ipek, ksn, device.path)
+  }
+
+  workingKey(ksn: Uint8Array, variant: TdesDukptVariant): Buffer {
+    return tdesWorkingKey(this.transactionKey(ksn), variant)
   }
 }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { desEncrypt } from '../../crypto/block'
 import { toHex } from './bytes'
 import {
+  AesDukptHost,
   deriveAesDerivationKey,
   deriveAesDukptKeys,
   deriveAesInitialKey,
@@ -18,6 +19,7 @@ import {
   formatTdesKsn,
   nextTdesCounter,
   parseTdesKsn,
+  TdesDukptHost,
 } from './dukpt-tdes'
 import { pythonCryptographyAvailable, runOracle } from './oracle.test-helper'
 import { encodePinBlock } from './pinblock'
@@ -184,4 +186,32 @@ print(json.dumps(out))
       ).toEqual(expected)
     },
   )
+})
+
+describe('host derivers with a per-device key-path cache', () => {
+  it('TDES: sequential, repeated and out-of-order KSNs give the same keys as the plain derivation', () => {
+    const bdk = hex('0123456789ABCDEFFEDCBA9876543210')
+    const host = new TdesDukptHost(bdk, 2)
+    const counters: number[] = []
+    for (let c = 1; counters.length < 300; c = nextTdesCounter(c)) counters.push(c)
+    const order = [...counters, 5, 3, 0x155, 1, 1, 0x7fe, ...counters.slice(0, 20).reverse()]
+    for (const [i, c] of order.entries()) {
+      const iksn = i % 3 === 0 ? hex('FFFF9876543210E00000') : hex('FFFF0000000001E00000')
+      const ksn = formatTdesKsn(iksn, c)
+      expect(host.workingKey(ksn, 'pin')).toEqual(deriveTdesDukptKeys(bdk, ksn).pinKey)
+    }
+    expect(toHex(host.workingKey(hex('FFFF9876543210E00001'), 'pin'))).toBe(
+      '042666B49184CF5C68DE9628D0397B36',
+    )
+  })
+
+  it('AES: the same for AES-128 and AES-256 BDKs', () => {
+    for (const bdk of [hex('FEDCBA9876543210F1F1F1F1F1F1F1F1'), randomBytes(32)]) {
+      const host = new AesDukptHost(bdk)
+      for (const c of [1, 2, 3, 4, 0x100, 0xff, 0xffff0000, 7, 6, 1]) {
+        const ksn = formatAesKsn(hex('1234567890123456'), c)
+        expect(host.workingKey(ksn, 'pinEncryption')).toEqual(deriveAesDukptKeys(bdk, ksn).pinKey)
+      }
+    }
+  })
 })
