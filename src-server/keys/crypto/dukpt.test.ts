@@ -61,6 +61,39 @@ describe('TDES DUKPT (X9.24-1)', () => {
     expect(toHex(formatTdesKsn(initialKsn, 0x1fffff & 0x155))).toBe('FFFF9876543210E00155')
   })
 
+  it('X9.24-1:2009 A.4.3 rollover sequence: KSN advance and keys (openemv/dukpt: test/dukpt_tdes_test.c)', () => {
+    const bdk = hex('0123456789ABCDEFFEDCBA9876543210')
+    const expectedKsns = [
+      'EFF800',
+      'EFF801',
+      'EFF802',
+      'EFF804',
+      'EFF808',
+      'EFF810',
+      'EFF820',
+      'EFF840',
+      'EFF880',
+      'EFF900',
+      'EFFA00',
+      'EFFC00',
+      'F00000',
+    ]
+    const iksn = hex('FFFF9876543210E00000')
+    let counter = 0x0ff800
+    const seen: string[] = []
+    for (let i = 0; i < expectedKsns.length; i++) {
+      seen.push(toHex(formatTdesKsn(iksn, counter)).slice(14))
+      if (i < expectedKsns.length - 1) counter = nextTdesCounter(counter)
+    }
+    expect(seen).toEqual(expectedKsns)
+    const first = deriveTdesDukptKeys(bdk, hex('FFFF9876543210EFF800'))
+    expect(toHex(first.transactionKey)).toBe('F9CDFEBF4F5B1D9EB3EC12454527E176')
+    expect(toHex(desEncrypt(first.pinKey, hex('041274EDCBA9876F')))).toBe('33365F5CC6F23C35')
+    const last = deriveTdesDukptKeys(bdk, hex('FFFF9876543210F00000'))
+    expect(toHex(last.transactionKey)).toBe('AA4D58DB653EC74A48C75F2F047DD2B5')
+    expect(toHex(desEncrypt(last.pinKey, hex('041274EDCBA9876F')))).toBe('73EC88AD0AC5830E')
+  })
+
   it.skipIf(!pythonCryptographyAvailable)(
     'agrees with the python3-cryptography oracle on random BDKs and KSNs',
     () => {
