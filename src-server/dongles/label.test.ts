@@ -5,7 +5,9 @@ import { renderTokenLabel } from './label'
 /** The text runs of an uncompressed pdfkit page: TJ arrays of hex strings, split where kerning applies. */
 function textRuns(pdf: string): string[] {
   return [...pdf.matchAll(/\[([^\]]*)\] TJ/g)].map(([, parts]) =>
-    [...parts.matchAll(/<([0-9a-f]*)>/g)].map(([, hex]) => Buffer.from(hex, 'hex').toString('latin1')).join(''),
+    [...parts.matchAll(/<([0-9a-f]*)>/g)]
+      .map(([, hex]) => Buffer.from(hex, 'hex').toString('latin1'))
+      .join(''),
   )
 }
 
@@ -24,7 +26,9 @@ describe('token label', () => {
 
   it('has no field for a secret and refuses an empty or oversized serial', async () => {
     await expect(async () => renderTokenLabel({ serial: '', model: 'x' })).rejects.toThrow(/1 to 64/)
-    await expect(async () => renderTokenLabel({ serial: 'x'.repeat(65), model: 'x' })).rejects.toThrow(/1 to 64/)
+    await expect(async () => renderTokenLabel({ serial: 'x'.repeat(65), model: 'x' })).rejects.toThrow(
+      /1 to 64/,
+    )
     const compressed = await renderTokenLabel({ serial: 'S1', model: 'M' })
     expect(compressed.subarray(0, 5).toString()).toBe('%PDF-')
   })

@@ -50,7 +50,10 @@ export function renderTokenLabel(label: TokenLabel, options: LabelOptions = {}):
 
   const textX = margin * 2 + qrSide
   const textWidth = width - textX - margin
-  doc.font('Helvetica-Bold').fontSize(11).text(label.serial, textX, margin + 4, { width: textWidth })
+  doc
+    .font('Helvetica-Bold')
+    .fontSize(11)
+    .text(label.serial, textX, margin + 4, { width: textWidth })
   doc.font('Helvetica').fontSize(8).text(label.model, { width: textWidth })
   if (label.manufacturer) doc.text(label.manufacturer, { width: textWidth })
   doc.end()
