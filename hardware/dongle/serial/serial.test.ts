@@ -200,3 +200,11 @@ describe('serial programmer driver: lost frames and silence', () => {
     await programmer.close()
   })
 })
+
+describe('the documented example frame', () => {
+  it('INFO with SEQ 1 is 02 02 01 01 25 7b (docs/dongle-programmer.md)', () => {
+    expect(
+      Buffer.from(encodeFrame({ seq: 1, cmd: CMD.INFO, payload: new Uint8Array(0) })).toString('hex'),
+    ).toBe('02020101257b')
+  })
+})
