@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 
 /** The OATH hash functions RFC 6238 allows (RFC 4226 HOTP is SHA-1 only, but tokens ship all three). */
 export type OathAlgorithm = 'SHA1' | 'SHA256' | 'SHA512'
@@ -29,16 +29,9 @@ export function assertOathParams(params: OathParams): void {
 
 /** RFC 4226 HOTP value for one counter: HMAC over the 8-byte big-endian counter, dynamic truncation. */
 export function hotp(secret: Uint8Array, counter: number, params: OathParams): string {
-  if (!Number.isSafeInteger(counter) || counter < 0)
-    throw new RangeError('HOTP counter must be a non-negative integer')
+  assertCounter(counter)
   assertOathParams(params)
-  const message = Buffer.alloc(8)
-  message.writeUInt32BE(Math.floor(counter / 0x1_0000_0000), 0)
-  message.writeUInt32BE(counter >>> 0, 4)
-  const mac = createHmac(HMAC_NAMES[params.algorithm], secret).update(message).digest()
-  const offset = mac[mac.length - 1] & 0x0f
-  const binary = mac.readUInt32BE(offset) & 0x7fff_ffff
-  return String(binary % POWERS[params.digits]).padStart(params.digits, '0')
+  return String(truncatedValue(secret, counter, params, Buffer.alloc(8))).padStart(params.digits, '0')
 }
 
 /** RFC 6238 time step T = floor((unixSeconds - T0) / X). */
@@ -51,19 +44,10 @@ export function totp(secret: Uint8Array, unixSeconds: number, params: TotpParams
 }
 
 /**
- * Compares a submitted code with an expected one without an early exit on the first differing digit.
- * The length is public (it is the token's digit count), so a length mismatch may return at once.
- */
-export function codesEqual(expected: string, submitted: string): boolean {
-  const a = Buffer.from(expected, 'utf8')
-  const b = Buffer.from(submitted, 'utf8')
-  return a.length === b.length && timingSafeEqual(a, b)
-}
-
-/**
  * Returns every counter in `from .. from + count - 1` whose code equals the submitted one (normally zero or one;
- * two only on a truncation collision). Every candidate is computed and compared, match or not, so the time taken
- * does not reveal where (or whether) the code matched.
+ * two only on a truncation collision). Every candidate is computed and compared, match or not, and codes are
+ * compared as integers (one machine comparison, no early exit on the first differing digit), so the time taken
+ * does not reveal where, whether or how nearly the code matched.
  */
 export function matchingCounters(
   secret: Uint8Array,
@@ -72,9 +56,28 @@ export function matchingCounters(
   count: number,
   params: OathParams,
 ): number[] {
+  assertOathParams(params)
+  // The format check only looks at public facts (length, digits), not at the expected code.
+  if (submitted.length !== params.digits || !/^[0-9]+$/.test(submitted)) return []
+  const wanted = Number(submitted)
+  const message = Buffer.alloc(8)
   const matches: number[] = []
   for (let c = Math.max(0, from); c < from + count; c++) {
-    if (codesEqual(hotp(secret, c, params), submitted)) matches.push(c)
+    if (truncatedValue(secret, c, params, message) === wanted) matches.push(c)
   }
   return matches
+}
+
+/** The decimal code for `counter` as a number (dynamic truncation mod 10^digits); `message` is scratch space. */
+function truncatedValue(secret: Uint8Array, counter: number, params: OathParams, message: Buffer): number {
+  message.writeUInt32BE(Math.floor(counter / 0x1_0000_0000), 0)
+  message.writeUInt32BE(counter >>> 0, 4)
+  const mac = createHmac(HMAC_NAMES[params.algorithm], secret).update(message).digest()
+  const offset = mac[mac.length - 1] & 0x0f
+  return (mac.readUInt32BE(offset) & 0x7fff_ffff) % POWERS[params.digits]
+}
+
+function assertCounter(counter: number): void {
+  if (!Number.isSafeInteger(counter) || counter < 0)
+    throw new RangeError('HOTP counter must be a non-negative integer')
 }

@@ -1,8 +1,9 @@
 /**
  * Splits a PSKC document into its header (the KeyContainer start tag with everything before the first
  * KeyPackage) and one XML fragment per KeyPackage, incrementally, so a 100,000-token file is parsed a package at a
- * time instead of as one tree. It tokenises only as far as needed to track element depth; each fragment is then
- * parsed and validated by fast-xml-parser.
+ * time instead of as one tree. It tokenises only the markup: it checks that every closing tag matches its opening
+ * tag, that nothing follows the root and that nothing is cut short, reporting the line, so fast-xml-parser then
+ * only has to turn well-nested fragments into objects.
  *
  * Safety: any `<!` declaration other than a comment or CDATA (DOCTYPE, ENTITY, ...) is refused outright, so no
  * entity can be defined, expanded or fetched; the parser then only ever sees the five predefined entities.
@@ -72,18 +73,18 @@ export class KeyPackageSplitter {
     const buf = this.buf
     for (;;) {
       const lt = buf.indexOf('<', this.pos)
+      // Text between tags only matters outside the root; inside, the parser gets it with its fragment.
+      if (this.open.length === 0) this.checkText(buf.slice(this.pos, lt < 0 ? buf.length : lt), this.pos)
       if (lt < 0) {
-        this.checkText(buf.slice(this.pos), this.pos)
         this.pos = buf.length
         return
       }
-      this.checkText(buf.slice(this.pos, lt), this.pos)
       const tagEnd = this.findTagEnd(lt)
       if (tagEnd < 0) {
         this.pos = lt
         return
       }
-      this.onTag(buf.slice(lt, tagEnd + 1), lt, tagEnd + 1, out)
+      this.onMarkup(lt, tagEnd + 1, out)
       this.pos = tagEnd + 1
     }
   }
@@ -92,7 +93,8 @@ export class KeyPackageSplitter {
   private findTagEnd(lt: number): number {
     const buf = this.buf
     if (lt + 1 >= buf.length) return -1
-    if (buf[lt + 1] === '!') {
+    const next = buf.charCodeAt(lt + 1)
+    if (next === BANG) {
       // Until nine characters are in, a comment, a CDATA section and a DOCTYPE cannot be told apart.
       if (buf.length < lt + 9) return -1
       if (buf.startsWith('<!--', lt)) return endOf(buf.indexOf('-->', lt + 4), 2)
@@ -102,31 +104,35 @@ export class KeyPackageSplitter {
         this.lineAt(lt),
       )
     }
-    if (buf[lt + 1] === '?') return endOf(buf.indexOf('?>', lt + 2), 1)
-    let quote = ''
+    if (next === QUESTION) return endOf(buf.indexOf('?>', lt + 2), 1)
+    let quote = 0
     for (let i = lt + 1; i < buf.length; i++) {
-      const c = buf[i]
+      const c = buf.charCodeAt(i)
       if (quote) {
-        if (c === quote) quote = ''
-      } else if (c === '"' || c === "'") quote = c
-      else if (c === '>') return i
-      else if (c === '<') throw new PskcFormatError("'<' inside a tag: not well-formed XML", this.lineAt(i))
+        if (c === quote) quote = 0
+      } else if (c === DQUOTE || c === SQUOTE) quote = c
+      else if (c === GT) return i
+      else if (c === LT) throw new PskcFormatError("'<' inside a tag: not well-formed XML", this.lineAt(i))
     }
     return -1
   }
 
-  private onTag(tag: string, start: number, end: number, out: Segment[]): void {
-    if (tag.startsWith('<!') || tag.startsWith('<?')) {
-      if (tag.startsWith('<![CDATA[') && this.open.length === 0) {
+  private onMarkup(start: number, end: number, out: Segment[]): void {
+    const buf = this.buf
+    const second = buf.charCodeAt(start + 1)
+    if (second === BANG || second === QUESTION) {
+      if (second === BANG && buf.startsWith('<![CDATA[', start) && this.open.length === 0) {
         throw new PskcFormatError('character data outside the root element', this.lineAt(start))
       }
       return
     }
-    const closing = tag.startsWith('</')
-    const selfClosing = !closing && tag.endsWith('/>')
-    const name = /^<\/?([^\s/>]+)/.exec(tag)?.[1] ?? ''
+    const closing = second === SLASH
+    let nameEnd = closing ? start + 2 : start + 1
+    while (nameEnd < end && !NAME_END.has(buf.charCodeAt(nameEnd))) nameEnd++
+    const name = buf.slice(closing ? start + 2 : start + 1, nameEnd)
     const local = name.slice(name.indexOf(':') + 1)
     if (!closing) {
+      const selfClosing = buf.charCodeAt(end - 2) === SLASH
       if (this.rootClosed) throw new PskcFormatError('content after the root element', this.lineAt(start))
       if (this.open.length === 0) {
         this.rootName = name
@@ -212,6 +218,16 @@ export class KeyPackageSplitter {
     return line
   }
 }
+
+const LT = 0x3c
+const GT = 0x3e
+const BANG = 0x21
+const QUESTION = 0x3f
+const SLASH = 0x2f
+const DQUOTE = 0x22
+const SQUOTE = 0x27
+/** Characters that end an element name: whitespace, '/', '>'. */
+const NAME_END = new Set([0x20, 0x09, 0x0a, 0x0d, SLASH, GT])
 
 function endOf(found: number, extra: number): number {
   return found < 0 ? -1 : found + extra
