@@ -43,6 +43,8 @@ export class DongleError extends Error {
     message: string,
     readonly code:
       | 'not-found'
+      /** The USB bus or serial line itself is unavailable (no libusb access, port gone). */
+      | 'transport'
       | 'unsupported'
       | 'rejected'
       | 'timeout'

@@ -60,7 +60,13 @@ export class YubiKeyProgrammer implements DongleProgrammer {
 
   async devices(): Promise<DongleDevice[]> {
     const found: DongleDevice[] = []
-    for (const usb of await this.options.bus.getDevices()) {
+    let all: HidUsbDevice[]
+    try {
+      all = await this.options.bus.getDevices()
+    } catch (err) {
+      throw new DongleError(`cannot list USB devices: ${(err as Error).message}`, 'transport', { cause: err })
+    }
+    for (const usb of all) {
       if (isYubiKeyOtp(usb)) found.push(await this.identify(usb))
     }
     return found

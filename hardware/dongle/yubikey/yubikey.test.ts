@@ -14,7 +14,7 @@ import {
   readHotpConfig,
   slotPayload,
 } from './protocol'
-import type { ControlSetup, HidUsbDevice } from './usb-device'
+import { systemUsbBus, type ControlSetup, type HidUsbDevice } from './usb-device'
 
 const oathtoolHotp = (seed: Uint8Array, counter: number, digits: number) =>
   execFileSync(
@@ -174,5 +174,17 @@ describe('YubiKey driver against the simulated key (below the usb package interf
       programmer.program('yubikey-0', seed, { kind: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 }),
     ).rejects.toMatchObject({ code: 'not-found' })
     expect(key.log.filter((l) => l.command !== 0x10)).toEqual([]) // nothing but serial-number reads
+  })
+})
+
+describe('the real usb package', () => {
+  it('loads as the bus and lists keys, or reports the bus as unavailable (no /sys/bus/usb in containers)', async () => {
+    const programmer = new YubiKeyProgrammer({ bus: await systemUsbBus() })
+    const outcome = await programmer.devices().then(
+      (devices) => ({ devices }),
+      (err: unknown) => ({ err }),
+    )
+    if ('devices' in outcome) expect(Array.isArray(outcome.devices)).toBe(true)
+    else expect(outcome.err).toMatchObject({ name: 'DongleError', code: 'transport' })
   })
 })

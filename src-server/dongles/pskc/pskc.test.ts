@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -190,6 +190,31 @@ describe('hostile and broken files', () => {
     expect(r.errors).toHaveLength(1)
     expect(r.errors[0].element).toBe('KeyPackage #2/Key/Data/Secret/ValueMAC')
     expect(lines[r.errors[0].line! - 1]).toContain('<pskc:KeyPackage>')
+  })
+})
+
+describe('vendor padding faults', () => {
+  // Figure 6's keys: re-encrypt the RFC secret with a broken pad and a correct MAC, as some vendors ship.
+  const macKey = Buffer.from('1122334455667788990011223344556677889900', 'hex')
+  const iv = Buffer.alloc(16, 7)
+  const cipher = createCipheriv('aes-128-cbc', PRESHARED, iv).setAutoPadding(false)
+  const badlyPadded = Buffer.concat([Buffer.from(RFC_SECRET, 'hex'), Buffer.alloc(12, 0)]) // zero fill, not PKCS#7
+  const value = Buffer.concat([iv, cipher.update(badlyPadded), cipher.final()])
+  const xml = fixture('rfc6030-figure6.pskcxml')
+    .replace(/AAECAwQFBgcICQoLDA0OD\+cIHItlB3Wra1DUpxVvOx2lef1VmNPCMl8jwZqIUqGv/, value.toString('base64'))
+    .replace('Su+NvtQfmvfJzF6bmQiJqoLRExc=', createHmac('sha1', macKey).update(value).digest('base64'))
+
+  it('refuses a bad pad by default, after the MAC has passed', async () => {
+    const r = await importPskc(xml, { preSharedKey: PRESHARED })
+    expect(r.ok).toBe(false)
+    expect(r.errors[0].message).toMatch(/invalid padding/)
+  })
+
+  it('accepts it with lenientPadding and says so in the report', async () => {
+    const r = await importPskc(xml, { preSharedKey: PRESHARED, lenientPadding: true })
+    expect(r.ok).toBe(true)
+    expect(r.warnings.map((w) => w.message)).toEqual(['invalid padding accepted (lenientPadding)'])
+    expect(r.seeds[0].secret.subarray(0, 20).toString('hex')).toBe(RFC_SECRET)
   })
 })
 
