@@ -77,12 +77,11 @@ async function importCsv(
     info: true,
     bom: true,
   })
-  let bytes = 0
   const input =
     typeof source === 'string' || source instanceof Uint8Array
       ? Readable.from([source])
       : Readable.from(source)
-  input.on('data', (chunk: string | Uint8Array) => (bytes += chunk.length))
+  input.on('data', (chunk: string | Uint8Array) => (report.bytes += chunk.length))
   try {
     for await (const { record, info } of input.pipe(parser) as AsyncIterable<{
       record: string[]
@@ -99,7 +98,7 @@ async function importCsv(
         report.entries++
         report.error({ line, message: err.message })
       }
-      report.progress(bytes)
+      report.progress()
     }
   } catch (err) {
     // csv-parse reports structural faults (an unclosed quote, a stray quote) with the line it stopped at.
@@ -107,7 +106,7 @@ async function importCsv(
     if (typeof e.code !== 'string' || !e.code.startsWith('CSV_')) throw err
     report.error({ line: e.lines, message: `not valid CSV: ${e.message}` })
   }
-  report.progress(bytes, true)
+  report.progress(true)
   if (report.entries === 0 && !report.failed) report.error({ message: 'the file contains no tokens' })
   return report.finish()
 }

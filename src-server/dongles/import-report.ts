@@ -62,6 +62,8 @@ export class ReportBuilder {
   private readonly serials = new Map<string, number | undefined>()
   private moreErrors = 0
   entries = 0
+  /** Input consumed so far, kept current by the importer for progress reports. */
+  bytes = 0
 
   constructor(private readonly options: ImportOptions) {}
 
@@ -108,10 +110,11 @@ export class ReportBuilder {
     else this.seeds.push(seed)
   }
 
-  progress(bytes: number, force = false): void {
+  /** Reports progress every `progressEvery` entries, or now if `force`. */
+  progress(force = false): void {
     const every = this.options.progressEvery ?? 1000
     if (this.options.onProgress && (force || this.entries % every === 0)) {
-      this.options.onProgress({ entries: this.entries, bytes })
+      this.options.onProgress({ entries: this.entries, bytes: this.bytes })
     }
   }
 

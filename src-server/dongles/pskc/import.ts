@@ -74,7 +74,6 @@ export async function importPskc(source: PskcSource, options: PskcImportOptions 
   const report = new ReportBuilder(options)
   const splitter = new KeyPackageSplitter()
   let keys: Keys | null = null
-  let bytes = 0
   const handle = (segments: Segment[]) => {
     const packages: PackageSegment[] = []
     for (const segment of segments) {
@@ -89,10 +88,9 @@ export async function importPskc(source: PskcSource, options: PskcImportOptions 
     }
   }
   try {
-    for await (const text of decodeSource(source, (n) => (bytes += n))) {
+    for await (const text of decodeSource(source, (n) => (report.bytes += n))) {
       handle(splitter.push(text))
       if (keys === null && report.failed) break
-      report.progress(bytes, true)
     }
     if (!report.failed) splitter.end()
   } catch (err) {
@@ -102,7 +100,7 @@ export async function importPskc(source: PskcSource, options: PskcImportOptions 
       report.error({ message: 'file is not valid UTF-8 text' })
     } else throw err
   }
-  report.progress(bytes, true)
+  report.progress(true)
   if (report.entries === 0 && !report.failed) report.error({ message: 'the file contains no KeyPackage' })
   return report.finish()
 }
@@ -333,7 +331,7 @@ function readPackage(
       report.error({ line: err.line, element: where, message: err.message })
     else throw err
   } finally {
-    report.progress(0)
+    report.progress()
   }
 }
 

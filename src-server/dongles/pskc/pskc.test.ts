@@ -222,16 +222,17 @@ describe('export and streaming import', () => {
   it('round-trips through our importer, streamed in small byte chunks, with progress', async () => {
     const list = seeds(50)
     const xml = exportPskc(list, { password: 'correct horse', iterations: 1000 })
-    const progress: number[] = []
+    const progress: { entries: number; bytes: number }[] = []
     const r = await importPskc(chunked(xml, 37), {
       password: 'correct horse',
       progressEvery: 10,
-      onProgress: (p) => progress.push(p.entries),
+      onProgress: (p) => progress.push(p),
     })
     expect(r.errors).toEqual([])
     expect(r.seeds).toEqual(list)
-    expect(progress).toContain(10)
-    expect(progress.at(-1)).toBe(50)
+    expect(progress.map((p) => p.entries)).toEqual([10, 20, 30, 40, 50, 50])
+    expect(progress[0].bytes).toBeGreaterThan(0)
+    expect(progress.at(-1)!.bytes).toBe(Buffer.byteLength(xml))
   })
 
   it('refuses a short password and never writes a secret in the clear', () => {

@@ -23,7 +23,10 @@ export type Segment =
   | { kind: 'header'; xml: string; line: number; rootName: string }
   | { kind: 'package'; xml: string; line: number; index: number }
 
-/** Names longer than this are not PSKC; the bound keeps a hostile file from growing the buffer without limit. */
+/**
+ * Pending input (one KeyPackage, the header, or an unfinished tag) beyond this is not PSKC; the bound keeps a
+ * hostile file from growing the buffer without limit.
+ */
 const MAX_PENDING_CHARS = 16 * 1024 * 1024
 
 export class KeyPackageSplitter {
