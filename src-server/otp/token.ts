@@ -52,6 +52,10 @@ export const DEFAULT_POLICY: VerifyPolicy = {
 /**
  * Why a verification ended as it did. For the audit log only: the caller shows one generic message for every
  * rejected outcome, so a locked token answers a right code and a wrong one identically.
+ *
+ * Effect on the token's fail counter: ok / resynced → reset to 0; wrong-code, replayed, resync-pending (the first
+ * of two resync codes) and malformed → +1, locking the token at maxFails; locked → unchanged (the code is not
+ * even looked at). The lock clears itself lockSeconds after it was set.
  */
 export type VerifyReason =
   'ok' | 'resynced' | 'wrong-code' | 'replayed' | 'resync-pending' | 'locked' | 'malformed'
