@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto'
+import { afterEach, describe, expect, it } from 'vitest'
+import { SerialProgrammer } from '../../hardware/dongle/serial/driver'
+import { YubiKeyProgrammer } from '../../hardware/dongle/yubikey/driver'
+import { openTransport, type Transport } from '../../hardware/serial/transport'
+import { SerialProgrammerSim } from '../../hardware/sim/dongle/serial-programmer-sim'
+import { SimulatedUsbBus, SimulatedYubiKey } from '../../hardware/sim/dongle/yubikey-sim'
+import { openPtyPair, type PtyPair } from '../../test/helpers/pty'
+import { hotp } from '../otp/oath'
+import { verifyCode } from '../otp/token'
+import { runBenchFlow, type BenchStep } from './bench-flow'
+
+const stepsOf = (events: BenchStep[]) => events.map((e) => e.step)
+
+describe('bench flow against the simulated YubiKey', () => {
+  it('waits for the plug-in, programs a generated seed, verifies the first touch and prints a label', async () => {
+    const bus = new SimulatedUsbBus()
+    const key = new SimulatedYubiKey({ serial: 7_000_123 })
+    const programmer = new YubiKeyProgrammer({ bus, readTouch: async () => key.touch(1), pollMs: 1 })
+    const events: BenchStep[] = []
+    const flow = runBenchFlow(
+      { kind: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 },
+      { programmer, onStep: (e) => events.push(e), timeoutMs: 5000 },
+    )
+    setTimeout(() => bus.plug(key), 20)
+    const result = await flow
+    expect(stepsOf(events)).toEqual(['waiting', 'detected', 'seed', 'programmed', 'verified', 'labelled'])
+    expect(result.device.serial).toBe('7000123')
+    expect(result.seed).toMatchObject({ serial: '7000123', kind: 'hotp', digits: 6, counter: 1 })
+    expect(result.seed.secret).toHaveLength(20)
+    expect(result.label.subarray(0, 5).toString()).toBe('%PDF-')
+    // The stored state continues where the device is: its next touch verifies, the first does not again.
+    const token = { kind: 'hotp' as const, secret: result.seed.secret, algorithm: 'SHA1' as const, digits: 6 }
+    expect(verifyCode(token, result.state, key.touch(1).trim(), Date.now()).accepted).toBe(true)
+    expect(JSON.stringify(events)).not.toContain(result.seed.secret.toString('hex'))
+  })
+
+  it('erases the key and reports the verify step when the first code is wrong', async () => {
+    const bus = new SimulatedUsbBus()
+    const key = new SimulatedYubiKey({ serial: 7_000_124 })
+    bus.plug(key)
+    const programmer = new YubiKeyProgrammer({ bus, readTouch: async () => '000000\r', pollMs: 1 })
+    const events: BenchStep[] = []
+    const seed = randomBytes(20)
+    // Make sure "000000" is not by chance the right code.
+    if (hotp(seed, 0, { algorithm: 'SHA1', digits: 6 }) === '000000') seed[0] ^= 1
+    const inventory = {
+      serial: '7000124',
+      kind: 'hotp' as const,
+      secret: seed,
+      algorithm: 'SHA1' as const,
+      digits: 6,
+      counter: 0,
+      period: 30,
+    }
+    await expect(
+      runBenchFlow(
+        { kind: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 },
+        { programmer, onStep: (e) => events.push(e), inventorySeed: async () => inventory },
+      ),
+    ).rejects.toMatchObject({ stage: 'verify' })
+    expect(events.at(-1)).toMatchObject({ step: 'failed', stage: 'verify' })
+    expect(events.find((e) => e.step === 'seed')).toEqual({ step: 'seed', source: 'inventory' })
+    expect(key.slotState(1).configured).toBe(false)
+    expect(inventory.secret.equals(seed)).toBe(true) // the inventory's record is untouched
+  })
+
+  it('gives up waiting with a detect failure', async () => {
+    const programmer = new YubiKeyProgrammer({ bus: new SimulatedUsbBus() })
+    const events: BenchStep[] = []
+    await expect(
+      runBenchFlow(
+        { kind: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 },
+        { programmer, timeoutMs: 50, onStep: (e) => events.push(e) },
+      ),
+    ).rejects.toMatchObject({ stage: 'detect' })
+    expect(stepsOf(events)).toEqual(['waiting', 'failed'])
+  })
+})
+
+describe('bench flow against the serial programmer simulator over a pty', () => {
+  let pty: PtyPair
+  let simSide: Transport
+  let programmer: SerialProgrammer
+  let sim: SerialProgrammerSim
+
+  afterEach(async () => {
+    sim?.detach()
+    await programmer?.close()
+    await simSide?.close()
+    await pty?.close()
+  })
+
+  it('provisions an inserted TOTP token from an inventory seed and verifies its first code', async () => {
+    pty = await openPtyPair()
+    simSide = await openTransport(pty.b)
+    const now = 1_700_000_123_000
+    sim = new SerialProgrammerSim(simSide.stream, { now: () => now })
+    programmer = new SerialProgrammer(await openTransport(pty.a))
+    const secret = randomBytes(32)
+    const events: BenchStep[] = []
+    const flow = runBenchFlow(
+      { kind: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 },
+      {
+        programmer,
+        now: () => now,
+        onStep: (e) => events.push(e),
+        inventorySeed: async (device) => ({
+          serial: device.serial,
+          kind: 'totp',
+          secret,
+          algorithm: 'SHA256',
+          digits: 8,
+          counter: 0,
+          period: 30,
+          manufacturer: 'Acme',
+        }),
+      },
+    )
+    setTimeout(() => sim.insert({ serial: 'TP-000777', model: 'Acme c200' }), 50)
+    const result = await flow
+    expect(stepsOf(events)).toEqual(['waiting', 'detected', 'seed', 'programmed', 'verified', 'labelled'])
+    expect(result.seed).toMatchObject({ serial: 'TP-000777', kind: 'totp', algorithm: 'SHA256', digits: 8 })
+    expect(result.state.lastTimeStep).toBe(Math.floor(now / 1000 / 30))
+    expect(sim.tokenInCradle?.config?.hash).toBe('SHA256')
+  })
+
+  it('programs a generated HOTP seed into a token already in the cradle', async () => {
+    pty = await openPtyPair()
+    simSide = await openTransport(pty.b)
+    sim = new SerialProgrammerSim(simSide.stream)
+    sim.insert({ serial: 'TP-000778' })
+    programmer = new SerialProgrammer(await openTransport(pty.a))
+    const result = await runBenchFlow(
+      { kind: 'hotp', algorithm: 'SHA512', digits: 8, counter: 100 },
+      { programmer },
+    )
+    expect(result.seed).toMatchObject({ kind: 'hotp', algorithm: 'SHA512', counter: 101 })
+    expect(result.seed.secret).toHaveLength(64)
+    expect(sim.tokenInCradle?.config?.counter).toBe(101)
+  })
+})
