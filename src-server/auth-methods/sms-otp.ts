@@ -97,13 +97,13 @@ export class SmsOtpMethod implements AuthenticationMethod {
     const { keyId, hash } = this.hash(undefined, subject.acsTransID, code)
     const sends = (previous?.sends ?? 0) + 1
     const t = TEXTS[subject.language] ?? TEXTS.en
-    const what = [
+    const purchase = [
       subject.amountText,
       subject.merchantName ? `${t.at} ${subject.merchantName}` : undefined,
-      `${t.card} *${subject.panMasked.slice(-4)}`,
     ]
       .filter(Boolean)
       .join(' ')
+    const what = `${purchase ? `${purchase}, ` : ''}${t.card} *${subject.panMasked.slice(-4)}`
     const text =
       t.code(secret(code), what) +
       (mode === 'decoupled' ? t.reply : (WARNING[subject.language] ?? WARNING.en))
