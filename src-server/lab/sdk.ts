@@ -27,6 +27,7 @@ export class SdkEmulator {
   readonly publicJwk: EcPublicJwk
   private readonly privateKey: KeyObject
   private cek: Buffer | undefined
+  private acsPublicKey: KeyObject | undefined
   private acsURL = ''
   private acsTransID = ''
   private threeDSServerTransID = ''
@@ -48,12 +49,23 @@ export class SdkEmulator {
     const payload = await verifyAcsSignedContent(String(ares.acsSignedContent), trustedRootsPem)
     if (payload.sdkEphemPubKey.x !== this.publicJwk.x)
       throw new Error('acsSignedContent echoes another SDK key')
-    const z = sharedSecret(this.privateKey, importSdkPublicKey(payload.acsEphemPubKey))
+    this.acsPublicKey = importSdkPublicKey(payload.acsEphemPubKey)
+    const z = sharedSecret(this.privateKey, this.acsPublicKey)
     this.cek = deriveCek(z, this.sdkReferenceNumber)
     this.acsURL = payload.acsURL
     this.acsTransID = String(ares.acsTransID)
     this.threeDSServerTransID = String(ares.threeDSServerTransID)
     this.messageVersion = String(ares.messageVersion)
+  }
+
+  /** PEM exports for the independent (Python) oracle. */
+  exportPrivatePem(): string {
+    return this.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  }
+
+  acsPublicPem(): string {
+    if (!this.acsPublicKey) throw new Error('no ARes accepted yet')
+    return this.acsPublicKey.export({ format: 'pem', type: 'spki' }).toString()
   }
 
   /** Sends one CReq with the given action members (none for the first CReq). */

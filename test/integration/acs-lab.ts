@@ -87,11 +87,13 @@ export async function startLab(): Promise<Lab> {
   return labOver(await startTestServer())
 }
 
-/** Restarts a test server's process state on the same data folder (the HTTP port changes). */
+/** Restarts a test server on the same data folder and port (dsURLs in stored AReqs stay valid). */
 export async function restart(srv: TestServer): Promise<TestServer> {
   await srv.close()
+  // Let the clients' keep-alive sockets see the close before the same port is reused.
+  await new Promise((r) => setTimeout(r, 200))
   const running = await startServer({
-    env: { IMS_DATA_DIR: srv.dataDir, IMS_PORT: '0', IMS_HOST: '127.0.0.1' },
+    env: { IMS_DATA_DIR: srv.dataDir, IMS_PORT: new URL(srv.url).port, IMS_HOST: '127.0.0.1' },
     log: createLogger('silent'),
     consoleRoot: null,
   })
