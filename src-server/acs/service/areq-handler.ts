@@ -13,6 +13,7 @@ import { establishAppChannel, INITIAL_APP_CHANNEL_STATE } from '../app-channel/s
 import { signAcsContent } from '../app-channel/signed-content'
 import type { Brand } from '../auth-values/eci'
 import type { AcsKeyStore } from '../keys/key-store'
+import { GroupCommit } from '../ledger/group-commit'
 import { Ledger, type Channel } from '../ledger/ledger'
 import { parseAReq, type AReq } from '../protocol/areq'
 import { buildARes, type AcsRenderingType, type AResOutcome } from '../protocol/ares'
@@ -68,7 +69,9 @@ function renderingFor(areq: AReq): AcsRenderingType | undefined {
  */
 export class AReqHandler {
   private readonly statusReason
+  private readonly commits: GroupCommit
   constructor(private readonly d: AReqDeps) {
+    this.commits = new GroupCommit(d.db)
     this.statusReason = d.db
       .prepare(
         `SELECT coalesce(c.status_reason, h.status_reason) FROM cards c JOIN cardholders h ON h.id = c.cardholder_id WHERE c.id = ?`,
@@ -196,7 +199,7 @@ export class AReqHandler {
     })
     const aresText = serializeMessage(ares)
     const brand = (range?.brand ?? 'other') as Brand
-    this.d.db.transaction(() => {
+    await this.commits.run(() => {
       this.d.ledger.open({
         acsTransID,
         createdAt: now,
@@ -234,7 +237,7 @@ export class AReqHandler {
       this.d.ledger.message(ids, 'AReq', 'in', areq, now)
       this.d.ledger.message(ids, 'ARes', 'out', aresText, now)
       built.commit?.()
-    })()
+    })
     return ares
   }
 
