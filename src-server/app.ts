@@ -14,6 +14,8 @@ import { operatorsModule } from './operators/routes'
 import { issuersModule } from './issuers/routes'
 import { enrolmentModule } from './enrolment/routes'
 import { smsModule } from './sms/routes'
+import { acsModule } from './acs/module'
+import { labModule } from './lab/module'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -22,6 +24,8 @@ export const MODULES: readonly ServerModule[] = [
   issuersModule,
   enrolmentModule,
   smsModule,
+  acsModule,
+  labModule,
 ]
 
 export interface AppOptions {

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { AcsRuntime } from './acs/runtime'
 import { AuditLog } from './audit/audit-log'
 import type { Config } from './config'
 import { Keyring } from './crypto/keyring'
@@ -27,6 +28,8 @@ export interface Services {
   cardholders: CardholderRepository
   enrolment: EnrolmentImporter
   sms: SmsService
+  /** The EMV 3DS ACS: AReq handling, challenges, RReq outbox, ledger, keys, rules. */
+  acs: AcsRuntime
   version: string
   close(): Promise<void>
 }
@@ -55,6 +58,25 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const sms = new SmsService(db, vault, log)
   sms.useGateway(new VirtualPhoneGateway())
   const reads = new ReadPool(databasePath(config.dataDir))
+  const acs = new AcsRuntime({ db, vault, keyring, log, audit, issuers, cardholders, sms })
+  vault.registerSealedColumn({
+    table: 'acs_range_keys',
+    column: 'sealed',
+    purpose: 'secret-enc',
+    aadColumn: "'range-key:' || range_id",
+  })
+  vault.registerSealedColumn({
+    table: 'acs_signing_keys',
+    column: 'key_sealed',
+    purpose: 'secret-enc',
+    aadColumn: "'signing:' || brand",
+  })
+  vault.registerSealedColumn({
+    table: 'acs_challenges',
+    column: 'app_cek',
+    purpose: 'secret-enc',
+    aadColumn: "'cek:' || acs_trans_id",
+  })
   return {
     config,
     log,
@@ -68,8 +90,10 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     cardholders,
     enrolment,
     sms,
+    acs,
     version,
     async close() {
+      await acs.stop()
       await sms.stop()
       await reads.close()
       if (db.open) {
