@@ -33,7 +33,9 @@ describe('read pool', () => {
     expect(ticks).toBeGreaterThan(0) // the event loop ran while the query did
     expect(await pool.all('SELECT v FROM t WHERE id = ?', [5])).toEqual([{ v: 4 }])
     await expect(pool.all('SELECT nope FROM t')).rejects.toThrow(/no such column/)
-    await expect(pool.all('DELETE FROM t RETURNING id')).rejects.toThrow(/readonly|read-only|attempt to write/i)
+    await expect(pool.all('DELETE FROM t RETURNING id')).rejects.toThrow(
+      /readonly|read-only|attempt to write/i,
+    )
     db.close()
   })
 })
