@@ -184,8 +184,12 @@ export class AtChannel extends EventEmitter<{ urc: [Urc]; close: [reason: string
     this.pending = undefined
     clearTimeout(p.timer)
     clearTimeout(p.graceTimer)
-    if (Array.isArray(result)) p.resolve(result)
-    else p.reject(result)
+    if (Array.isArray(result)) return p.resolve(result)
+    // No answer after the PDU went out: the modem may have handed it to the network. An error *result*
+    // (`+CMS ERROR`) is different: the modem says it did not send.
+    if (p.promptSent && (result instanceof AtTimeoutError || result instanceof ChannelClosedError))
+      result.maybeSent = true
+    p.reject(result)
   }
 
   private onData(chunk: string): void {
