@@ -57,3 +57,5 @@ export type Problem = z.infer<typeof Problem>
 
 export const Health = z.object({ status: z.literal('ok'), version: z.string() })
 export type Health = z.infer<typeof Health>
+
+export * from './modems/contract'

@@ -9,6 +9,8 @@ import { CardholderRepository } from './enrolment/repository'
 import { EnrolmentImporter } from './enrolment/importer'
 import { IssuerRepository } from './issuers/repository'
 import { SmsService } from './sms/service'
+import { ModemRepository } from './modems/repository'
+import { ModemService } from './modems/service'
 import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
 import { ReadPool } from './store/read-pool'
@@ -27,6 +29,7 @@ export interface Services {
   cardholders: CardholderRepository
   enrolment: EnrolmentImporter
   sms: SmsService
+  modems: ModemService
   version: string
   close(): Promise<void>
 }
@@ -54,6 +57,9 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const enrolment = new EnrolmentImporter(db, issuers, cardholders, audit)
   const sms = new SmsService(db, vault, log)
   sms.useGateway(new VirtualPhoneGateway())
+  vault.registerSealedColumn({ table: 'modems', column: 'pin_sealed', purpose: 'secret-enc' })
+  const modems = new ModemService(sms, new ModemRepository(db, vault), audit, log)
+  modems.applyStoredChoice()
   const reads = new ReadPool(databasePath(config.dataDir))
   return {
     config,
@@ -68,8 +74,10 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     cardholders,
     enrolment,
     sms,
+    modems,
     version,
     async close() {
+      await modems.stop()
       await sms.stop()
       await reads.close()
       if (db.open) {

@@ -48,8 +48,8 @@ export interface PoolEvents {
   failed: [job: SmsJob, error: Error, retryable: boolean]
   /** A job moved off a failing modem onto the retry list. */
   failover: [job: SmsJob, fromModemId: string, error: Error]
-  /** One modem failed one send (whatever happens to the job next). */
-  'send-error': [modemId: string, error: Error]
+  /** One modem failed to open, to recover, or to send one message (whatever happens to the job next). */
+  'modem-error': [modemId: string, error: Error]
 }
 
 interface Slot {
@@ -69,6 +69,8 @@ interface RetryEntry {
   tried: Set<string>
   lastError: Error
 }
+
+const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)))
 
 const intervalOf = (ratePerMinute: number | undefined) => (ratePerMinute ? 60_000 / ratePerMinute : 0)
 
@@ -121,7 +123,8 @@ export class ModemPool extends EventEmitter<PoolEvents> {
         try {
           await slot.modem.open()
           this.setState(slot, 'ready')
-        } catch {
+        } catch (err) {
+          this.emit('modem-error', slot.modem.id, asError(err))
           this.markDead(slot)
         }
       }),
@@ -278,7 +281,7 @@ export class ModemPool extends EventEmitter<PoolEvents> {
       // The message may be on its way already: the source decides (and flags it), never a silent resend.
       const maybeSent = (err as { maybeSent?: boolean }).maybeSent === true
       slot.failed++
-      this.emit('send-error', slot.modem.id, err)
+      this.emit('modem-error', slot.modem.id, err)
       const others = this.slots.some(
         (s) => !tried.has(s.modem.id) && s.state !== 'dead' && s.state !== 'stopped',
       )
@@ -312,9 +315,19 @@ export class ModemPool extends EventEmitter<PoolEvents> {
       await slot.modem.close()
       await slot.modem.open()
       return this.recovered(slot)
-    } catch {
+    } catch (err) {
+      this.emit('modem-error', slot.modem.id, asError(err))
       this.markDead(slot)
     }
+  }
+
+  /** An operator's reset: the same escalation as after repeated errors, starting with `AT+CFUN=1,1`. */
+  async reset(modemId: string): Promise<void> {
+    const slot = this.slots.find((s) => s.modem.id === modemId)
+    if (!slot) throw new Error(`no modem ${modemId} in this pool`)
+    if (slot.state === 'dead') clearTimeout(slot.deadTimer)
+    // A busy modem finishes its message first: the AT channel runs one command at a time anyway.
+    await this.recover(slot, slot.state === 'dead' ? 'reopen' : 'soft-reset')
   }
 
   private recovered(slot: Slot): void {
