@@ -269,6 +269,7 @@ export class GsmModem extends EventEmitter<ModemEvents> {
   }
 
   private async initialise(): Promise<void> {
+    this.channel?.cancelPendingPrompt()
     await this.wakeUp()
     await this.run('ATE0')
     await this.run('AT+CMEE=1')

@@ -137,6 +137,15 @@ export class AtChannel extends EventEmitter<{ urc: [Urc]; close: [reason: string
     return run
   }
 
+  /**
+   * Writes a lone ESC: cancels an `AT+CMGS` prompt a previous process (killed mid-send) may have left
+   * open, which would otherwise swallow the next commands as PDU text. gammu does the same on connect.
+   */
+  cancelPendingPrompt(): void {
+    this.trace?.('tx', '<ESC>')
+    this.write('\x1b')
+  }
+
   /** Fails the pending command and everything queued, and stops listening. */
   shutdown(reason: string): void {
     if (this.closedReason !== undefined) return
