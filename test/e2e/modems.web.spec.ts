@@ -11,20 +11,16 @@ import { expect, test } from './console'
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 
-declare global {
-  interface Window {
-    axe: {
-      run(
-        context?: unknown,
-        options?: unknown,
-      ): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }>
-    }
-  }
+interface AxeViolation {
+  id: string
+  impact: string | null
+  nodes: { target: unknown[] }[]
 }
+type WithAxe = { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }
 
 async function seriousViolations(page: Page): Promise<string[]> {
   const { violations } = await page.evaluate(() =>
-    window.axe.run(document, {
+    (window as unknown as WithAxe).axe.run(document, {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice'] },
     }),
   )
