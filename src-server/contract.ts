@@ -69,3 +69,4 @@ export const SetupRequest = z.object({
   password: z.string().min(1).max(1024),
 })
 export type SetupRequest = z.infer<typeof SetupRequest>
+export * from './modems/contract'

@@ -10,6 +10,8 @@ import { CardholderRepository } from './enrolment/repository'
 import { EnrolmentImporter } from './enrolment/importer'
 import { IssuerRepository } from './issuers/repository'
 import { SmsService } from './sms/service'
+import { ModemRepository } from './modems/repository'
+import { ModemService } from './modems/service'
 import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
 import { ReadPool } from './store/read-pool'
@@ -30,6 +32,7 @@ export interface Services {
   sms: SmsService
   /** The EMV 3DS ACS: AReq handling, challenges, RReq outbox, ledger, keys, rules. */
   acs: AcsRuntime
+  modems: ModemService
   version: string
   close(): Promise<void>
 }
@@ -57,6 +60,9 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const enrolment = new EnrolmentImporter(db, issuers, cardholders, audit)
   const sms = new SmsService(db, vault, log)
   sms.useGateway(new VirtualPhoneGateway())
+  vault.registerSealedColumn({ table: 'modems', column: 'pin_sealed', purpose: 'secret-enc' })
+  const modems = new ModemService(sms, new ModemRepository(db, vault), audit, log)
+  modems.applyStoredChoice()
   const reads = new ReadPool(databasePath(config.dataDir))
   const acs = new AcsRuntime({ db, vault, keyring, log, audit, issuers, cardholders, sms })
   vault.registerSealedColumn({
@@ -91,9 +97,11 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     enrolment,
     sms,
     acs,
+    modems,
     version,
     async close() {
       await acs.stop()
+      await modems.stop()
       await sms.stop()
       await reads.close()
       if (db.open) {

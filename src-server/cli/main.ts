@@ -3,6 +3,7 @@ import { MasterKeyError } from '../crypto/master-key'
 import { auditCommand, initCommand, keysCommand, statusCommand } from './foundation'
 import { UsageError } from './io'
 import { enrolCommand } from './enrol'
+import { modemCommand } from '../modems/cli'
 
 export interface Command {
   name: string
@@ -21,7 +22,14 @@ const EXPECTED_ERRORS = new Set([
   'TransportError',
 ])
 
-const COMMANDS: Command[] = [initCommand, statusCommand, auditCommand, keysCommand, enrolCommand]
+const COMMANDS: Command[] = [
+  initCommand,
+  statusCommand,
+  auditCommand,
+  keysCommand,
+  enrolCommand,
+  modemCommand,
+]
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length))

@@ -8,10 +8,11 @@ import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
 import acs from './0110-acs'
 import sms from './0300-sms'
+import modems from './0310-modems'
 
 export interface Migration {
   id: string
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, sms]
+export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, sms, modems]
