@@ -11,6 +11,8 @@ import { IssuerRepository } from './issuers/repository'
 import { SmsService } from './sms/service'
 import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
+import { KeyStore } from './keys/store'
+import { CeremonyService } from './keys/ceremonies'
 import { ReadPool } from './store/read-pool'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
@@ -27,6 +29,8 @@ export interface Services {
   cardholders: CardholderRepository
   enrolment: EnrolmentImporter
   sms: SmsService
+  keyStore: KeyStore
+  ceremonies: CeremonyService
   version: string
   close(): Promise<void>
 }
@@ -55,6 +59,20 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const sms = new SmsService(db, vault, log)
   sms.useGateway(new VirtualPhoneGateway())
   const reads = new ReadPool(databasePath(config.dataDir))
+  const keyStore = new KeyStore(db, vault, audit)
+  const ceremonies = new CeremonyService(db, vault, audit, operators, keyStore)
+  vault.registerSealedColumn({
+    table: 'keys',
+    column: 'sealed',
+    purpose: 'secret-enc',
+    aadColumn: 'sealed_aad',
+  })
+  vault.registerSealedColumn({
+    table: 'key_ceremony_components',
+    column: 'sealed',
+    purpose: 'secret-enc',
+    aadColumn: 'sealed_aad',
+  })
   return {
     config,
     log,
@@ -68,6 +86,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     cardholders,
     enrolment,
     sms,
+    keyStore,
+    ceremonies,
     version,
     async close() {
       await sms.stop()

@@ -3,6 +3,7 @@ import { MasterKeyError } from '../crypto/master-key'
 import { auditCommand, initCommand, keysCommand, statusCommand } from './foundation'
 import { UsageError } from './io'
 import { enrolCommand } from './enrol'
+import { cryptoCommand, pedCommand } from '../keys/commands'
 
 export interface Command {
   name: string
@@ -21,7 +22,15 @@ const EXPECTED_ERRORS = new Set([
   'TransportError',
 ])
 
-const COMMANDS: Command[] = [initCommand, statusCommand, auditCommand, keysCommand, enrolCommand]
+const COMMANDS: Command[] = [
+  initCommand,
+  statusCommand,
+  auditCommand,
+  keysCommand,
+  enrolCommand,
+  cryptoCommand,
+  pedCommand,
+]
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length))
