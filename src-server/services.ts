@@ -13,6 +13,8 @@ import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
 import { KeyStore } from './keys/store'
 import { CeremonyService } from './keys/ceremonies'
+import { InitialKeyAllocator } from './peds/allocator'
+import { PedService } from './peds/service'
 import { ReadPool } from './store/read-pool'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
@@ -31,6 +33,7 @@ export interface Services {
   sms: SmsService
   keyStore: KeyStore
   ceremonies: CeremonyService
+  peds: PedService
   version: string
   close(): Promise<void>
 }
@@ -61,6 +64,13 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const reads = new ReadPool(databasePath(config.dataDir))
   const keyStore = new KeyStore(db, vault, audit)
   const ceremonies = new CeremonyService(db, vault, audit, operators, keyStore)
+  const peds = new PedService(db, vault, audit, keyStore, new InitialKeyAllocator(db, keyring, keyStore), log)
+  vault.registerSealedColumn({
+    table: 'ped_trust',
+    column: 'kdh_key_sealed',
+    purpose: 'secret-enc',
+    aadColumn: 'sealed_aad',
+  })
   vault.registerSealedColumn({
     table: 'keys',
     column: 'sealed',
@@ -88,9 +98,11 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     sms,
     keyStore,
     ceremonies,
+    peds,
     version,
     async close() {
       await sms.stop()
+      await peds.idle()
       await reads.close()
       if (db.open) {
         db.pragma('wal_checkpoint(TRUNCATE)')

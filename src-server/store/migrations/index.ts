@@ -8,10 +8,11 @@ import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
 import sms from './0300-sms'
 import keys from './0500-keys'
+import peds from './0510-peds'
 
 export interface Migration {
   id: string
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, sms, keys]
+export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, sms, keys, peds]
