@@ -16,6 +16,7 @@ import { enrolmentModule } from './enrolment/routes'
 import { smsModule } from './sms/routes'
 import { keysModule } from './keys/routes'
 import { pedsModule } from './peds/routes'
+import { terminalsModule } from './terminals/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -26,6 +27,7 @@ export const MODULES: readonly ServerModule[] = [
   smsModule,
   keysModule,
   pedsModule,
+  terminalsModule,
 ]
 
 export interface AppOptions {

@@ -15,6 +15,7 @@ import { KeyStore } from './keys/store'
 import { CeremonyService } from './keys/ceremonies'
 import { InitialKeyAllocator } from './peds/allocator'
 import { PedService } from './peds/service'
+import { TerminalService } from './terminals/service'
 import { ReadPool } from './store/read-pool'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
@@ -34,6 +35,7 @@ export interface Services {
   keyStore: KeyStore
   ceremonies: CeremonyService
   peds: PedService
+  terminals: TerminalService
   version: string
   close(): Promise<void>
 }
@@ -65,6 +67,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const keyStore = new KeyStore(db, vault, audit)
   const ceremonies = new CeremonyService(db, vault, audit, operators, keyStore)
   const peds = new PedService(db, vault, audit, keyStore, new InitialKeyAllocator(db, keyring, keyStore), log)
+  const terminals = new TerminalService(db, vault, audit, keyStore)
+  vault.registerSealedColumn({ table: 'card_list_changes', column: 'pan_sealed', purpose: 'pan-enc' })
   vault.registerSealedColumn({
     table: 'ped_trust',
     column: 'kdh_key_sealed',
@@ -99,6 +103,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     keyStore,
     ceremonies,
     peds,
+    terminals,
     version,
     async close() {
       await sms.stop()

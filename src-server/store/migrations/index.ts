@@ -9,10 +9,11 @@ import issuersEnrolment from './0100-issuers-enrolment'
 import sms from './0300-sms'
 import keys from './0500-keys'
 import peds from './0510-peds'
+import terminals from './0600-terminals'
 
 export interface Migration {
   id: string
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, sms, keys, peds]
+export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, sms, keys, peds, terminals]
