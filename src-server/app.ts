@@ -17,6 +17,9 @@ import { smsModule } from './sms/routes'
 import { acsModule } from './acs/module'
 import { labModule } from './lab/module'
 import { modemsModule } from './modems/routes'
+import { keysModule } from './keys/routes'
+import { pedsModule } from './peds/routes'
+import { terminalsModule } from './terminals/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -28,6 +31,9 @@ export const MODULES: readonly ServerModule[] = [
   acsModule,
   labModule,
   modemsModule,
+  keysModule,
+  pedsModule,
+  terminalsModule,
 ]
 
 export interface AppOptions {

@@ -14,6 +14,11 @@ import { ModemRepository } from './modems/repository'
 import { ModemService } from './modems/service'
 import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
+import { KeyStore } from './keys/store'
+import { CeremonyService } from './keys/ceremonies'
+import { InitialKeyAllocator } from './peds/allocator'
+import { PedService } from './peds/service'
+import { TerminalService } from './terminals/service'
 import { ReadPool } from './store/read-pool'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
@@ -33,6 +38,10 @@ export interface Services {
   /** The EMV 3DS ACS: AReq handling, challenges, RReq outbox, ledger, keys, rules. */
   acs: AcsRuntime
   modems: ModemService
+  keyStore: KeyStore
+  ceremonies: CeremonyService
+  peds: PedService
+  terminals: TerminalService
   version: string
   close(): Promise<void>
 }
@@ -83,6 +92,29 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     purpose: 'secret-enc',
     aadColumn: "'cek:' || acs_trans_id",
   })
+  const keyStore = new KeyStore(db, vault, audit)
+  const ceremonies = new CeremonyService(db, vault, audit, operators, keyStore)
+  const peds = new PedService(db, vault, audit, keyStore, new InitialKeyAllocator(db, keyring, keyStore), log)
+  const terminals = new TerminalService(db, vault, audit, keyStore)
+  vault.registerSealedColumn({ table: 'card_list_changes', column: 'pan_sealed', purpose: 'pan-enc' })
+  vault.registerSealedColumn({
+    table: 'ped_trust',
+    column: 'kdh_key_sealed',
+    purpose: 'secret-enc',
+    aadColumn: 'sealed_aad',
+  })
+  vault.registerSealedColumn({
+    table: 'keys',
+    column: 'sealed',
+    purpose: 'secret-enc',
+    aadColumn: 'sealed_aad',
+  })
+  vault.registerSealedColumn({
+    table: 'key_ceremony_components',
+    column: 'sealed',
+    purpose: 'secret-enc',
+    aadColumn: 'sealed_aad',
+  })
   return {
     config,
     log,
@@ -98,11 +130,16 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     sms,
     acs,
     modems,
+    keyStore,
+    ceremonies,
+    peds,
+    terminals,
     version,
     async close() {
       await acs.stop()
       await modems.stop()
       await sms.stop()
+      await peds.idle()
       await reads.close()
       if (db.open) {
         db.pragma('wal_checkpoint(TRUNCATE)')

@@ -4,6 +4,7 @@ import { auditCommand, initCommand, keysCommand, statusCommand } from './foundat
 import { UsageError } from './io'
 import { enrolCommand } from './enrol'
 import { modemCommand } from '../modems/cli'
+import { cryptoCommand, pedCommand } from '../keys/commands'
 
 export interface Command {
   name: string
@@ -29,6 +30,8 @@ const COMMANDS: Command[] = [
   keysCommand,
   enrolCommand,
   modemCommand,
+  cryptoCommand,
+  pedCommand,
 ]
 
 function help(): string {

@@ -9,10 +9,22 @@ import issuersEnrolment from './0100-issuers-enrolment'
 import acs from './0110-acs'
 import sms from './0300-sms'
 import modems from './0310-modems'
+import keys from './0500-keys'
+import peds from './0510-peds'
+import terminals from './0600-terminals'
 
 export interface Migration {
   id: string
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, sms, modems]
+export const MIGRATIONS: readonly Migration[] = [
+  foundation,
+  issuersEnrolment,
+  acs,
+  sms,
+  modems,
+  keys,
+  peds,
+  terminals,
+]
