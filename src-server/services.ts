@@ -9,6 +9,7 @@ import { CardholderRepository } from './enrolment/repository'
 import { EnrolmentImporter } from './enrolment/importer'
 import { IssuerRepository } from './issuers/repository'
 import { SmsService } from './sms/service'
+import { DongleService } from './dongles/service'
 import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
 import { ReadPool } from './store/read-pool'
@@ -27,6 +28,7 @@ export interface Services {
   cardholders: CardholderRepository
   enrolment: EnrolmentImporter
   sms: SmsService
+  dongles: DongleService
   version: string
   close(): Promise<void>
 }
@@ -54,6 +56,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const enrolment = new EnrolmentImporter(db, issuers, cardholders, audit)
   const sms = new SmsService(db, vault, log)
   sms.useGateway(new VirtualPhoneGateway())
+  const dongles = new DongleService(db, vault, audit, cardholders, log)
   const reads = new ReadPool(databasePath(config.dataDir))
   return {
     config,
@@ -68,6 +71,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     cardholders,
     enrolment,
     sms,
+    dongles,
     version,
     async close() {
       await sms.stop()

@@ -7,10 +7,11 @@
 import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
 import sms from './0300-sms'
+import dongles from './0400-dongles'
 
 export interface Migration {
   id: string
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, sms]
+export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, sms, dongles]
