@@ -3,6 +3,7 @@ import { MasterKeyError } from '../crypto/master-key'
 import { auditCommand, initCommand, keysCommand, statusCommand } from './foundation'
 import { UsageError } from './io'
 import { enrolCommand } from './enrol'
+import { dongleCommand } from '../dongles/cli'
 
 export interface Command {
   name: string
@@ -21,7 +22,7 @@ const EXPECTED_ERRORS = new Set([
   'TransportError',
 ])
 
-const COMMANDS: Command[] = [initCommand, statusCommand, auditCommand, keysCommand, enrolCommand]
+const COMMANDS: Command[] = [initCommand, statusCommand, auditCommand, keysCommand, enrolCommand, dongleCommand]
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length))

@@ -47,6 +47,8 @@ interface DongleRow {
 const TOTP_SYNC_SECONDS = 6 * 3600
 /** States in which a token belongs to its cardholder and authenticates. */
 const IN_USE: readonly DongleState[] = ['assigned', 'locked']
+/** States in which an operator may test or resync a token (on the bench, or with its cardholder). */
+const TESTABLE: readonly DongleState[] = ['in-stock', 'assigned']
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString())
 
 function toView(r: DongleRow, nowMs = Date.now()): DongleView {
@@ -475,7 +477,7 @@ export class DongleInventory {
       actor,
       'dongle.verify',
       (_row, token, state, now) => verifyCode(token, state, code, now),
-      `cardholder:${cardholderId}`,
+      { target: `cardholder:${cardholderId}`, usable: ['assigned'] },
     )
   }
 
@@ -484,14 +486,14 @@ export class DongleInventory {
     actor: string,
     action: string,
     check: (row: DongleRow, token: OathToken, state: TokenState, nowMs: number) => VerifyResult,
-    target?: string,
+    options: { target?: string; usable: readonly DongleState[] } = { usable: TESTABLE },
   ): DongleVerification {
     return this.db
       .transaction((): DongleVerification => {
         const row = find()
-        const where = target ?? (row ? `dongle:${row.serial}` : undefined)
-        if (!row || row.state !== 'assigned') {
-          // Not even looked at: locked (by an operator), lost, revoked, in stock or no token at all.
+        const where = options.target ?? (row ? `dongle:${row.serial}` : undefined)
+        if (!row || !options.usable.includes(row.state)) {
+          // Not even looked at: locked (by an operator), lost, revoked, not in use or no token at all.
           const reason = row ? `token-${row.state}` : 'no-token'
           this.audit.record({
             actor,
