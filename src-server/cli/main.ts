@@ -22,7 +22,14 @@ const EXPECTED_ERRORS = new Set([
   'TransportError',
 ])
 
-const COMMANDS: Command[] = [initCommand, statusCommand, auditCommand, keysCommand, enrolCommand, dongleCommand]
+const COMMANDS: Command[] = [
+  initCommand,
+  statusCommand,
+  auditCommand,
+  keysCommand,
+  enrolCommand,
+  dongleCommand,
+]
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length))
