@@ -20,6 +20,7 @@ import { modemsModule } from './modems/routes'
 import { keysModule } from './keys/routes'
 import { pedsModule } from './peds/routes'
 import { terminalsModule } from './terminals/routes'
+import { donglesModule } from './dongles/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -34,6 +35,7 @@ export const MODULES: readonly ServerModule[] = [
   keysModule,
   pedsModule,
   terminalsModule,
+  donglesModule,
 ]
 
 export interface AppOptions {

@@ -12,6 +12,7 @@ import { IssuerRepository } from './issuers/repository'
 import { SmsService } from './sms/service'
 import { ModemRepository } from './modems/repository'
 import { ModemService } from './modems/service'
+import { DongleService } from './dongles/service'
 import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
 import { KeyStore } from './keys/store'
@@ -42,6 +43,7 @@ export interface Services {
   ceremonies: CeremonyService
   peds: PedService
   terminals: TerminalService
+  dongles: DongleService
   version: string
   close(): Promise<void>
 }
@@ -72,6 +74,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   vault.registerSealedColumn({ table: 'modems', column: 'pin_sealed', purpose: 'secret-enc' })
   const modems = new ModemService(sms, new ModemRepository(db, vault), audit, log)
   modems.applyStoredChoice()
+  const dongles = new DongleService(db, vault, audit, cardholders, log)
   const reads = new ReadPool(databasePath(config.dataDir))
   const acs = new AcsRuntime({ db, vault, keyring, log, audit, issuers, cardholders, sms })
   vault.registerSealedColumn({
@@ -134,6 +137,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     ceremonies,
     peds,
     terminals,
+    dongles,
     version,
     async close() {
       await acs.stop()

@@ -5,6 +5,7 @@ import { UsageError } from './io'
 import { enrolCommand } from './enrol'
 import { modemCommand } from '../modems/cli'
 import { cryptoCommand, pedCommand } from '../keys/commands'
+import { dongleCommand } from '../dongles/cli'
 
 export interface Command {
   name: string
@@ -32,6 +33,7 @@ const COMMANDS: Command[] = [
   modemCommand,
   cryptoCommand,
   pedCommand,
+  dongleCommand,
 ]
 
 function help(): string {

@@ -9,6 +9,7 @@ import issuersEnrolment from './0100-issuers-enrolment'
 import acs from './0110-acs'
 import sms from './0300-sms'
 import modems from './0310-modems'
+import dongles from './0400-dongles'
 import keys from './0500-keys'
 import peds from './0510-peds'
 import terminals from './0600-terminals'
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
   acs,
   sms,
   modems,
+  dongles,
   keys,
   peds,
   terminals,
