@@ -16,6 +16,7 @@ import { enrolmentModule } from './enrolment/routes'
 import { smsModule } from './sms/routes'
 import { acsModule } from './acs/module'
 import { labModule } from './lab/module'
+import { twofaModule } from './twofa/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -26,6 +27,7 @@ export const MODULES: readonly ServerModule[] = [
   smsModule,
   acsModule,
   labModule,
+  twofaModule,
 ]
 
 export interface AppOptions {

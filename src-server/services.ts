@@ -13,6 +13,7 @@ import { SmsService } from './sms/service'
 import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
 import { ReadPool } from './store/read-pool'
+import { TwoFactorService } from './twofa/service'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
 export interface Services {
@@ -30,6 +31,8 @@ export interface Services {
   sms: SmsService
   /** The EMV 3DS ACS: AReq handling, challenges, RReq outbox, ledger, keys, rules. */
   acs: AcsRuntime
+  /** The 2FA PIN API: applications, message templates, PINs, limits, usage. */
+  twofa: TwoFactorService
   version: string
   close(): Promise<void>
 }
@@ -77,6 +80,13 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     purpose: 'secret-enc',
     aadColumn: "'cek:' || acs_trans_id",
   })
+  const twofa = new TwoFactorService({ db, vault, keyring, sms, audit })
+  vault.registerSealedColumn({
+    table: 'twofa_pins',
+    column: 'text_sealed',
+    purpose: 'secret-enc',
+    aadColumn: "'twofa-pin:' || id",
+  })
   return {
     config,
     log,
@@ -91,8 +101,10 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     enrolment,
     sms,
     acs,
+    twofa,
     version,
     async close() {
+      twofa.stop()
       await acs.stop()
       await sms.stop()
       await reads.close()

@@ -8,10 +8,12 @@ import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
 import acs from './0110-acs'
 import sms from './0300-sms'
+import twofa from './0900-twofa'
+import channels from './0910-channels'
 
 export interface Migration {
   id: string
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, sms]
+export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, sms, twofa, channels]
