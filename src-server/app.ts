@@ -17,6 +17,7 @@ import { smsModule } from './sms/routes'
 import { acsModule } from './acs/module'
 import { labModule } from './lab/module'
 import { twofaModule } from './twofa/routes'
+import { channelsModule } from './channels/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -28,6 +29,7 @@ export const MODULES: readonly ServerModule[] = [
   acsModule,
   labModule,
   twofaModule,
+  channelsModule,
 ]
 
 export interface AppOptions {

@@ -14,6 +14,7 @@ import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
 import { ReadPool } from './store/read-pool'
 import { TwoFactorService } from './twofa/service'
+import { ChannelService } from './channels/service'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
 export interface Services {
@@ -33,6 +34,8 @@ export interface Services {
   acs: AcsRuntime
   /** The 2FA PIN API: applications, message templates, PINs, limits, usage. */
   twofa: TwoFactorService
+  /** MOTO / EDC / ECOM authentication requests, channel clients and their webhooks. */
+  channels: ChannelService
   version: string
   close(): Promise<void>
 }
@@ -87,6 +90,13 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     purpose: 'secret-enc',
     aadColumn: "'twofa-pin:' || id",
   })
+  const channels = new ChannelService({ db, vault, log, audit, sms, cardholders, methods: acs.methods })
+  vault.registerSealedColumn({
+    table: 'channel_clients',
+    column: 'webhook_secret_sealed',
+    purpose: 'secret-enc',
+    aadColumn: "'channel-webhook:' || id",
+  })
   return {
     config,
     log,
@@ -102,9 +112,11 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     sms,
     acs,
     twofa,
+    channels,
     version,
     async close() {
       twofa.stop()
+      await channels.stop()
       await acs.stop()
       await sms.stop()
       await reads.close()
