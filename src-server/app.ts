@@ -16,6 +16,11 @@ import { enrolmentModule } from './enrolment/routes'
 import { smsModule } from './sms/routes'
 import { acsModule } from './acs/module'
 import { labModule } from './lab/module'
+import { modemsModule } from './modems/routes'
+import { keysModule } from './keys/routes'
+import { pedsModule } from './peds/routes'
+import { terminalsModule } from './terminals/routes'
+import { donglesModule } from './dongles/routes'
 import { twofaModule } from './twofa/routes'
 import { channelsModule } from './channels/routes'
 
@@ -28,6 +33,11 @@ export const MODULES: readonly ServerModule[] = [
   smsModule,
   acsModule,
   labModule,
+  modemsModule,
+  keysModule,
+  pedsModule,
+  terminalsModule,
+  donglesModule,
   twofaModule,
   channelsModule,
 ]

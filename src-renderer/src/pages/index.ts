@@ -2,6 +2,7 @@ import type { Component } from 'svelte'
 import type { AreaId } from '../lib/areas'
 import AuditPage from './AuditPage.svelte'
 import CardholdersPage from './CardholdersPage.svelte'
+import CryptoCalculatorPage from './CryptoCalculatorPage.svelte'
 import DashboardPage from './DashboardPage.svelte'
 import DonglesPage from './DonglesPage.svelte'
 import KeysPedsPage from './KeysPedsPage.svelte'
@@ -28,6 +29,7 @@ export const PAGES: Record<AreaId, Component> = {
   dongles: DonglesPage,
   keys: KeysPedsPage,
   terminals: TerminalsPage,
+  crypto: CryptoCalculatorPage,
   rules: RulesPage,
   operators: OperatorsPage,
   audit: AuditPage,

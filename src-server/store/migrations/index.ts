@@ -8,6 +8,11 @@ import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
 import acs from './0110-acs'
 import sms from './0300-sms'
+import modems from './0310-modems'
+import dongles from './0400-dongles'
+import keys from './0500-keys'
+import peds from './0510-peds'
+import terminals from './0600-terminals'
 import twofa from './0900-twofa'
 import channels from './0910-channels'
 
@@ -16,4 +21,16 @@ export interface Migration {
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, sms, twofa, channels]
+export const MIGRATIONS: readonly Migration[] = [
+  foundation,
+  issuersEnrolment,
+  acs,
+  sms,
+  modems,
+  dongles,
+  keys,
+  peds,
+  terminals,
+  twofa,
+  channels,
+]
