@@ -13,6 +13,8 @@ import dongles from './0400-dongles'
 import keys from './0500-keys'
 import peds from './0510-peds'
 import terminals from './0600-terminals'
+import twofa from './0900-twofa'
+import channels from './0910-channels'
 
 export interface Migration {
   id: string
@@ -29,4 +31,6 @@ export const MIGRATIONS: readonly Migration[] = [
   keys,
   peds,
   terminals,
+  twofa,
+  channels,
 ]
