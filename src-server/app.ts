@@ -94,6 +94,26 @@ export function createApp(services: Services, options: AppOptions = {}): { app: 
     },
   })
 
+  // The durability barrier: a request that wrote is answered only once its writes are on disk.
+  app.use(async (ctx: Context, next: Next) => {
+    const before = services.durability.changes()
+    await next()
+    if (services.durability.changes() === before) return
+    try {
+      await services.durability.flush()
+    } catch (err) {
+      log.fatal({ err }, 'the database could not be synced to disk')
+      ctx.status = 503
+      ctx.type = 'application/problem+json'
+      ctx.body = JSON.stringify({
+        type: 'https://ims.local/problems/storage-failure',
+        title: 'Storage failure',
+        status: 503,
+        detail: 'The server could not make the change durable; it may not have been kept',
+      })
+    }
+  })
+
   app.use(async (ctx: Context, next: Next) => {
     ctx.state.requestId = randomUUID()
     ctx.set('X-Request-Id', ctx.state.requestId)

@@ -21,6 +21,7 @@ import { InitialKeyAllocator } from './peds/allocator'
 import { PedService } from './peds/service'
 import { TerminalService } from './terminals/service'
 import { ReadPool } from './store/read-pool'
+import { Durability } from './store/durability'
 import { TwoFactorService } from './twofa/service'
 import { ChannelService } from './channels/service'
 
@@ -29,6 +30,8 @@ export interface Services {
   config: Config
   log: Logger
   db: Db
+  /** Awaited before acknowledging a write (see store/durability.ts). */
+  durability: Durability
   reads: ReadPool
   keyring: Keyring
   vault: Vault
@@ -62,6 +65,8 @@ export function databasePath(dataDir: string): string {
 export function createServices(config: Config, log: Logger, masterKey: Buffer, version: string): Services {
   const db = openDatabase(databasePath(config.dataDir))
   migrate(db)
+  const durability = new Durability(db, `${databasePath(config.dataDir)}-wal`)
+  const durable = () => durability.flush()
   const keyring = new Keyring(db, masterKey)
   const vault = new Vault(keyring, db)
   vault.registerSealedColumn({ table: 'operators', column: 'totp_secret', purpose: 'secret-enc' })
@@ -75,14 +80,14 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const cardholders = new CardholderRepository(db, vault, issuers, audit)
   vault.registerSealedColumn({ table: 'cards', column: 'pan_ct', purpose: 'pan-enc' })
   const enrolment = new EnrolmentImporter(db, issuers, cardholders, audit)
-  const sms = new SmsService(db, vault, log)
+  const sms = new SmsService(db, vault, log, durable)
   sms.useGateway(new VirtualPhoneGateway())
   vault.registerSealedColumn({ table: 'modems', column: 'pin_sealed', purpose: 'secret-enc' })
   const modems = new ModemService(sms, new ModemRepository(db, vault), audit, log)
   modems.applyStoredChoice()
   const dongles = new DongleService(db, vault, audit, cardholders, log)
   const reads = new ReadPool(databasePath(config.dataDir))
-  const acs = new AcsRuntime({ db, vault, keyring, log, audit, issuers, cardholders, sms })
+  const acs = new AcsRuntime({ db, durable, vault, keyring, log, audit, issuers, cardholders, sms })
   vault.registerSealedColumn({
     table: 'acs_range_keys',
     column: 'sealed',
@@ -142,6 +147,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     config,
     log,
     db,
+    durability,
     reads,
     keyring,
     vault,
@@ -169,6 +175,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
       await sms.stop()
       await peds.idle()
       await reads.close()
+      await durability.flush()
+      durability.close()
       if (db.open) {
         db.pragma('wal_checkpoint(TRUNCATE)')
         db.close()

@@ -22,6 +22,8 @@ import { AcsSettingsStore } from './settings'
 
 export interface AcsRuntimeDeps {
   db: Db
+  /** Resolves once committed writes are on disk (store/durability.ts). */
+  durable: () => Promise<void>
   vault: Vault
   keyring: Keyring
   log: Logger
@@ -68,7 +70,7 @@ export class AcsRuntime {
     this.rules = new RuleSetStore(d.db, d.audit, CHALLENGE_ALL)
     this.ledger = new Ledger(d.db)
     this.challenges = new ChallengeStore(d.db, d.vault)
-    this.outbox = new RReqOutbox(d.db, this.ledger, this.alarms, this.settings, d.log)
+    this.outbox = new RReqOutbox(d.db, this.ledger, this.alarms, this.settings, d.log, d.durable)
     this.authValues = new AuthValues(d.db, d.vault, this.keys, d.issuers)
     const settings = this.settings
     const sms = new SmsOtpMethod(d.sms, d.keyring, () => {
