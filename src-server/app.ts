@@ -14,6 +14,7 @@ import { operatorsModule } from './operators/routes'
 import { issuersModule } from './issuers/routes'
 import { enrolmentModule } from './enrolment/routes'
 import { smsModule } from './sms/routes'
+import { reportsModule } from './reports/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -22,6 +23,7 @@ export const MODULES: readonly ServerModule[] = [
   issuersModule,
   enrolmentModule,
   smsModule,
+  reportsModule,
 ]
 
 export interface AppOptions {

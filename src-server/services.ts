@@ -12,6 +12,8 @@ import { SmsService } from './sms/service'
 import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
 import { ReadPool } from './store/read-pool'
+import { ReportService } from './reports/service'
+import { DailyReports } from './reports/daily'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
 export interface Services {
@@ -27,6 +29,8 @@ export interface Services {
   cardholders: CardholderRepository
   enrolment: EnrolmentImporter
   sms: SmsService
+  reports: ReportService
+  dailyReports: DailyReports
   version: string
   close(): Promise<void>
 }
@@ -55,6 +59,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const sms = new SmsService(db, vault, log)
   sms.useGateway(new VirtualPhoneGateway())
   const reads = new ReadPool(databasePath(config.dataDir))
+  const reports = new ReportService(db, reads)
+  const dailyReports = new DailyReports(reports, log, { directory: join(config.dataDir, 'reports') })
   return {
     config,
     log,
@@ -68,8 +74,11 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     cardholders,
     enrolment,
     sms,
+    reports,
+    dailyReports,
     version,
     async close() {
+      await dailyReports.stop()
       await sms.stop()
       await reads.close()
       if (db.open) {
