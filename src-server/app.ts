@@ -15,6 +15,7 @@ import { issuersModule } from './issuers/routes'
 import { enrolmentModule } from './enrolment/routes'
 import { smsModule } from './sms/routes'
 import { reportsModule } from './reports/routes'
+import { consoleApiModule } from './console-api/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -24,6 +25,7 @@ export const MODULES: readonly ServerModule[] = [
   enrolmentModule,
   smsModule,
   reportsModule,
+  consoleApiModule,
 ]
 
 export interface AppOptions {
