@@ -8,6 +8,9 @@ const ROLE_LABELS: Record<Role, string> = {
   'key-custodian': 'Key custodian',
 }
 
+/** Every role, in the order of the labels above (the server's list is a value the bundle must not import). */
+export const ROLE_CHOICES = Object.keys(ROLE_LABELS) as Role[]
+
 export function roleLabel(role: Role): string {
   return ROLE_LABELS[role] ?? role
 }
@@ -27,4 +30,43 @@ export function formatDuration(totalSeconds: number): string {
 export function formatDateTime(iso: string): string {
   const date = new Date(iso)
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString()
+}
+
+const STATUS_LABELS: Record<string, string> = {
+  active: 'Active',
+  suspended: 'Suspended',
+  blocked: 'Blocked',
+  closed: 'Closed',
+  disabled: 'Disabled',
+}
+
+export function statusLabel(status: string): string {
+  return STATUS_LABELS[status] ?? status
+}
+
+/** Badge tone of a status word: good, bad, warn or neutral. */
+export function statusTone(status: string): 'good' | 'bad' | 'warn' | '' {
+  if (['active', 'done', 'delivered', 'matched', 'sent'].includes(status)) return 'good'
+  if (['blocked', 'failed', 'rejected', 'closed', 'disabled'].includes(status)) return 'bad'
+  if (['suspended', 'importing', 'queued', 'sending', 'expired', 'unmatched'].includes(status)) return 'warn'
+  return ''
+}
+
+const METHOD_LABELS: Record<string, string> = {
+  'sms-otp': 'One-time code by SMS',
+  'sms-reply': 'Reply by SMS',
+  dongle: 'OTP dongle',
+  'mobile-signature': 'Mobile signature',
+  none: 'None (frictionless only)',
+}
+
+export function methodLabel(method: string): string {
+  return METHOD_LABELS[method] ?? method
+}
+
+/** Today as YYYY-MM-DD in local time, `offsetDays` away. */
+export function localDate(offsetDays = 0, from = new Date()): string {
+  const day = new Date(from.getFullYear(), from.getMonth(), from.getDate() + offsetDays)
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`
 }

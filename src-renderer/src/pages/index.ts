@@ -4,6 +4,7 @@ import AuditPage from './AuditPage.svelte'
 import CardholdersPage from './CardholdersPage.svelte'
 import DashboardPage from './DashboardPage.svelte'
 import DonglesPage from './DonglesPage.svelte'
+import EnrolmentPage from './EnrolmentPage.svelte'
 import KeysPedsPage from './KeysPedsPage.svelte'
 import LabPage from './LabPage.svelte'
 import OperatorsPage from './OperatorsPage.svelte'
@@ -21,6 +22,7 @@ import TransactionsPage from './TransactionsPage.svelte'
 export const PAGES: Record<AreaId, Component> = {
   dashboard: DashboardPage,
   cardholders: CardholdersPage,
+  enrolment: EnrolmentPage,
   transactions: TransactionsPage,
   reports: ReportsPage,
   sms: SmsModemsPage,
