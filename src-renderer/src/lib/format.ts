@@ -38,6 +38,10 @@ const STATUS_LABELS: Record<string, string> = {
   blocked: 'Blocked',
   closed: 'Closed',
   disabled: 'Disabled',
+  importing: 'Importing',
+  done: 'Done',
+  failed: 'Failed',
+  rejected: 'Rejected',
 }
 
 export function statusLabel(status: string): string {
