@@ -52,7 +52,7 @@ if (!initialised()) {
     run(process.execPath, [join(root, 'bin/ims.js'), 'init'])
   } else {
     console.log(
-      'No operator account exists yet. Create the first admin with:\n' +
+      'No operator account exists yet. Create the first admin in the console (first-run setup on this machine), or with:\n' +
         "  printf '%s\\n' 'a-long-password' | npx ims init --admin NAME --password-stdin",
     )
   }

@@ -5,6 +5,7 @@
 import { join } from 'node:path'
 import { app, BrowserWindow, dialog, protocol, session } from 'electron'
 import { registerBridgeIpc } from './ipc.main'
+import { resolveDataDir } from '../src-server/config'
 import { setUpMasterKey } from './master-key.main'
 import { keychainStatusOf } from './policy/master-key-source.std'
 import { APP_SCHEME } from './policy/app-url.std'
@@ -40,10 +41,12 @@ async function start(): Promise<void> {
   const consoleSession = session.fromPartition(CONSOLE_PARTITION, { cache: false })
   denyAllPermissions(consoleSession)
 
-  const masterKey = await setUpMasterKey(app.getPath('userData'))
+  // The same data folder the CLI and the headless server use, so `npx ims …` works on the desktop's data.
+  const dataDir = resolveDataDir()
+  const masterKey = await setUpMasterKey(dataDir)
   server = new ServerSupervisor({
     serverPath: join(outDir, 'main', 'server.js'),
-    dataDir: process.env.IMS_DATA_DIR ?? join(app.getPath('userData'), 'data'),
+    dataDir,
     masterKey: masterKey.message,
     onGiveUp: failAndQuit,
   })

@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto'
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { safeStorage } from 'electron'
 import { chooseMasterKeySource, type MasterKeySource } from './policy/master-key-source.std'
 import { MASTER_KEY_BYTES, masterKeyMessage, type MainToServerMessage } from './policy/server-handshake.std'
 
-/** The master key sealed by the OS keychain (safeStorage); the plaintext never touches the disk. */
-const SEALED_KEY_FILE = 'master-key.sealed'
+/**
+ * The master key sealed by the OS keychain (safeStorage), kept in the data folder beside the data it opens;
+ * the plaintext never touches the disk. The CLI recognises this file and explains that the key is in the
+ * keychain (see src-server/crypto/master-key.ts).
+ */
+const SEALED_KEY_FILE = join('keys', 'master.key.sealed')
+const KEY_FILE = join('keys', 'master.key')
 
 export interface MasterKeySetup {
   source: MasterKeySource
@@ -21,8 +27,8 @@ async function writeSealed(path: string, plaintext: string): Promise<void> {
   await rename(temporary, path)
 }
 
-async function unsealOrCreate(userDataDir: string): Promise<Buffer> {
-  const path = join(userDataDir, SEALED_KEY_FILE)
+async function unsealOrCreate(dataDir: string): Promise<Buffer> {
+  const path = join(dataDir, SEALED_KEY_FILE)
   let sealed: Buffer | null
   try {
     sealed = await readFile(path)
@@ -35,6 +41,7 @@ async function unsealOrCreate(userDataDir: string): Promise<Buffer> {
     // First start: a fresh random key. Never done when a sealed key exists but cannot be opened, because a new
     // key would make every stored PAN and data key unreadable.
     const key = randomBytes(MASTER_KEY_BYTES)
+    await mkdir(join(dataDir, 'keys'), { recursive: true, mode: 0o700 })
     await writeSealed(path, key.toString('base64'))
     return key
   }
@@ -52,8 +59,9 @@ async function unsealOrCreate(userDataDir: string): Promise<Buffer> {
 }
 
 /** Decides where the master key lives and prepares the message that hands it to the server. */
-export async function setUpMasterKey(userDataDir: string): Promise<MasterKeySetup> {
+export async function setUpMasterKey(dataDir: string): Promise<MasterKeySetup> {
   const source = chooseMasterKeySource({
+    keyFileExists: existsSync(join(dataDir, KEY_FILE)),
     platform: process.platform,
     asyncEncryptionAvailable: await safeStorage.isAsyncEncryptionAvailable(),
     linuxBackend: process.platform === 'linux' ? safeStorage.getSelectedStorageBackend() : undefined,
@@ -62,7 +70,7 @@ export async function setUpMasterKey(userDataDir: string): Promise<MasterKeySetu
     console.warn(`Master key: using the server's key file (0600) instead of the keychain. ${source.reason}`)
     return { source, message: { type: 'master-key-file' } }
   }
-  const key = await unsealOrCreate(userDataDir)
+  const key = await unsealOrCreate(dataDir)
   const message = masterKeyMessage(key)
   key.fill(0)
   return { source, message }

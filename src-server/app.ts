@@ -14,6 +14,8 @@ import { operatorsModule } from './operators/routes'
 import { issuersModule } from './issuers/routes'
 import { enrolmentModule } from './enrolment/routes'
 import { smsModule } from './sms/routes'
+import { acsModule } from './acs/module'
+import { labModule } from './lab/module'
 import { reportsModule } from './reports/routes'
 import { consoleApiModule } from './console-api/routes'
 
@@ -24,6 +26,8 @@ export const MODULES: readonly ServerModule[] = [
   issuersModule,
   enrolmentModule,
   smsModule,
+  acsModule,
+  labModule,
   reportsModule,
   consoleApiModule,
 ]

@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createApp, MODULES } from './app'
 import { loadConfig } from './config'
 import { runKnownAnswerTests } from './crypto/kat'
-import { createMasterKeyFile, loadMasterKey, masterKeyPath } from './crypto/master-key'
+import { masterKeyPath, obtainMasterKey } from './crypto/master-key'
 import { createLogger, type Logger } from './log'
 import type { ServerModule } from './module'
 import { createServices, type Services } from './services'
@@ -48,13 +47,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   try {
     let masterKey = options.masterKey
     if (!masterKey) {
-      if (!env.IMS_MASTER_KEY && !existsSync(masterKeyPath(config.dataDir))) {
-        masterKey = createMasterKeyFile(config.dataDir)
+      const obtained = obtainMasterKey(config.dataDir, env, { create: true })
+      if (obtained.created) {
         log.warn(
           { file: masterKeyPath(config.dataDir) },
-          'created a new master key file; back it up with the data folder',
+          'created a new master key file; back it up apart from the data folder',
         )
-      } else masterKey = loadMasterKey(config.dataDir, env)
+      }
+      masterKey = obtained.key
     }
     services = createServices(config, log, masterKey, VERSION)
     const modules = options.modules ?? MODULES

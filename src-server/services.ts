@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { AcsRuntime } from './acs/runtime'
 import { AuditLog } from './audit/audit-log'
 import type { Config } from './config'
 import { Keyring } from './crypto/keyring'
@@ -29,6 +30,8 @@ export interface Services {
   cardholders: CardholderRepository
   enrolment: EnrolmentImporter
   sms: SmsService
+  /** The EMV 3DS ACS: AReq handling, challenges, RReq outbox, ledger, keys, rules. */
+  acs: AcsRuntime
   reports: ReportService
   dailyReports: DailyReports
   version: string
@@ -59,6 +62,25 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const sms = new SmsService(db, vault, log)
   sms.useGateway(new VirtualPhoneGateway())
   const reads = new ReadPool(databasePath(config.dataDir))
+  const acs = new AcsRuntime({ db, vault, keyring, log, audit, issuers, cardholders, sms })
+  vault.registerSealedColumn({
+    table: 'acs_range_keys',
+    column: 'sealed',
+    purpose: 'secret-enc',
+    aadColumn: "'range-key:' || range_id",
+  })
+  vault.registerSealedColumn({
+    table: 'acs_signing_keys',
+    column: 'key_sealed',
+    purpose: 'secret-enc',
+    aadColumn: "'signing:' || brand",
+  })
+  vault.registerSealedColumn({
+    table: 'acs_challenges',
+    column: 'app_cek',
+    purpose: 'secret-enc',
+    aadColumn: "'cek:' || acs_trans_id",
+  })
   const reports = new ReportService(db, reads)
   const dailyReports = new DailyReports(reports, log, { directory: join(config.dataDir, 'reports') })
   return {
@@ -76,9 +98,11 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     sms,
     reports,
     dailyReports,
+    acs,
     version,
     async close() {
       await dailyReports.stop()
+      await acs.stop()
       await sms.stop()
       await reads.close()
       if (db.open) {

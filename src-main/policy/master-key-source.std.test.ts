@@ -51,3 +51,11 @@ describe('keychainStatusOf', () => {
     expect(keychainStatusOf({ mode: 'key-file', reason: 'r' })).toEqual({ mode: 'key-file', reason: 'r' })
   })
 })
+
+describe('an existing key file', () => {
+  it('wins over the keychain, because the data in that folder is encrypted under it', () => {
+    expect(
+      chooseMasterKeySource({ platform: 'darwin', asyncEncryptionAvailable: true, keyFileExists: true }),
+    ).toMatchObject({ mode: 'key-file', reason: expect.stringMatching(/already has its key file/) })
+  })
+})

@@ -12,13 +12,23 @@ export interface KeychainFacts {
   asyncEncryptionAvailable: boolean
   /** safeStorage.getSelectedStorageBackend(), Linux only. */
   linuxBackend?: string
+  /** The data folder already has a 0600 key file (made by `ims init` or a headless server). */
+  keyFileExists?: boolean
 }
 
 export function chooseMasterKeySource({
   platform,
   asyncEncryptionAvailable,
   linuxBackend,
+  keyFileExists,
 }: KeychainFacts): MasterKeySource {
+  // The data in that folder is encrypted under that key: a keychain key of our own would not open it.
+  if (keyFileExists) {
+    return {
+      mode: 'key-file',
+      reason: 'The data folder already has its key file (made by "ims init" or a headless server).',
+    }
+  }
   if (!asyncEncryptionAvailable) {
     return { mode: 'key-file', reason: 'The operating system keychain is not available.' }
   }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { loadConfig } from '../config'
 import { runKnownAnswerTests } from '../crypto/kat'
-import { createMasterKeyFile, loadMasterKey, masterKeyPath } from '../crypto/master-key'
+import { masterKeyPath, obtainMasterKey, sealedMasterKeyPath } from '../crypto/master-key'
 import { createLogger } from '../log'
 import { createServices, databasePath, type Services } from '../services'
 import { VERSION } from '../version'
@@ -14,18 +14,17 @@ export function openForCli(options: { createKey?: boolean } = {}): Services {
   const config = loadConfig()
   runKnownAnswerTests()
   const log = createLogger(process.env.IMS_LOG_LEVEL ?? 'warn', undefined)
-  let masterKey: Buffer
-  if (!process.env.IMS_MASTER_KEY && !existsSync(masterKeyPath(config.dataDir)) && options.createKey) {
-    masterKey = createMasterKeyFile(config.dataDir)
-  } else masterKey = loadMasterKey(config.dataDir)
-  return createServices(config, log, masterKey, VERSION)
+  const { key } = obtainMasterKey(config.dataDir, process.env, { create: options.createKey ?? false })
+  return createServices(config, log, key, VERSION)
 }
 
 export function isInitialised(): boolean {
   const config = loadConfig()
   return (
     existsSync(databasePath(config.dataDir)) &&
-    (existsSync(masterKeyPath(config.dataDir)) || !!process.env.IMS_MASTER_KEY)
+    (existsSync(masterKeyPath(config.dataDir)) ||
+      existsSync(sealedMasterKeyPath(config.dataDir)) ||
+      !!process.env.IMS_MASTER_KEY)
   )
 }
 

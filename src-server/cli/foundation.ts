@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util'
 import { cliActor, isInitialised, openForCli } from './context'
 import { prompt, readStdin, UsageError } from './io'
+import { seedDemo } from '../lab/demo'
 import type { Command } from './main'
 
 export const initCommand: Command = {
   name: 'init',
-  usage: 'ims init --admin NAME [--password-stdin] [--display-name TEXT]',
+  usage: 'ims init --admin NAME [--password-stdin] [--display-name TEXT] [--demo]',
   summary: 'create the data folder, its keys and the first admin',
   async run(argv) {
     const { values } = parseArgs({
@@ -14,6 +15,7 @@ export const initCommand: Command = {
         admin: { type: 'string' },
         'password-stdin': { type: 'boolean', default: false },
         'display-name': { type: 'string' },
+        demo: { type: 'boolean', default: false },
       },
       strict: true,
     })
@@ -46,6 +48,12 @@ export const initCommand: Command = {
       )
       services.audit.record({ actor: cliActor(), action: 'system.init', details: { admin } })
       console.log(`Initialised ${services.config.dataDir}: admin "${admin}" can now sign in.`)
+      if (values.demo) {
+        const demo = seedDemo(services, cliActor())
+        console.log(
+          `Demo pilot ready: issuer "Demo Bank" (id ${demo.issuerId}), Visa and Mastercard ranges with test keys and a test PKI, demo cardholders on the virtual phone.`,
+        )
+      }
       return 0
     } finally {
       await services.close()

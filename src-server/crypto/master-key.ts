@@ -22,8 +22,18 @@ export function decodeMasterKey(text: string, source: string): Buffer {
   return key
 }
 
+/** Written by the desktop app: the master key sealed by the OS keychain, which only the desktop app can open. */
+export function sealedMasterKeyPath(dataDir: string): string {
+  return join(dataDir, 'keys', 'master.key.sealed')
+}
+
 export function readMasterKeyFile(dataDir: string): Buffer {
   const file = masterKeyPath(dataDir)
+  if (!existsSync(file) && existsSync(sealedMasterKeyPath(dataDir))) {
+    throw new MasterKeyError(
+      `the master key of ${dataDir} is held by the desktop app's OS keychain; use the desktop app, or set IMS_MASTER_KEY`,
+    )
+  }
   if (!existsSync(file)) {
     throw new MasterKeyError(`no master key at ${file}: run "npx ims init" first, or set IMS_MASTER_KEY`)
   }
@@ -42,6 +52,11 @@ export function readMasterKeyFile(dataDir: string): Buffer {
 export function createMasterKeyFile(dataDir: string): Buffer {
   const file = masterKeyPath(dataDir)
   if (existsSync(file)) throw new MasterKeyError(`${file} already exists; refusing to replace a master key`)
+  if (existsSync(sealedMasterKeyPath(dataDir))) {
+    throw new MasterKeyError(
+      `${dataDir} already has a master key in the desktop keychain; refusing to make another`,
+    )
+  }
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
   const key = randomBytes(32)
   writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' })
@@ -52,4 +67,19 @@ export function createMasterKeyFile(dataDir: string): Buffer {
 export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Buffer {
   if (env.IMS_MASTER_KEY) return decodeMasterKey(env.IMS_MASTER_KEY, 'IMS_MASTER_KEY')
   return readMasterKeyFile(dataDir)
+}
+
+/**
+ * The master key of a data folder: IMS_MASTER_KEY, else the key file, else — on a folder's first use, when
+ * the caller allows it — a new key file.
+ */
+export function obtainMasterKey(
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+  options: { create: boolean },
+): { key: Buffer; created: boolean } {
+  if (options.create && !env.IMS_MASTER_KEY && !existsSync(masterKeyPath(dataDir))) {
+    return { key: createMasterKeyFile(dataDir), created: true }
+  }
+  return { key: loadMasterKey(dataDir, env), created: false }
 }

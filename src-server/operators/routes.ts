@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { CurrentSession, Operator, Role, SessionRequest, SessionResponse } from '../contract'
 import { actorOf, sessionOf } from '../app'
+import { HttpProblem } from '../http/problem'
 import type { ServerModule } from '../module'
 
 const OperatorId = z.object({ id: z.coerce.number().int().positive() })
@@ -36,9 +37,38 @@ const SessionRow = z.object({
   current: z.boolean(),
 })
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
+
 export const operatorsModule: ServerModule = {
   name: 'operators',
   register(api, { operators }) {
+    api.route({
+      method: 'get',
+      path: '/api/setup',
+      summary: 'Whether the first admin still has to be created (first run)',
+      tags: ['session'],
+      auth: { public: true },
+      responses: { 200: z.object({ needed: z.boolean() }) },
+      handler: () => ({ needed: operators.count() === 0 }),
+    })
+    api.route({
+      method: 'post',
+      path: '/api/setup',
+      summary:
+        'First run only: create the first admin. Refused once any operator exists, and from anywhere but this machine.',
+      tags: ['session'],
+      auth: { public: true },
+      body: NewOperator.omit({ role: true }),
+      responses: { 201: Operator, 403: null, 409: null },
+      async handler(ctx, { body }) {
+        if (!LOOPBACK.has(ctx.req.socket.remoteAddress ?? '')) {
+          throw new HttpProblem(403, 'Forbidden', 'The first admin can only be created from this machine')
+        }
+        const op = await operators.createFirstAdmin(body)
+        ctx.status = 201
+        return op
+      },
+    })
     api.route({
       method: 'post',
       path: '/api/session',

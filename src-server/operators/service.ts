@@ -126,6 +126,44 @@ export class OperatorService {
     })()
   }
 
+  /**
+   * First run: creates the first admin, only while no operator exists. The check and the insert share one
+   * immediate transaction, so two racing requests cannot both succeed.
+   */
+  async createFirstAdmin(input: {
+    username: string
+    displayName: string
+    password: string
+  }): Promise<Operator> {
+    try {
+      checkPasswordPolicy(input.password, input.username)
+    } catch (err) {
+      if (err instanceof WeakPasswordError) throw new HttpProblem(400, 'Weak password', err.message)
+      throw err
+    }
+    const hash = await hashPassword(input.password)
+    const now = new Date().toISOString()
+    const id = this.db
+      .transaction(() => {
+        if (this.count() > 0)
+          throw new HttpProblem(409, 'Conflict', 'The first admin exists already; sign in instead')
+        const info = this.db
+          .prepare(
+            `INSERT INTO operators (username, display_name, role, password_hash, password_changed_at, created_at)
+             VALUES (?, ?, 'admin', ?, ?, ?)`,
+          )
+          .run(input.username, input.displayName, hash, now, now)
+        this.audit.record({
+          actor: `operator:${input.username}`,
+          action: 'system.setup',
+          target: `operator:${input.username}`,
+        })
+        return Number(info.lastInsertRowid)
+      })
+      .immediate()
+    return this.get(id)
+  }
+
   update(
     id: number,
     patch: { displayName?: string; role?: Role; status?: 'active' | 'disabled' },

@@ -231,3 +231,36 @@ describe('console API basics', () => {
     expect(await res.json()).toMatchObject({ ok: true })
   })
 })
+
+describe('first-run setup', () => {
+  it('creates the first admin once, from this machine only', async () => {
+    const { startServer } = await import('../../src-server/server')
+    const { createLogger } = await import('../../src-server/log')
+    const { mkdtempSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const fresh = await startServer({
+      env: { IMS_DATA_DIR: mkdtempSync(join(tmpdir(), 'ims-setup-')), IMS_PORT: '0' },
+      log: createLogger('silent'),
+      consoleRoot: null,
+    })
+    try {
+      const post = (body: object) =>
+        fetch(`${fresh.url}/api/setup`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      expect(await (await fetch(`${fresh.url}/api/setup`)).json()).toEqual({ needed: true })
+      expect((await post({ username: 'first', displayName: 'First', password: 'short' })).status).toBe(400)
+      const results = await Promise.all([
+        post({ username: 'first', displayName: 'First', password: 'granite-harbour-77' }),
+        post({ username: 'second', displayName: 'Second', password: 'granite-harbour-77' }),
+      ])
+      expect(results.map((r) => r.status).sort()).toEqual([201, 409])
+      expect(await (await fetch(`${fresh.url}/api/setup`)).json()).toEqual({ needed: false })
+    } finally {
+      await fresh.close()
+    }
+  })
+})

@@ -6,6 +6,7 @@
  */
 import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
+import acs from './0110-acs'
 import sms from './0300-sms'
 
 export interface Migration {
@@ -13,4 +14,4 @@ export interface Migration {
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, sms]
+export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, sms]

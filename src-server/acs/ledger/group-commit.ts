@@ -1,0 +1,55 @@
+import type { Db } from '../../store/db'
+
+interface Pending {
+  work: () => void
+  resolve(): void
+  reject(err: unknown): void
+}
+
+/**
+ * Group commit for the AReq path. With synchronous=FULL each commit costs an fsync, which dominates an
+ * AReq (≈3 ms of ≈3.6 ms on the development machine). Writes queued in the same event-loop turn are
+ * committed together, each in its own savepoint so one failure does not undo the others; every caller
+ * answers only after the commit that holds its rows, so an acknowledged result is as durable as before.
+ */
+export class GroupCommit {
+  private pending: Pending[] = []
+  private scheduled = false
+
+  constructor(private readonly db: Db) {}
+
+  run(work: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ work, resolve, reject })
+      if (!this.scheduled) {
+        this.scheduled = true
+        setImmediate(() => this.flush())
+      }
+    })
+  }
+
+  private flush(): void {
+    this.scheduled = false
+    const batch = this.pending
+    this.pending = []
+    const failures = new Map<Pending, unknown>()
+    try {
+      this.db.transaction(() => {
+        for (const item of batch) {
+          try {
+            this.db.transaction(item.work)()
+          } catch (err) {
+            failures.set(item, err)
+          }
+        }
+      })()
+    } catch (err) {
+      for (const item of batch) item.reject(err)
+      return
+    }
+    for (const item of batch) {
+      if (failures.has(item)) item.reject(failures.get(item))
+      else item.resolve()
+    }
+  }
+}

@@ -1,0 +1,254 @@
+import { maskPan } from '../../crypto/mask'
+import type { Db } from '../../store/db'
+
+/**
+ * The authentication ledger: one row per transaction, every message in and out (PAN masked), and the
+ * daily statistics kept incrementally in the same database transaction as each result, so no dashboard
+ * ever scans the ledger.
+ */
+export type Channel = 'browser' | 'app' | '3ri'
+export type MessageType = 'AReq' | 'ARes' | 'CReq' | 'CRes' | 'RReq' | 'RRes' | 'Erro'
+
+/** How a transaction counts in the statistics. */
+export type OutcomeClass = 'successful' | 'failed' | 'unavailable' | 'attempts' | 'incomplete' | 'in-progress'
+
+export interface NewTransaction {
+  acsTransID: string
+  createdAt: number
+  messageVersion: string
+  messageCategory: string
+  channel: Channel
+  brand: string
+  issuerId: number
+  rangeId?: number
+  cardId?: number
+  cardKey: Buffer
+  panMasked: string
+  threeDSServerTransID: string
+  dsTransID: string
+  sdkTransID?: string
+  dsURL: string
+  merchantName?: string
+  acquirerMerchantID?: string
+  mcc?: string
+  amount?: number
+  currency?: string
+  exponent?: number
+  aresStatus: string
+  transStatusReason?: string
+  eci?: string
+  method?: string
+  ruleSetId?: string
+  ruleSetVersion?: number
+  ruleId: string
+  decisionReason: string
+}
+
+export interface FinalResult {
+  acsTransID: string
+  finalStatus: string
+  transStatusReason?: string
+  challengeCancel?: string
+  interactionCounter?: number
+  eci?: string
+}
+
+/** Challenge endings that count as abandoned (incomplete) rather than as a result. */
+const ABANDONED = new Set(['01', '03', '04', '05', '08'])
+
+export function outcomeOf(status: string, challengeCancel?: string): OutcomeClass {
+  if (challengeCancel && ABANDONED.has(challengeCancel)) return 'incomplete'
+  switch (status) {
+    case 'Y':
+      return 'successful'
+    case 'N':
+    case 'R':
+      return 'failed'
+    case 'A':
+      return 'attempts'
+    case 'C':
+    case 'D':
+      return 'in-progress'
+    default:
+      return 'unavailable'
+  }
+}
+
+const STAT_COLUMN: Record<OutcomeClass, string> = {
+  successful: 'successful',
+  failed: 'failed',
+  unavailable: 'unavailable',
+  attempts: 'attempts',
+  incomplete: 'incomplete',
+  'in-progress': 'in_progress',
+}
+
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10)
+}
+
+/** A copy of a message fit for storage: the PAN replaced by its mask. */
+export function maskedMessage(message: object): string {
+  const m = message as Record<string, unknown>
+  if (typeof m.acctNumber === 'string') return JSON.stringify({ ...m, acctNumber: maskPan(m.acctNumber) })
+  return JSON.stringify(m)
+}
+
+export class Ledger {
+  private readonly insertMessage
+  private readonly insertTx
+  private readonly finishTx
+  private readonly bumpStats
+  private readonly countSince
+  private readonly amountSince
+  private readonly txHeader
+
+  constructor(private readonly db: Db) {
+    this.insertMessage = db.prepare(
+      `INSERT INTO acs_messages (acs_trans_id, threeds_server_trans_id, message_type, direction, body, created_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    )
+    this.insertTx = db.prepare(
+      `INSERT INTO acs_transactions (acs_trans_id, created_at, day, updated_at, message_version, message_category, channel,
+         brand, issuer_id, range_id, card_id, card_key, pan_masked, threeds_server_trans_id, ds_trans_id, sdk_trans_id, ds_url,
+         merchant_name, acquirer_merchant_id, mcc, amount, currency, exponent, ares_status, final_status, trans_status_reason,
+         eci, method, rule_set_id, rule_set_version, rule_id, decision_reason, outcome, finished_at)
+       VALUES (@acsTransID, @createdAt, @day, @createdAt, @messageVersion, @messageCategory, @channel, @brand, @issuerId,
+         @rangeId, @cardId, @cardKey, @panMasked, @threeDSServerTransID, @dsTransID, @sdkTransID, @dsURL, @merchantName,
+         @acquirerMerchantID, @mcc, @amount, @currency, @exponent, @aresStatus, @finalStatus, @transStatusReason, @eci,
+         @method, @ruleSetId, @ruleSetVersion, @ruleId, @decisionReason, @outcome, @finishedAt)`,
+    )
+    this.finishTx = db.prepare(
+      `UPDATE acs_transactions SET final_status = ?, trans_status_reason = ?, challenge_cancel = ?, interaction_counter = ?,
+         eci = coalesce(?, eci), outcome = ?, updated_at = ?, finished_at = ?
+       WHERE acs_trans_id = ? AND finished_at IS NULL RETURNING day, brand, issuer_id`,
+    )
+    this.bumpStats = db.prepare(
+      `INSERT INTO acs_stats_daily (day, brand, issuer_id, total, frictionless, challenged, successful, failed, unavailable,
+         incomplete, attempts, in_progress)
+       VALUES (@day, @brand, @issuerId, @total, @frictionless, @challenged, @successful, @failed, @unavailable, @incomplete,
+         @attempts, @in_progress)
+       ON CONFLICT (day, brand, issuer_id) DO UPDATE SET total = total + excluded.total,
+         frictionless = frictionless + excluded.frictionless, challenged = challenged + excluded.challenged,
+         successful = successful + excluded.successful, failed = failed + excluded.failed,
+         unavailable = unavailable + excluded.unavailable, incomplete = incomplete + excluded.incomplete,
+         attempts = attempts + excluded.attempts, in_progress = in_progress + excluded.in_progress`,
+    )
+    this.countSince = db
+      .prepare('SELECT count(*) FROM acs_transactions WHERE card_key = ? AND created_at >= ?')
+      .pluck()
+    this.amountSince = db
+      .prepare(
+        'SELECT coalesce(sum(amount), 0) FROM acs_transactions WHERE card_key = ? AND created_at >= ? AND currency = ?',
+      )
+      .pluck()
+    this.txHeader = db.prepare('SELECT * FROM acs_transactions WHERE acs_trans_id = ?')
+  }
+
+  message(
+    ids: { acsTransID?: string; threeDSServerTransID?: string },
+    type: MessageType,
+    direction: 'in' | 'out',
+    body: object | string,
+    at = Date.now(),
+  ): void {
+    this.insertMessage.run(
+      ids.acsTransID ?? null,
+      ids.threeDSServerTransID ?? null,
+      type,
+      direction,
+      typeof body === 'string' ? body : maskedMessage(body),
+      at,
+    )
+  }
+
+  private stats(day: string, brand: string, issuerId: number, delta: Partial<Record<string, number>>): void {
+    this.bumpStats.run({
+      day,
+      brand,
+      issuerId,
+      total: 0,
+      frictionless: 0,
+      challenged: 0,
+      successful: 0,
+      failed: 0,
+      unavailable: 0,
+      incomplete: 0,
+      attempts: 0,
+      in_progress: 0,
+      ...delta,
+    })
+  }
+
+  /** Records a new transaction and its first statistics; call inside the AReq's database transaction. */
+  open(tx: NewTransaction): void {
+    const outcome = outcomeOf(tx.aresStatus)
+    const challenged = tx.aresStatus === 'C' || tx.aresStatus === 'D'
+    const day = dayOf(tx.createdAt)
+    this.insertTx.run({
+      sdkTransID: null,
+      rangeId: null,
+      cardId: null,
+      merchantName: null,
+      acquirerMerchantID: null,
+      mcc: null,
+      amount: null,
+      currency: null,
+      exponent: null,
+      transStatusReason: null,
+      eci: null,
+      method: null,
+      ruleSetId: null,
+      ruleSetVersion: null,
+      ...tx,
+      day,
+      outcome,
+      finalStatus: challenged ? null : tx.aresStatus,
+      finishedAt: challenged ? null : tx.createdAt,
+    })
+    this.stats(day, tx.brand, tx.issuerId, {
+      total: 1,
+      [challenged ? 'challenged' : 'frictionless']: 1,
+      [STAT_COLUMN[outcome]]: 1,
+    })
+  }
+
+  /** Counts an AReq answered with an Erro (unavailable) when its brand and issuer are known. */
+  erro(brand: string, issuerId: number, at = Date.now()): void {
+    this.stats(dayOf(at), brand, issuerId, { total: 1, unavailable: 1 })
+  }
+
+  /**
+   * Records the end of a challenge. Returns false when it had already ended: the caller's transaction must
+   * then not send a second RReq.
+   */
+  finish(result: FinalResult, at = Date.now()): boolean {
+    const outcome = outcomeOf(result.finalStatus, result.challengeCancel)
+    const row = this.finishTx.get(
+      result.finalStatus,
+      result.transStatusReason ?? null,
+      result.challengeCancel ?? null,
+      result.interactionCounter ?? null,
+      result.eci ?? null,
+      outcome,
+      at,
+      at,
+      result.acsTransID,
+    ) as { day: string; brand: string; issuer_id: number } | undefined
+    if (!row) return false
+    this.stats(row.day, row.brand, row.issuer_id, { in_progress: -1, [STAT_COLUMN[outcome]]: 1 })
+    return true
+  }
+
+  countInWindow(cardKey: Buffer, windowMinutes: number, now = Date.now()): number {
+    return this.countSince.get(cardKey, now - windowMinutes * 60_000) as number
+  }
+
+  amountInWindow(cardKey: Buffer, windowMinutes: number, currency: string, now = Date.now()): number {
+    return this.amountSince.get(cardKey, now - windowMinutes * 60_000, currency) as number
+  }
+
+  header(acsTransID: string): Record<string, unknown> | undefined {
+    return this.txHeader.get(acsTransID) as Record<string, unknown> | undefined
+  }
+}

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto'
+import type { Context, Next } from 'koa'
+import { readRawBody } from '../../http/body'
+import type { Logger } from '../../log'
+import { renderMethodResponsePage } from '../challenge-ui/pages'
+import { buildErro, type ErroMessageType } from '../protocol/erro'
+import { parseThreeDSMethodData } from '../protocol/method'
+import { serializeMessage } from '../protocol/serialize'
+import type { AcsRuntime } from '../runtime'
+
+const AREQ_LIMIT = 64 * 1024
+const FORM_LIMIT = 32 * 1024
+
+function json(ctx: Context, message: object): void {
+  ctx.status = 200
+  ctx.set('Cache-Control', 'no-store')
+  ctx.type = 'application/json; charset=utf-8'
+  ctx.body = serializeMessage(message)
+}
+
+function sha256(text: string): string {
+  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`
+}
+
+/**
+ * The challenge pages run inside the requestor's cross-origin iframe: framing is allowed (no
+ * X-Frame-Options, `frame-ancestors *`), nothing loads from elsewhere, and only this page's own inline
+ * style and script run (by hash). Forms may post here and, on the final page, to the notificationURL.
+ */
+export function challengePageHeaders(ctx: Context, html: string, formTarget?: string): void {
+  const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => sha256(m[1]))
+  const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => sha256(m[1]))
+  let target = ''
+  if (formTarget) {
+    try {
+      target = ` ${new URL(formTarget).origin}`
+    } catch {
+      target = ''
+    }
+  }
+  ctx.set(
+    'Content-Security-Policy',
+    [
+      "default-src 'none'",
+      `script-src ${scripts.join(' ') || "'none'"}`,
+      `style-src ${styles.join(' ') || "'none'"}`,
+      'img-src data:',
+      `form-action 'self'${target}`,
+      'frame-ancestors *',
+      "base-uri 'none'",
+    ].join('; '),
+  )
+  ctx.set('X-Content-Type-Options', 'nosniff')
+  ctx.set('Referrer-Policy', 'no-referrer')
+  ctx.set('Cache-Control', 'no-store')
+  ctx.status = 200
+  ctx.type = 'text/html; charset=utf-8'
+  ctx.body = html
+}
+
+const ERRO_TYPE: Record<string, ErroMessageType> = {
+  '/acs/v2/areq': 'AReq',
+  '/acs/v2/challenge': 'CReq',
+  '/acs/v2/app': 'CReq',
+}
+
+/**
+ * The EMV 3DS endpoints, outside the console stack: no session, no console headers, and whatever happens
+ * the counterparty gets a proper answer (an Erro, never a 5xx or a stack trace).
+ */
+export function acsEndpoints(acs: AcsRuntime, log: Logger) {
+  return async (ctx: Context, next: Next) => {
+    if (!ctx.path.startsWith('/acs/')) return next()
+    const origin = `${ctx.protocol}://${ctx.host}`
+    const base = acs.settings.get().publicBaseUrl
+    try {
+      if (ctx.method !== 'POST' || !(ctx.path in ERRO_TYPE || ctx.path === '/acs/v2/method')) {
+        ctx.status = 404
+        ctx.type = 'application/json; charset=utf-8'
+        ctx.body = serializeMessage(buildErro({ code: '303', detail: 'endpoint', messageVersion: '2.2.0' }))
+        return
+      }
+      switch (ctx.path) {
+        case '/acs/v2/areq': {
+          const raw = (await readRawBody(ctx, AREQ_LIMIT)).toString('utf8')
+          return json(ctx, await acs.areq.handle(raw, origin))
+        }
+        case '/acs/v2/challenge': {
+          const form = new URLSearchParams((await readRawBody(ctx, FORM_LIMIT)).toString('utf8'))
+          const answer = await acs.flow.browser(form, base ? `${base}/acs/v2/challenge` : '/acs/v2/challenge')
+          if (answer.kind === 'erro') return json(ctx, answer.erro)
+          return challengePageHeaders(ctx, answer.html, answer.formTarget)
+        }
+        case '/acs/v2/app': {
+          const answer = await acs.flow.app((await readRawBody(ctx, AREQ_LIMIT)).toString('utf8'))
+          if (answer.kind === 'erro') return json(ctx, answer.erro)
+          if (answer.kind === 'ended') {
+            ctx.status = 204
+            return
+          }
+          ctx.status = 200
+          ctx.set('Cache-Control', 'no-store')
+          ctx.type = 'application/jose; charset=utf-8'
+          ctx.body = answer.jwe
+          return
+        }
+        case '/acs/v2/method': {
+          const form = new URLSearchParams((await readRawBody(ctx, FORM_LIMIT)).toString('utf8'))
+          const field = form.get('threeDSMethodData') ?? ''
+          const parsed = parseThreeDSMethodData(field, { allowHttpLoopback: true })
+          if (!parsed.ok) {
+            ctx.status = 400
+            ctx.type = 'text/plain; charset=utf-8'
+            ctx.body = `Invalid threeDSMethodData: ${parsed.problem}`
+            return
+          }
+          const html = renderMethodResponsePage({
+            notificationURL: parsed.data.threeDSMethodNotificationURL,
+            threeDSMethodData: field,
+          })
+          return challengePageHeaders(ctx, html, parsed.data.threeDSMethodNotificationURL)
+        }
+      }
+    } catch (err) {
+      const e = err as { status?: number; message?: string }
+      if (!(e.status && e.status < 500)) log.error({ err, path: ctx.path }, 'ACS endpoint failed')
+      // An oversized or unreadable body is the sender's fault (101); anything else is ours, and transient.
+      json(
+        ctx,
+        buildErro({
+          code: e.status === 413 ? '101' : '403',
+          detail: e.status === 413 ? 'message too large' : 'ACS processing',
+          messageType: ERRO_TYPE[ctx.path],
+          messageVersion: '2.2.0',
+        }),
+      )
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import type { AuditLog } from '../audit/audit-log'
+import type { Keyring } from '../crypto/keyring'
+import type { Vault } from '../crypto/vault'
+import type { CardholderRepository } from '../enrolment/repository'
+import type { IssuerRepository } from '../issuers/repository'
+import type { Logger } from '../log'
+import type { SmsService } from '../sms/service'
+import type { Db } from '../store/db'
+import type { AuthenticationMethod } from '../auth-methods/method'
+import { SmsOtpMethod } from '../auth-methods/sms-otp'
+import { RuleSetStore } from '../risk/store'
+import { compileRuleSet } from '../risk/evaluate'
+import { Alarms } from './alarms'
+import { AcsKeyStore } from './keys/key-store'
+import { Ledger } from './ledger/ledger'
+import { AReqHandler } from './service/areq-handler'
+import { AuthValues } from './service/auth-values'
+import { ChallengeFlow } from './service/challenge-flow'
+import { ChallengeStore } from './service/challenge-store'
+import { RReqOutbox } from './service/rreq-outbox'
+import { AcsSettingsStore } from './settings'
+
+export interface AcsRuntimeDeps {
+  db: Db
+  vault: Vault
+  keyring: Keyring
+  log: Logger
+  audit: AuditLog
+  issuers: IssuerRepository
+  cardholders: CardholderRepository
+  sms: SmsService
+}
+
+const TIMER_SCAN_MS = 250
+
+/** Without an active rule set an issuer's cards are always challenged. */
+const CHALLENGE_ALL = compileRuleSet({
+  id: 'built-in-default',
+  version: 1,
+  issuerId: '0',
+  rules: [],
+  defaultOutcome: { transStatus: 'C', challengeMandated: true },
+})
+
+/**
+ * The ACS of one server process: its stores, the AReq handler, the challenge state machine, the RReq
+ * outbox and the challenge timers. Built with the other services; the timers and the outbox run between
+ * start() and stop(), and both pick up where they were after a restart (deadlines and RReqs are rows).
+ */
+export class AcsRuntime {
+  readonly settings: AcsSettingsStore
+  readonly alarms: Alarms
+  readonly keys: AcsKeyStore
+  readonly rules: RuleSetStore
+  readonly ledger: Ledger
+  readonly challenges: ChallengeStore
+  readonly outbox: RReqOutbox
+  readonly authValues: AuthValues
+  readonly methods: ReadonlyMap<string, AuthenticationMethod>
+  readonly areq: AReqHandler
+  readonly flow: ChallengeFlow
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(private readonly d: AcsRuntimeDeps) {
+    this.settings = new AcsSettingsStore(d.db, d.audit)
+    this.alarms = new Alarms(d.db, d.log)
+    this.keys = new AcsKeyStore(d.db, d.vault, d.issuers, d.audit)
+    this.rules = new RuleSetStore(d.db, d.audit, CHALLENGE_ALL)
+    this.ledger = new Ledger(d.db)
+    this.challenges = new ChallengeStore(d.db, d.vault)
+    this.outbox = new RReqOutbox(d.db, this.ledger, this.alarms, this.settings, d.log)
+    this.authValues = new AuthValues(d.db, d.vault, this.keys, d.issuers)
+    const settings = this.settings
+    const sms = new SmsOtpMethod(d.sms, d.keyring, () => {
+      const s = settings.get()
+      return {
+        codeLength: s.otpLength,
+        ttlSeconds: s.otpTtlSeconds,
+        maxAttempts: s.maxAttempts,
+        maxResends: s.maxResends,
+      }
+    })
+    this.methods = new Map<string, AuthenticationMethod>([[sms.name, sms]])
+    const common = {
+      db: d.db,
+      log: d.log,
+      issuers: d.issuers,
+      ledger: this.ledger,
+      settings: this.settings,
+      challenges: this.challenges,
+      authValues: this.authValues,
+      methods: this.methods,
+    }
+    this.areq = new AReqHandler({
+      ...common,
+      vault: d.vault,
+      cardholders: d.cardholders,
+      keys: this.keys,
+      rules: this.rules,
+      alarms: this.alarms,
+    })
+    this.flow = new ChallengeFlow({ ...common, outbox: this.outbox })
+    d.sms.onIncomingSms('acs-decoupled', this.flow.onSmsReply)
+  }
+
+  start(): void {
+    this.outbox.start()
+    this.tick()
+    this.timer = setInterval(() => this.tick(), TIMER_SCAN_MS)
+    this.timer.unref()
+  }
+
+  private tick(): void {
+    try {
+      this.flow.expireDue()
+    } catch (err) {
+      this.d.log.error({ err }, 'challenge timer scan failed')
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    await this.outbox.stop()
+  }
+}

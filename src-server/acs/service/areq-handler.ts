@@ -1,0 +1,450 @@
+import { randomUUID } from 'node:crypto'
+import type { CardholderRepository, CardRecord } from '../../enrolment/repository'
+import type { IssuerRepository, ResolvedRange } from '../../issuers/repository'
+import type { Vault } from '../../crypto/vault'
+import { maskPan, maskPansInText } from '../../crypto/mask'
+import type { Logger } from '../../log'
+import type { Db } from '../../store/db'
+import type { RuleSetStore } from '../../risk/store'
+import type { HistoryFacts } from '../../risk/evaluate'
+import type { AuthenticationMethod } from '../../auth-methods/method'
+import type { Alarms } from '../alarms'
+import { establishAppChannel, INITIAL_APP_CHANNEL_STATE } from '../app-channel/session'
+import { signAcsContent } from '../app-channel/signed-content'
+import type { Brand } from '../auth-values/eci'
+import type { AcsKeyStore } from '../keys/key-store'
+import { GroupCommit } from '../ledger/group-commit'
+import { Ledger, type Channel } from '../ledger/ledger'
+import { parseAReq, type AReq } from '../protocol/areq'
+import { buildARes, type AcsRenderingType, type AResOutcome } from '../protocol/ares'
+import { buildErro, type Erro } from '../protocol/erro'
+import { isEndpointUrl } from '../protocol/formats'
+import { serializeMessage } from '../protocol/serialize'
+import { DeviceChannel } from '../protocol/versions'
+import type { AcsSettingsStore } from '../settings'
+import { formatAmount } from './amount'
+import type { ChallengeContext, ChallengeStore } from './challenge-store'
+import { cardStatusOf, decide, type Decision, type Why } from './decide'
+import type { AuthValues } from './auth-values'
+
+export interface AReqDeps {
+  db: Db
+  vault: Vault
+  log: Logger
+  issuers: IssuerRepository
+  cardholders: CardholderRepository
+  keys: AcsKeyStore
+  rules: RuleSetStore
+  ledger: Ledger
+  alarms: Alarms
+  settings: AcsSettingsStore
+  challenges: ChallengeStore
+  authValues: AuthValues
+  methods: ReadonlyMap<string, AuthenticationMethod>
+}
+
+const CHANNEL: Record<string, Channel> = { '01': 'app', '02': 'browser', '03': '3ri' }
+const DECOUPLED_INFO: Record<string, string> = {
+  en: 'Approve this payment by replying to the SMS from your bank.',
+  fr: 'Validez ce paiement en répondant au SMS de votre banque.',
+  de: 'Bestätigen Sie die Zahlung, indem Sie auf die SMS Ihrer Bank antworten.',
+}
+
+/** What the SDK can render, in our order of preference: native text UI, then HTML. */
+function renderingFor(areq: AReq): AcsRenderingType | undefined {
+  const dro = areq.deviceRenderOptions
+  if (!dro) return undefined
+  const native = dro.sdkInterface === '01' || dro.sdkInterface === '03'
+  const html = dro.sdkInterface === '02' || dro.sdkInterface === '03'
+  if (native && dro.sdkUiType.includes('01')) return { acsInterface: '01', acsUiTemplate: '01' }
+  if (html && dro.sdkUiType.includes('05')) return { acsInterface: '02', acsUiTemplate: '05' }
+  return undefined
+}
+
+/**
+ * AReq → ARes (or Erro): validation, card range and keys, card lookup, the decision, authentication values
+ * or the challenge set-up, then one database transaction recording the transaction, both messages, the
+ * statistics and the challenge state. Nothing here throws to the HTTP layer: an unexpected failure
+ * becomes Erro 403 (transient) and an alarm.
+ */
+export class AReqHandler {
+  private readonly statusReason
+  private readonly commits: GroupCommit
+  constructor(private readonly d: AReqDeps) {
+    this.commits = new GroupCommit(d.db)
+    this.statusReason = d.db
+      .prepare(
+        `SELECT coalesce(c.status_reason, h.status_reason) FROM cards c JOIN cardholders h ON h.id = c.cardholder_id WHERE c.id = ?`,
+      )
+      .pluck()
+  }
+
+  async handle(raw: string, origin: string): Promise<object> {
+    let areq: AReq | undefined
+    try {
+      const parsed = parseAReq(raw, { allowHttpLoopback: true })
+      if (!parsed.ok) return this.rejected(raw, parsed.erro)
+      areq = parsed.areq
+      return await this.answer(areq, origin)
+    } catch (err) {
+      this.d.log.error({ err: maskPansInText(String(err)) }, 'AReq processing failed')
+      this.d.alarms.raise(
+        'areq-failure',
+        'acs',
+        'An AReq could not be processed; see the server log',
+        'warning',
+      )
+      return buildErro({
+        code: '403',
+        detail: 'ACS processing',
+        messageType: 'AReq',
+        messageVersion: areq?.messageVersion ?? '2.2.0',
+        ids: areq,
+      })
+    }
+  }
+
+  /** Stores what can be stored of a rejected AReq (masked) and counts it for its brand when the card is known. */
+  private rejected(raw: string, erro: Erro): Erro {
+    let body: string
+    let pan: unknown
+    try {
+      const msg = JSON.parse(raw) as Record<string, unknown>
+      pan = msg.acctNumber
+      body = JSON.stringify(typeof pan === 'string' ? { ...msg, acctNumber: maskPan(pan) } : msg)
+    } catch {
+      body = JSON.stringify({ unparseable: maskPansInText(raw.slice(0, 2000)) })
+    }
+    const range =
+      typeof pan === 'string' && /^\d{12,19}$/.test(pan) ? this.d.issuers.findRange(pan) : undefined
+    const ids = { threeDSServerTransID: erro.threeDSServerTransID }
+    this.d.db.transaction(() => {
+      this.d.ledger.message(ids, 'AReq', 'in', body)
+      this.d.ledger.message(ids, 'Erro', 'out', erro)
+      if (range) this.d.ledger.erro(range.brand, range.issuerId)
+    })()
+    return erro
+  }
+
+  private async answer(areq: AReq, origin: string): Promise<object> {
+    const pan = areq.acctNumber
+    const range = this.d.issuers.findRange(pan)
+    if (range?.production) {
+      for (const field of ['dsURL', 'threeDSServerURL', 'notificationURL'] as const) {
+        const v = areq[field]
+        if (typeof v === 'string' && !isEndpointUrl(v, {}))
+          return this.rejected(
+            JSON.stringify(areq),
+            buildErro({
+              code: '203',
+              detail: field,
+              messageType: 'AReq',
+              messageVersion: areq.messageVersion,
+              ids: areq,
+            }),
+          )
+      }
+    }
+    const now = Date.now()
+    const acsTransID = randomUUID()
+    const card = range ? this.d.cardholders.findByPan(pan) : undefined
+    let decision: Decision
+    let generatorMissing = false
+    if (!range) {
+      decision = {
+        transStatus: 'N',
+        transStatusReason: '08',
+        why: { ruleId: 'no-range', reason: 'no card range covers this card' },
+      }
+    } else if (!this.d.keys.generatorFor(range)) {
+      // Fail closed: without keys no authentication value can be produced, so no Y/A may be given either.
+      generatorMissing = true
+      decision = {
+        transStatus: 'U',
+        transStatusReason: '22',
+        why: { ruleId: 'range-keys', reason: 'card range has no authentication-value keys' },
+      }
+    } else {
+      const cardKey = this.d.vault.panLookup(pan)
+      const reason =
+        card && (card.cardStatus !== 'active' || card.cardholderStatus !== 'active')
+          ? (this.statusReason.get(card.cardId) as string | null)
+          : null
+      decision = decide({
+        areq,
+        card,
+        cardStatus: cardStatusOf(card, reason ?? undefined),
+        ruleSet: this.d.rules.forCard(range.issuerId, pan),
+        facts: this.facts(areq, card, cardKey, reason ?? undefined),
+        methods: this.d.methods,
+      })
+    }
+    if (generatorMissing && range)
+      this.d.alarms.raise(
+        'range-keys-missing',
+        `range:${range.id}`,
+        `Card range ${range.startPrefix}-${range.endPrefix} (${range.brand}) has no authentication-value keys: AReqs answered U/22`,
+      )
+
+    const issuer = range ? this.d.issuers.getIssuer(range.issuerId) : undefined
+    const built = await this.outcome(areq, decision, range, card, acsTransID, origin)
+    decision = built.decision
+    const ares = buildARes({
+      areq,
+      acsTransID,
+      acsReferenceNumber: issuer?.acsReferenceNumber ?? 'ACS',
+      acsOperatorID: issuer?.acsOperatorId,
+      outcome: built.outcome,
+      allowHttpLoopback: !range?.production,
+    })
+    const aresText = serializeMessage(ares)
+    const brand = (range?.brand ?? 'other') as Brand
+    await this.commits.run(() => {
+      this.d.ledger.open({
+        acsTransID,
+        createdAt: now,
+        messageVersion: areq.messageVersion,
+        messageCategory: areq.messageCategory,
+        channel: CHANNEL[areq.deviceChannel] ?? 'browser',
+        brand,
+        issuerId: range?.issuerId ?? 0,
+        rangeId: range?.id,
+        cardId: card?.cardId,
+        cardKey: this.d.vault.panLookup(pan),
+        panMasked: maskPan(pan),
+        threeDSServerTransID: areq.threeDSServerTransID,
+        dsTransID: areq.dsTransID,
+        sdkTransID: areq.sdkTransID,
+        dsURL: areq.dsURL,
+        merchantName: areq.merchantName,
+        acquirerMerchantID: areq.acquirerMerchantID,
+        mcc: areq.mcc,
+        amount: areq.purchaseAmount ? Number(areq.purchaseAmount) : undefined,
+        currency: areq.purchaseCurrency,
+        exponent: areq.purchaseExponent ? Number(areq.purchaseExponent) : undefined,
+        aresStatus: ares.transStatus,
+        transStatusReason:
+          'transStatusReason' in ares ? (ares.transStatusReason as string | undefined) : undefined,
+        eci: ares.eci as string | undefined,
+        method:
+          decision.transStatus === 'C' || decision.transStatus === 'D' ? decision.method.name : undefined,
+        ruleSetId: decision.why.ruleSetId,
+        ruleSetVersion: decision.why.ruleSetVersion,
+        ruleId: decision.why.ruleId,
+        decisionReason: decision.why.reason,
+      })
+      const ids = { acsTransID, threeDSServerTransID: areq.threeDSServerTransID }
+      this.d.ledger.message(ids, 'AReq', 'in', areq, now)
+      this.d.ledger.message(ids, 'ARes', 'out', aresText, now)
+      built.commit?.()
+    })
+    return ares
+  }
+
+  private facts(
+    areq: AReq,
+    card: CardRecord | undefined,
+    cardKey: Buffer,
+    reason: string | undefined,
+  ): HistoryFacts {
+    return {
+      cardStatus: () => cardStatusOf(card, reason),
+      countInWindow: (w) => this.d.ledger.countInWindow(cardKey, w),
+      amountInWindow: (w, currency) => this.d.ledger.amountInWindow(cardKey, w, currency),
+      // The requestor's trust list status for this merchant, as the AReq reports it.
+      isTrustedMerchant: () => areq.whiteListStatus === 'Y',
+    }
+  }
+
+  /**
+   * Turns a decision into ARes content. Y/A get their authentication value; C/D set up the challenge
+   * (returned as a `commit` to run inside the AReq's database transaction). When the channel cannot carry
+   * the decided outcome the decision is downgraded (and says why).
+   */
+  private async outcome(
+    areq: AReq,
+    decision: Decision,
+    range: ResolvedRange | undefined,
+    card: CardRecord | undefined,
+    acsTransID: string,
+    origin: string,
+  ): Promise<{ outcome: AResOutcome; decision: Decision; commit?: () => void }> {
+    const fail = (reason: string, why: Why, note: string) => {
+      const d: Decision = {
+        transStatus: 'U',
+        transStatusReason: reason,
+        why: { ...why, reason: `${why.reason}; ${note}` },
+      }
+      return { outcome: { transStatus: 'U' as const, transStatusReason: reason }, decision: d }
+    }
+    switch (decision.transStatus) {
+      case 'N':
+      case 'U':
+      case 'R':
+        return {
+          outcome: { transStatus: decision.transStatus, transStatusReason: decision.transStatusReason },
+          decision,
+        }
+      case 'I':
+        return { outcome: { transStatus: 'I' }, decision }
+      case 'Y':
+      case 'A': {
+        const av = this.d.authValues.generate(range!, {
+          pan: areq.acctNumber,
+          transStatus: decision.transStatus,
+          messageCategory: areq.messageCategory,
+          method: decision.transStatus === 'Y' ? 'frictionless-rba' : 'attempts',
+          dsTransID: areq.dsTransID,
+          merchantName: areq.merchantName,
+          purchaseAmount: areq.purchaseAmount,
+          purchaseCurrency: areq.purchaseCurrency,
+        })
+        // Mastercard defines no attempts ECI for non-payment authentication: report not enrolled instead.
+        if (!av.eci)
+          return {
+            outcome: { transStatus: 'N', transStatusReason: '13' },
+            decision: { transStatus: 'N', transStatusReason: '13', why: decision.why },
+          }
+        return {
+          outcome: {
+            transStatus: decision.transStatus,
+            authenticationValue: av.authenticationValue,
+            eci: av.eci,
+          },
+          decision,
+        }
+      }
+    }
+    const settings = this.d.settings.get()
+    const base = settings.publicBaseUrl ?? origin
+    const now = Date.now()
+    const context: ChallengeContext = {
+      messageVersion: areq.messageVersion,
+      messageCategory: areq.messageCategory,
+      deviceChannel: areq.deviceChannel,
+      threeDSServerTransID: areq.threeDSServerTransID,
+      dsTransID: areq.dsTransID,
+      sdkTransID: areq.sdkTransID,
+      dsURL: areq.dsURL,
+      notificationURL: areq.notificationURL,
+      brand: range!.brand as Brand,
+      issuerId: range!.issuerId,
+      rangeId: range!.id,
+      cardId: card!.cardId,
+      panMasked: card!.panMasked,
+      language: card!.language,
+      browserLanguage: areq.browserLanguage,
+      merchantName: areq.merchantName,
+      purchaseAmount: areq.purchaseAmount,
+      purchaseCurrency: areq.purchaseCurrency,
+      amountText: formatAmount(areq.purchaseAmount, areq.purchaseCurrency, areq.purchaseExponent),
+    }
+    const method = decision.method
+    if (decision.transStatus === 'D') {
+      const maxMinutes = Number(areq.threeDSRequestorDecMaxTime ?? '0')
+      const waitSeconds = Math.min(
+        maxMinutes > 0 ? maxMinutes * 60 : settings.decoupledDefaultSeconds,
+        settings.decoupledCapSeconds,
+      )
+      const language = DECOUPLED_INFO[card!.language] ? card!.language : 'en'
+      return {
+        outcome: {
+          transStatus: 'D',
+          cardholderInfo: DECOUPLED_INFO[language],
+          acsChallengeMandated: decision.mandated ? 'Y' : 'N',
+        },
+        decision,
+        commit: () => {
+          const subject = {
+            acsTransID,
+            mobile: card!.mobile!,
+            language: card!.language,
+            panMasked: card!.panMasked,
+            merchantName: areq.merchantName,
+            amountText: context.amountText,
+          }
+          const step = method.start(subject, 'decoupled')
+          this.d.challenges.insert(
+            {
+              acsTransID,
+              mode: 'decoupled',
+              method: method.name,
+              status: 'active',
+              mobile: card!.mobile!,
+              context,
+              methodState: step.state,
+              prompt: step.prompt,
+              interactionCounter: 0,
+              deadlineAt: now + waitSeconds * 1000,
+              deadlineKind: 'decoupled',
+            },
+            undefined,
+          )
+        },
+      }
+    }
+    const mandated = decision.mandated ? 'Y' : 'N'
+    const firstCReqDeadline = now + settings.firstCReqTimeoutSeconds * 1000
+    const insert = (mode: 'browser' | 'app', cek?: Buffer) => () =>
+      this.d.challenges.insert(
+        {
+          acsTransID,
+          mode,
+          method: method.name,
+          status: 'awaiting-creq',
+          mobile: card!.mobile!,
+          context,
+          methodState: {},
+          interactionCounter: 0,
+          appState: cek ? INITIAL_APP_CHANNEL_STATE : undefined,
+          deadlineAt: firstCReqDeadline,
+          deadlineKind: 'first-creq',
+        },
+        cek,
+      )
+    if (areq.deviceChannel !== DeviceChannel.APP) {
+      return {
+        outcome: {
+          transStatus: 'C',
+          acsChallengeMandated: mandated,
+          authenticationType: method.authenticationType,
+          acsURL: `${base}/acs/v2/challenge`,
+        },
+        decision,
+        commit: insert('browser'),
+      }
+    }
+    const rendering = renderingFor(areq)
+    if (!rendering) return fail('03', decision.why, 'the SDK cannot render a code entry')
+    const signer = this.d.keys.signerFor(range!.brand)
+    if (!signer) {
+      this.d.alarms.raise(
+        'signing-key-missing',
+        `brand:${range!.brand}`,
+        `No app-channel signing key for ${range!.brand}: app challenges answered U/22`,
+      )
+      return fail('22', decision.why, 'no signing key for the brand')
+    }
+    const channel = establishAppChannel(areq.sdkEphemPubKey!, areq.sdkReferenceNumber!)
+    const acsSignedContent = await signAcsContent(
+      {
+        acsURL: `${base}/acs/v2/app`,
+        acsEphemPubKey: channel.acsEphemPubKey,
+        sdkEphemPubKey: areq.sdkEphemPubKey!,
+      },
+      signer,
+    )
+    context.acsRenderingType = rendering
+    return {
+      outcome: {
+        transStatus: 'C',
+        acsChallengeMandated: mandated,
+        authenticationType: method.authenticationType,
+        acsSignedContent,
+        acsRenderingType: rendering,
+      },
+      decision,
+      commit: insert('app', channel.cek),
+    }
+  }
+}

@@ -1,0 +1,600 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import type {
+  AuthenticationMethod,
+  ChallengeSubject,
+  Notice,
+  Prompt,
+  Step,
+  Verification,
+} from '../../auth-methods/method'
+import type { IssuerRepository } from '../../issuers/repository'
+import type { Logger } from '../../log'
+import type { Db } from '../../store/db'
+import type { IncomingHandler } from '../../sms/service'
+import { creqKid, openCReq, sealCRes, type AppTransaction } from '../app-channel/session'
+import { eciFor, type Brand } from '../auth-values/eci'
+import { localeFor, textsFor, type Locale } from '../challenge-ui/i18n'
+import {
+  renderFinalCResPage,
+  renderOobWaitingPage,
+  renderOtpPage,
+  type Branding,
+} from '../challenge-ui/pages'
+import type { Ledger } from '../ledger/ledger'
+import { parseBrowserCReq, type AppCReq } from '../protocol/creq'
+import { buildChallengeCRes, buildFinalCRes, type ChallengeUi, type CRes } from '../protocol/cres'
+import { buildErro, isErroMessage, type Erro } from '../protocol/erro'
+import { buildRReq, type ChallengeCancel, type ResultStatus } from '../protocol/rreq'
+import { serializeMessage } from '../protocol/serialize'
+import { parseJsonStrict } from '../protocol/strict-json'
+import type { AcsSettingsStore } from '../settings'
+import type { AuthValues } from './auth-values'
+import type { Challenge, ChallengeStore, DeadlineKind } from './challenge-store'
+import type { RReqOutbox } from './rreq-outbox'
+
+export interface FlowDeps {
+  db: Db
+  log: Logger
+  issuers: IssuerRepository
+  ledger: Ledger
+  settings: AcsSettingsStore
+  challenges: ChallengeStore
+  outbox: RReqOutbox
+  authValues: AuthValues
+  methods: ReadonlyMap<string, AuthenticationMethod>
+}
+
+/** How a challenge ends: the RReq's status, reason and (for cancels and timeouts) challengeCancel. */
+export interface Ending {
+  transStatus: ResultStatus
+  transStatusReason?: string
+  challengeCancel?: ChallengeCancel
+}
+
+export type BrowserAnswer = { kind: 'page'; html: string; formTarget?: string } | { kind: 'erro'; erro: Erro }
+
+export type AppAnswer = { kind: 'jose'; jwe: string } | { kind: 'erro'; erro: Erro } | { kind: 'ended' }
+
+const SUCCESS: Ending = { transStatus: 'Y' }
+const FAILED: Ending = { transStatus: 'N', transStatusReason: '01' }
+const CARDHOLDER_CANCEL: Ending = { transStatus: 'N', transStatusReason: '01', challengeCancel: '01' }
+const TIMEOUTS: Record<DeadlineKind, Ending> = {
+  'first-creq': { transStatus: 'U', transStatusReason: '14', challengeCancel: '05' },
+  challenge: { transStatus: 'U', transStatusReason: '14', challengeCancel: '04' },
+  decoupled: { transStatus: 'U', transStatusReason: '24', challengeCancel: '03' },
+}
+const TRANSACTION_ERROR: Ending = { transStatus: 'U', transStatusReason: '22', challengeCancel: '06' }
+/** How long a final browser page waits for the RRes before rendering anyway (the outbox keeps retrying). */
+const RREQ_WAIT_MS = 5000
+
+const newNonce = () => randomBytes(18).toString('base64url')
+
+function sameNonce(given: string | null, expected: string | undefined): boolean {
+  if (!given || !expected) return false
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/**
+ * The challenge state machine shared by the browser pages, the app channel, decoupled SMS replies and the
+ * timers. Every step is saved before its answer is sent; every ending records the result, the statistics
+ * and the one RReq in a single database transaction guarded by the challenge's status.
+ */
+export class ChallengeFlow {
+  constructor(private readonly d: FlowDeps) {}
+
+  private method(ch: Challenge): AuthenticationMethod {
+    const m = this.d.methods.get(ch.method)
+    if (!m) throw new Error(`authentication method ${ch.method} is not available`)
+    return m
+  }
+
+  private subject(ch: Challenge): ChallengeSubject {
+    const c = ch.context
+    return {
+      acsTransID: ch.acsTransID,
+      mobile: ch.mobile,
+      language: c.language,
+      panMasked: c.panMasked,
+      merchantName: c.merchantName,
+      amountText: c.amountText,
+    }
+  }
+
+  private locale(ch: Challenge): Locale {
+    return localeFor(ch.context.language)
+  }
+
+  // ------------------------------------------------------------------------------------------ ending
+
+  /** Ends a challenge once; returns the outbox id of its RReq, or undefined when it had already ended. */
+  end(ch: Challenge, e: Ending): number | undefined {
+    const c = ch.context
+    const method = this.method(ch)
+    const decoupled = ch.mode === 'decoupled'
+    const av =
+      e.transStatus === 'Y'
+        ? this.d.authValues.forCard(c.rangeId, c.cardId, {
+            transStatus: 'Y',
+            messageCategory: c.messageCategory,
+            method: method.authValueMethod,
+            dsTransID: c.dsTransID,
+            merchantName: c.merchantName,
+            purchaseAmount: c.purchaseAmount,
+            purchaseCurrency: c.purchaseCurrency,
+          })
+        : undefined
+    const rreq = buildRReq(
+      {
+        threeDSServerTransID: c.threeDSServerTransID,
+        acsTransID: ch.acsTransID,
+        dsTransID: c.dsTransID,
+        sdkTransID: c.sdkTransID,
+        messageCategory: c.messageCategory,
+        messageVersion: c.messageVersion,
+        deviceChannel: c.deviceChannel,
+      },
+      {
+        transStatus: e.transStatus,
+        transStatusReason: e.transStatusReason,
+        authenticationValue: av?.authenticationValue,
+        eci: av?.eci ?? eciFor(c.brand as Brand, e.transStatus, c.messageCategory),
+        authenticationType: decoupled ? '04' : method.authenticationType,
+        interactionCounter: decoupled ? undefined : ch.interactionCounter,
+        challengeCancel: e.challengeCancel,
+        acsRenderingType: c.acsRenderingType,
+      },
+    )
+    let outboxId: number | undefined
+    this.d.db.transaction(() => {
+      if (!this.d.challenges.markEnded(ch.acsTransID, ch.interactionCounter)) return
+      this.d.ledger.finish({
+        acsTransID: ch.acsTransID,
+        finalStatus: e.transStatus,
+        transStatusReason: e.transStatusReason,
+        challengeCancel: e.challengeCancel,
+        interactionCounter: decoupled ? undefined : ch.interactionCounter,
+        eci: rreq.eci as string | undefined,
+      })
+      outboxId = this.d.outbox.enqueue(rreq, c.dsURL)
+    })()
+    return outboxId
+  }
+
+  private finalStatus(acsTransID: string): ResultStatus {
+    return (this.d.ledger.header(acsTransID)?.final_status as ResultStatus | undefined) ?? 'U'
+  }
+
+  /** Ends and sends the RReq at once, resolving when the DS answered (or the wait is over). */
+  private async endAndReport(ch: Challenge, e: Ending): Promise<void> {
+    const id = this.end(ch, e)
+    if (id === undefined) return
+    await Promise.race([this.d.outbox.deliver(id), new Promise((r) => setTimeout(r, RREQ_WAIT_MS).unref())])
+  }
+
+  /** Timers: ends every challenge whose deadline passed (called on a timer and at start-up). */
+  expireDue(now = Date.now()): number {
+    let n = 0
+    for (const id of this.d.challenges.dueBefore(now)) {
+      const ch = this.d.challenges.get(id)
+      if (!ch || ch.status === 'ended' || !ch.deadlineKind) continue
+      const outboxId = this.end(ch, TIMEOUTS[ch.deadlineKind])
+      if (outboxId !== undefined) {
+        n++
+        void this.d.outbox.deliver(outboxId)
+      }
+    }
+    return n
+  }
+
+  private activate(ch: Challenge, step: Step): Challenge {
+    const timeout = this.d.settings.get().challengeTimeoutSeconds
+    return {
+      ...ch,
+      status: 'active',
+      methodState: step.state,
+      prompt: step.prompt,
+      deadlineAt: Date.now() + timeout * 1000,
+      deadlineKind: 'challenge',
+    }
+  }
+
+  /** Applies the cardholder's answer; returns the next step or the ending. */
+  private answer(ch: Challenge, input: string): { ch: Challenge; ending?: Ending; notice?: Notice } {
+    const counted = { ...ch, interactionCounter: ch.interactionCounter + 1 }
+    const v: Verification = this.method(ch).verify(this.subject(ch), ch.methodState, input)
+    switch (v.outcome) {
+      case 'success':
+        return { ch: { ...counted, methodState: v.state }, ending: SUCCESS }
+      case 'failed':
+      case 'refused':
+        return { ch: { ...counted, methodState: v.state }, ending: FAILED }
+      case 'retry':
+        return { ch: { ...counted, methodState: v.state, prompt: v.prompt }, notice: v.notice }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ browser
+
+  private branding(ch: Challenge): Branding {
+    const issuer = this.d.issuers.getIssuer(ch.context.issuerId)
+    return {
+      issuerName: issuer.branding.displayName ?? issuer.name,
+      colour: issuer.branding.colour,
+      logoDataUri: issuer.branding.logo,
+    }
+  }
+
+  private stepPage(ch: Challenge, actionUrl: string, notice?: Notice): string {
+    const common = {
+      actionUrl,
+      acsTransID: ch.acsTransID,
+      nonce: ch.nonce!,
+      locale: this.locale(ch),
+      branding: this.branding(ch),
+      windowSize: ch.windowSize ?? '05',
+      merchantName: ch.context.merchantName,
+      amount: ch.context.amountText,
+      notice,
+    }
+    const prompt = ch.prompt as Prompt
+    if (prompt.kind === 'oob') return renderOobWaitingPage(common)
+    return renderOtpPage({
+      ...common,
+      maskedDestination: prompt.maskedDestination,
+      resendAvailable: prompt.resendAvailable,
+      codeLength: prompt.codeLength,
+    })
+  }
+
+  private finalPage(ch: Challenge, status: ResultStatus): BrowserAnswer {
+    const c = ch.context
+    const cres = buildFinalCRes(
+      {
+        threeDSServerTransID: c.threeDSServerTransID,
+        acsTransID: ch.acsTransID,
+        messageVersion: c.messageVersion,
+      },
+      status,
+    )
+    this.d.ledger.message(
+      { acsTransID: ch.acsTransID, threeDSServerTransID: c.threeDSServerTransID },
+      'CRes',
+      'out',
+      cres,
+    )
+    return {
+      kind: 'page',
+      formTarget: c.notificationURL,
+      html: renderFinalCResPage({
+        locale: this.locale(ch),
+        notificationURL: c.notificationURL!,
+        cres: Buffer.from(serializeMessage(cres)).toString('base64url'),
+        threeDSSessionData: ch.sessionData,
+      }),
+    }
+  }
+
+  /**
+   * One POST to the browser challenge endpoint: the requestor's first form (`creq`, `threeDSSessionData`)
+   * or one of our own pages (`acsTransID`, `nonce`, `action`, `otp`).
+   */
+  async browser(form: URLSearchParams, actionUrl: string): Promise<BrowserAnswer> {
+    const creqField = form.get('creq')
+    if (creqField !== null)
+      return this.browserCReq(creqField, form.get('threeDSSessionData') ?? undefined, actionUrl)
+    const acsTransID = form.get('acsTransID') ?? ''
+    const ch = /^[0-9a-f-]{36}$/i.test(acsTransID) ? this.d.challenges.get(acsTransID) : undefined
+    if (!ch || ch.mode !== 'browser' || ch.status === 'awaiting-creq')
+      return {
+        kind: 'erro',
+        erro: buildErro({
+          code: '301',
+          detail: 'acsTransID',
+          messageType: 'CReq',
+          messageVersion: ch?.context.messageVersion ?? '2.2.0',
+        }),
+      }
+    if (ch.status === 'ended') return this.finalPage(ch, this.finalStatus(ch.acsTransID))
+    // A stale or missing nonce (back button, double submit, forged post) acts on nothing: show the current step.
+    if (!sameNonce(form.get('nonce'), ch.nonce)) return this.reshow(ch, actionUrl)
+    const action = form.get('action') ?? 'submit'
+    if (action === 'cancel') {
+      await this.endAndReport(ch, CARDHOLDER_CANCEL)
+      return this.finalPage(ch, this.finalStatus(ch.acsTransID))
+    }
+    if (action === 'resend') {
+      const step = this.method(ch).resend(this.subject(ch), ch.methodState)
+      const next = { ...ch, methodState: step.state, prompt: step.prompt, nonce: newNonce() }
+      if (!this.d.challenges.update(next)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
+      return { kind: 'page', html: this.stepPage(next, actionUrl, step.notice) }
+    }
+    const { ch: next, ending, notice } = this.answer(ch, form.get('otp') ?? '')
+    if (ending) {
+      await this.endAndReport(next, ending)
+      return this.finalPage(next, this.finalStatus(ch.acsTransID))
+    }
+    const saved = { ...next, nonce: newNonce() }
+    if (!this.d.challenges.update(saved)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
+    return { kind: 'page', html: this.stepPage(saved, actionUrl, notice) }
+  }
+
+  private reshow(ch: Challenge, actionUrl: string): BrowserAnswer {
+    const next = { ...ch, nonce: newNonce() }
+    if (!this.d.challenges.update(next)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
+    return { kind: 'page', html: this.stepPage(next, actionUrl) }
+  }
+
+  private async browserCReq(
+    field: string,
+    sessionData: string | undefined,
+    actionUrl: string,
+  ): Promise<BrowserAnswer> {
+    const parsed = parseBrowserCReq(field)
+    if (!parsed.ok) return { kind: 'erro', erro: parsed.erro }
+    const creq = parsed.creq
+    const ch = this.d.challenges.get(creq.acsTransID)
+    const unknown = (detail: string) => ({
+      kind: 'erro' as const,
+      erro: buildErro({
+        code: '301',
+        detail,
+        messageType: 'CReq',
+        messageVersion: creq.messageVersion,
+        ids: creq,
+      }),
+    })
+    if (!ch || ch.mode !== 'browser') return unknown('acsTransID')
+    if (ch.context.threeDSServerTransID !== creq.threeDSServerTransID) return unknown('threeDSServerTransID')
+    this.d.ledger.message(
+      { acsTransID: ch.acsTransID, threeDSServerTransID: creq.threeDSServerTransID },
+      'CReq',
+      'in',
+      creq,
+    )
+    if (ch.status === 'ended') return this.finalPage(ch, this.finalStatus(ch.acsTransID))
+    if (ch.status === 'active') return this.reshow({ ...ch, windowSize: creq.challengeWindowSize }, actionUrl)
+    const step = this.method(ch).start(this.subject(ch), 'browser')
+    const next = {
+      ...this.activate(ch, step),
+      nonce: newNonce(),
+      sessionData,
+      windowSize: creq.challengeWindowSize,
+    }
+    if (!this.d.challenges.update(next)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
+    return { kind: 'page', html: this.stepPage(next, actionUrl) }
+  }
+
+  // ------------------------------------------------------------------------------------------ app
+
+  private appUi(ch: Challenge, notice?: Notice): ChallengeUi {
+    const t = textsFor(this.locale(ch))
+    const prompt = ch.prompt as Prompt
+    const rendering = ch.context.acsRenderingType!
+    if (rendering.acsInterface === '02') {
+      const html =
+        prompt.kind === 'code'
+          ? renderOtpPage({
+              actionUrl: 'HTTPS://EMV3DS/challenge',
+              acsTransID: ch.acsTransID,
+              nonce: 'sdk',
+              locale: this.locale(ch),
+              branding: this.branding(ch),
+              windowSize: '05',
+              merchantName: ch.context.merchantName,
+              amount: ch.context.amountText,
+              maskedDestination: prompt.maskedDestination,
+              resendAvailable: prompt.resendAvailable,
+              codeLength: prompt.codeLength,
+              notice,
+            })
+          : renderOobWaitingPage({
+              actionUrl: 'HTTPS://EMV3DS/challenge',
+              acsTransID: ch.acsTransID,
+              nonce: 'sdk',
+              locale: this.locale(ch),
+              branding: this.branding(ch),
+              windowSize: '05',
+              notice,
+            })
+      return { acsUiType: '05', acsHTML: Buffer.from(html).toString('base64url') }
+    }
+    const noticeText =
+      notice?.kind === 'wrong-code'
+        ? t.wrongCode(notice.attemptsLeft)
+        : notice?.kind === 'code-resent'
+          ? t.codeResent
+          : notice?.kind === 'code-expired'
+            ? t.codeExpired
+            : undefined
+    const intro =
+      ch.context.merchantName && ch.context.amountText
+        ? t.intro(ch.context.merchantName, ch.context.amountText)
+        : undefined
+    if (prompt.kind === 'oob')
+      return {
+        acsUiType: '04',
+        challengeInfoHeader: t.waitingTitle,
+        challengeInfoText: [intro, t.waitingText, noticeText].filter(Boolean).join(' '),
+        oobContinueLabel: t.continue,
+      }
+    return {
+      acsUiType: '01',
+      challengeInfoHeader: t.title,
+      challengeInfoLabel: t.codeLabel,
+      challengeInfoText: [intro, t.codeSentTo(prompt.maskedDestination), noticeText]
+        .filter(Boolean)
+        .join(' '),
+      challengeInfoTextIndicator: notice?.kind === 'wrong-code' ? 'Y' : undefined,
+      submitAuthenticationLabel: t.submit,
+      resendInformationLabel: prompt.resendAvailable ? t.resend : undefined,
+    }
+  }
+
+  private ids(ch: Challenge) {
+    const c = ch.context
+    return {
+      threeDSServerTransID: c.threeDSServerTransID,
+      acsTransID: ch.acsTransID,
+      sdkTransID: c.sdkTransID,
+      messageVersion: c.messageVersion,
+    }
+  }
+
+  /** Seals a CRes with the next counter and saves the counter state; returns the JWE. */
+  private sendCRes(ch: Challenge, tx: AppTransaction, cres: CRes): AppAnswer {
+    const sealed = sealCRes(cres, tx)
+    this.d.db
+      .prepare('UPDATE acs_challenges SET app_state = ? WHERE acs_trans_id = ?')
+      .run(JSON.stringify(sealed.state), ch.acsTransID)
+    this.d.ledger.message(
+      { acsTransID: ch.acsTransID, threeDSServerTransID: ch.context.threeDSServerTransID },
+      'CRes',
+      'out',
+      cres,
+    )
+    return { kind: 'jose', jwe: sealed.jwe }
+  }
+
+  private async appFinal(ch: Challenge, tx: AppTransaction, ending?: Ending): Promise<AppAnswer> {
+    if (ending) await this.endAndReport(ch, ending)
+    const cres = buildFinalCRes(this.ids(ch), this.finalStatus(ch.acsTransID), {
+      acsCounterAtoS: tx.state.nextAcsCounter,
+    })
+    return this.sendCRes(ch, tx, cres)
+  }
+
+  /** One app-channel CReq (JWE compact), or a plain-JSON Erro from the SDK. */
+  async app(body: string): Promise<AppAnswer> {
+    const text = body.trim()
+    if (text.startsWith('{')) return this.sdkErro(text)
+    const kid = creqKid(text)
+    const ch = kid ? this.d.challenges.get(kid) : undefined
+    const cek = ch?.mode === 'app' ? this.d.challenges.cek(ch.acsTransID) : undefined
+    if (!ch || !cek || !ch.appState)
+      return {
+        kind: 'erro',
+        erro: buildErro({
+          code: '301',
+          detail: 'kid',
+          messageType: 'CReq',
+          messageVersion: ch?.context.messageVersion ?? '2.2.0',
+        }),
+      }
+    const c = ch.context
+    const tx: AppTransaction = { ...this.ids(ch), sdkTransID: c.sdkTransID!, cek, state: ch.appState }
+    const opened = openCReq(text, tx)
+    if (opened.kind === 'sdk-erro') return this.sdkErro(text)
+    if (opened.kind === 'erro') {
+      // A replayed, skipped or undecryptable CReq ends the secure channel (and so the transaction).
+      if (opened.erro.errorCode === '302' && ch.status !== 'ended') {
+        const id = this.end(ch, TRANSACTION_ERROR)
+        if (id !== undefined) void this.d.outbox.deliver(id)
+      }
+      return { kind: 'erro', erro: opened.erro }
+    }
+    const creq = opened.creq
+    tx.state = opened.state
+    const current: Challenge = { ...ch, appState: opened.state }
+    this.d.ledger.message(
+      { acsTransID: ch.acsTransID, threeDSServerTransID: c.threeDSServerTransID },
+      'CReq',
+      'in',
+      creq,
+    )
+    if (ch.status === 'ended') return this.appFinal(current, tx)
+    if (creq.challengeCancel) {
+      const cancel = creq.challengeCancel as ChallengeCancel
+      return this.appFinal(
+        current,
+        tx,
+        cancel === '01'
+          ? CARDHOLDER_CANCEL
+          : { transStatus: 'U', transStatusReason: '14', challengeCancel: cancel },
+      )
+    }
+    let next: Challenge
+    let notice: Notice | undefined
+    if (ch.status === 'awaiting-creq') {
+      next = this.activate(current, this.method(ch).start(this.subject(ch), 'app'))
+    } else if (creq.resendChallenge === 'Y') {
+      const step = this.method(ch).resend(this.subject(ch), ch.methodState)
+      next = { ...current, methodState: step.state, prompt: step.prompt }
+      notice = step.notice
+    } else {
+      const entry = appEntry(creq)
+      if (entry === undefined) next = current
+      else if (entry.cancel) return this.appFinal(current, tx, CARDHOLDER_CANCEL)
+      else {
+        const r = this.answer(current, entry.input)
+        if (r.ending) return this.appFinal(r.ch, tx, r.ending)
+        next = r.ch
+        notice = r.notice
+      }
+    }
+    if (!this.d.challenges.update(next)) return this.appFinal(current, tx)
+    return this.sendCRes(
+      next,
+      tx,
+      buildChallengeCRes(this.ids(ch), tx.state.nextAcsCounter, this.appUi(next, notice)),
+    )
+  }
+
+  /** The SDK reports an error in clear: the transaction ends with challengeCancel 06. */
+  private sdkErro(text: string): AppAnswer {
+    const parsed = parseJsonStrict(text)
+    const msg = parsed.ok ? parsed.value : undefined
+    if (!isErroMessage(msg))
+      return {
+        kind: 'erro',
+        erro: buildErro({
+          code: '101',
+          detail: 'CReq must be a JWE',
+          messageType: 'CReq',
+          messageVersion: '2.2.0',
+          ids: msg as Record<string, unknown> | undefined,
+        }),
+      }
+    const ch = typeof msg.acsTransID === 'string' ? this.d.challenges.get(msg.acsTransID) : undefined
+    if (ch && ch.mode === 'app') {
+      this.d.ledger.message(
+        { acsTransID: ch.acsTransID, threeDSServerTransID: ch.context.threeDSServerTransID },
+        'Erro',
+        'in',
+        msg,
+      )
+      const id = this.end(ch, TRANSACTION_ERROR)
+      if (id !== undefined) void this.d.outbox.deliver(id)
+    }
+    return { kind: 'ended' }
+  }
+
+  // ------------------------------------------------------------------------------------------ decoupled
+
+  /** SMS replies to a decoupled authentication: the newest pending one of that phone number decides. */
+  readonly onSmsReply: IncomingHandler = (sms) => {
+    const id = this.d.challenges.latestDecoupledFor(sms.from)
+    const ch = id ? this.d.challenges.get(id) : undefined
+    if (!ch) return undefined
+    const v = this.method(ch).verify(this.subject(ch), ch.methodState, sms.text)
+    if (v.outcome === 'retry') {
+      this.d.challenges.update({ ...ch, methodState: v.state })
+      return { outcome: 'rejected', ref: ch.acsTransID }
+    }
+    const outboxId = this.end({ ...ch, methodState: v.state }, v.outcome === 'success' ? SUCCESS : FAILED)
+    if (outboxId !== undefined) void this.d.outbox.deliver(outboxId)
+    return { outcome: 'matched', ref: ch.acsTransID }
+  }
+}
+
+/** The cardholder's input in an app CReq: native text entry, or the HTML form the SDK serialised. */
+function appEntry(creq: AppCReq): { input: string; cancel?: boolean } | undefined {
+  if (creq.challengeDataEntry !== undefined) return { input: creq.challengeDataEntry }
+  if (creq.challengeHTMLDataEntry !== undefined) {
+    const form = new URLSearchParams(creq.challengeHTMLDataEntry)
+    return { input: form.get('otp') ?? '', cancel: form.get('action') === 'cancel' }
+  }
+  // oobContinue (or an empty CReq) only asks for the current screen again: idempotent, never an attempt.
+  return undefined
+}

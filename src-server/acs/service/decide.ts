@@ -1,0 +1,105 @@
+import type { CardRecord } from '../../enrolment/repository'
+import type { AuthenticationMethod } from '../../auth-methods/method'
+import { evaluate, type CardStatus, type CompiledRuleSet, type HistoryFacts } from '../../risk/evaluate'
+import type { AReq } from '../protocol/areq'
+import { DeviceChannel, versionAtLeast } from '../protocol/versions'
+
+/**
+ * What the ACS answers to an AReq, before any message is built: the card's own state first (blocked cards
+ * are refused without a challenge, unknown cards get attempts), then the issuer's rule set, then what the
+ * cardholder and the channel can actually do. Every decision names the rule that produced it.
+ */
+export type Decision =
+  | { transStatus: 'Y' | 'A' | 'I'; why: Why }
+  | { transStatus: 'N' | 'U' | 'R'; transStatusReason: string; why: Why }
+  | { transStatus: 'C' | 'D'; mandated: boolean; method: AuthenticationMethod; why: Why }
+
+export interface Why {
+  ruleId: string
+  ruleSetId?: string
+  ruleSetVersion?: number
+  reason: string
+}
+
+const rule = (ruleId: string, reason: string): Why => ({ ruleId, reason })
+
+/** Card and cardholder statuses as the risk rules name them. */
+export function cardStatusOf(
+  card: CardRecord | undefined,
+  statusReason: string | undefined,
+  now = new Date(),
+): CardStatus {
+  if (!card) return 'not-enrolled'
+  const statuses = [card.cardStatus, card.cardholderStatus]
+  if (statuses.includes('blocked') || statuses.includes('closed'))
+    return /stolen/i.test(statusReason ?? '') ? 'stolen' : 'lost'
+  if (statuses.includes('suspended')) return 'suspended-fraud'
+  const yymm = `${String(now.getUTCFullYear() % 100).padStart(2, '0')}${String(now.getUTCMonth() + 1).padStart(2, '0')}`
+  if (card.expiry < yymm) return 'expired'
+  return 'active'
+}
+
+export interface DecideInput {
+  areq: AReq
+  card: CardRecord | undefined
+  cardStatus: CardStatus
+  ruleSet: CompiledRuleSet
+  facts: HistoryFacts
+  methods: ReadonlyMap<string, AuthenticationMethod>
+}
+
+export function decide({ areq, card, cardStatus, ruleSet, facts, methods }: DecideInput): Decision {
+  switch (cardStatus) {
+    case 'not-enrolled':
+      return { transStatus: 'A', why: rule('not-enrolled', 'card in range but not enrolled: attempts') }
+    case 'suspended-fraud':
+      return {
+        transStatus: 'R',
+        transStatusReason: '11',
+        why: rule('card-status', 'card suspended (suspected fraud)'),
+      }
+    case 'stolen':
+      return { transStatus: 'R', transStatusReason: '10', why: rule('card-status', 'card blocked as stolen') }
+    case 'lost':
+      return { transStatus: 'R', transStatusReason: '12', why: rule('card-status', 'card blocked or closed') }
+    case 'expired':
+      return { transStatus: 'N', transStatusReason: '05', why: rule('card-status', 'card expired') }
+  }
+  const d = evaluate(ruleSet, areq, facts)
+  const why: Why = {
+    ruleId: d.ruleId,
+    ruleSetId: d.ruleSetId,
+    ruleSetVersion: d.ruleSetVersion,
+    reason: d.reason,
+  }
+  if (d.transStatus === 'Y' || d.transStatus === 'A') return { transStatus: d.transStatus, why }
+  if (d.transStatus !== 'C')
+    return { transStatus: d.transStatus, transStatusReason: d.transStatusReason ?? '01', why }
+
+  // A challenge the transaction cannot carry (the default outcome is not filtered by evaluate()).
+  if (areq.deviceChannel === DeviceChannel.THREE_RI)
+    return {
+      transStatus: 'U',
+      transStatusReason: '21',
+      why: { ...why, reason: `${why.reason}; 3RI cannot be challenged` },
+    }
+  if (areq.threeDSRequestorChallengeInd === '06' && versionAtLeast(areq.messageVersion, '2.2.0'))
+    return { transStatus: 'I', why: { ...why, reason: `${why.reason}; data share only` } }
+  if (card!.method === 'none')
+    return {
+      transStatus: 'Y',
+      why: { ...why, reason: `${why.reason}; cardholder has no challenge method: frictionless` },
+    }
+  const method = methods.get(card!.method)
+  if (!method || !card!.mobile)
+    return {
+      transStatus: 'U',
+      transStatusReason: '22',
+      why: { ...why, reason: `${why.reason}; method ${card!.method} unavailable` },
+    }
+  const decoupled =
+    areq.threeDSRequestorDecReqInd === 'Y' &&
+    versionAtLeast(areq.messageVersion, '2.2.0') &&
+    method.modes.includes('decoupled')
+  return { transStatus: decoupled ? 'D' : 'C', mandated: d.challengeMandated ?? true, method, why }
+}

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeAReq } from '../../src-server/acs/fixtures/areq'
+import { CARDS, startLab, type Lab } from './acs-lab'
+
+/** Malformed AReqs over HTTP: always an Erro with the right code, never a 5xx, never a PAN in the ledger or log. */
+let lab: Lab
+beforeAll(async () => {
+  lab = await startLab()
+})
+afterAll(async () => {
+  await lab.srv.stop()
+})
+
+function valid(): Record<string, unknown> {
+  const m = makeAReq('2.2.0', 'BRW', 'PA')
+  Object.assign(m, {
+    acctNumber: CARDS.visaEn.pan,
+    dsURL: `${lab.srv.url}/lab/ds/rreq`,
+    threeDSServerTransID: crypto.randomUUID(),
+  })
+  return m
+}
+
+async function send(body: string, path = '/acs/v2/areq', contentType = 'application/json') {
+  const res = await fetch(lab.srv.url + path, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+  })
+  expect(res.status).toBeLessThan(500)
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    json: (await res.json()) as Record<string, unknown>,
+  }
+}
+
+describe('AReq → Erro', () => {
+  const cases: [string, () => string, string, string?][] = [
+    ['not JSON', () => '{"messageType": "AReq",', '101'],
+    ['an empty body', () => '', '101'],
+    ['wrong messageType', () => JSON.stringify({ ...valid(), messageType: 'PReq' }), '101'],
+    ['unsupported version', () => JSON.stringify({ ...valid(), messageVersion: '9.9.9' }), '102'],
+    ['missing acctNumber', () => JSON.stringify({ ...valid(), acctNumber: undefined }), '201', 'acctNumber'],
+    ['empty merchantName', () => JSON.stringify({ ...valid(), merchantName: '' }), '201', 'merchantName'],
+    ['bad purchaseDate', () => JSON.stringify({ ...valid(), purchaseDate: '2024' }), '203', 'purchaseDate'],
+    [
+      'duplicate key',
+      () => JSON.stringify(valid()).replace('{', `{"acctNumber":"${CARDS.visaEn.pan}",`),
+      '204',
+    ],
+    ['bad currency', () => JSON.stringify({ ...valid(), purchaseCurrency: '001' }), '304'],
+    ['an array', () => '[1,2,3]', '101'],
+  ]
+  for (const [name, body, code, detail] of cases) {
+    it(`${name} → ${code}`, async () => {
+      const r = await send(body())
+      expect(r.status).toBe(200)
+      expect(r.type).toBe('application/json; charset=utf-8')
+      expect(r.json).toMatchObject({ messageType: 'Erro', errorCode: code, errorComponent: 'A' })
+      if (detail) expect(r.json.errorDetail).toBe(detail)
+    })
+  }
+
+  it('a body over the limit → Erro 101, not 413', async () => {
+    const r = await send(JSON.stringify({ ...valid(), pad: 'x'.repeat(70_000) }))
+    expect(r.json).toMatchObject({ messageType: 'Erro', errorCode: '101' })
+  })
+
+  it('unknown endpoints and methods under /acs/ get an Erro 303 without the console headers', async () => {
+    const res = await fetch(`${lab.srv.url}/acs/v2/nothing`, { method: 'POST' })
+    expect(res.status).toBe(404)
+    expect(res.headers.get('x-frame-options')).toBeNull()
+    expect(await res.json()).toMatchObject({ errorCode: '303' })
+    expect((await fetch(`${lab.srv.url}/acs/v2/areq`)).status).toBe(404)
+  })
+
+  it('CReq errors: garbage creq → 101, unknown acsTransID → 301, JWE for nobody → 301', async () => {
+    expect(
+      (await send('creq=%%%', '/acs/v2/challenge', 'application/x-www-form-urlencoded')).json.errorCode,
+    ).toBe('101')
+    const creq = Buffer.from(
+      JSON.stringify({
+        threeDSServerTransID: crypto.randomUUID(),
+        acsTransID: crypto.randomUUID(),
+        challengeWindowSize: '05',
+        messageType: 'CReq',
+        messageVersion: '2.2.0',
+      }),
+    ).toString('base64url')
+    expect(
+      (await send(`creq=${creq}`, '/acs/v2/challenge', 'application/x-www-form-urlencoded')).json.errorCode,
+    ).toBe('301')
+    expect((await send('a.b.c.d.e', '/acs/v2/app', 'application/jose')).json.errorCode).toBe('301')
+    expect((await send('{"hello":1}', '/acs/v2/app', 'application/json')).json.errorCode).toBe('101')
+  })
+
+  it('a card range without keys fails closed: ARes U/22 and an alarm', async () => {
+    const token = lab.token
+    const issuer = await (
+      await lab.srv.api('/api/issuers', {
+        method: 'POST',
+        token,
+        json: { name: 'Keyless', acsReferenceNumber: 'ACS_K' },
+      })
+    ).json()
+    await lab.srv.api('/api/card-ranges', {
+      method: 'POST',
+      token,
+      json: { issuerId: issuer.id, brand: 'mastercard', startPrefix: '222100', endPrefix: '222100' },
+    })
+    const r = await send(JSON.stringify({ ...valid(), acctNumber: '2221000000000009' }))
+    expect(r.json).toMatchObject({ messageType: 'ARes', transStatus: 'U', transStatusReason: '22' })
+    const alarms = await (await lab.srv.api('/api/alarms', { token })).json()
+    expect(alarms.find((a: { kind: string }) => a.kind === 'range-keys-missing')).toBeTruthy()
+  })
+
+  it('production ranges refuse http:// dsURL (Erro 203) and nothing stored or logged carries a PAN', async () => {
+    const token = lab.token
+    const issuer = await (
+      await lab.srv.api('/api/issuers', {
+        method: 'POST',
+        token,
+        json: { name: 'Prod', acsReferenceNumber: 'ACS_P' },
+      })
+    ).json()
+    const range = await (
+      await lab.srv.api('/api/card-ranges', {
+        method: 'POST',
+        token,
+        json: {
+          issuerId: issuer.id,
+          brand: 'visa',
+          startPrefix: '499999',
+          endPrefix: '499999',
+          production: true,
+        },
+      })
+    ).json()
+    await lab.srv.api(`/api/card-ranges/${range.id}/keys/generate`, { method: 'POST', token })
+    const r = await send(JSON.stringify({ ...valid(), acctNumber: '4999990000000008' }))
+    expect(r.json).toMatchObject({ messageType: 'Erro', errorCode: '203', errorDetail: 'dsURL' })
+    const db = lab.srv.services.db
+    const stored = (db.prepare('SELECT body FROM acs_messages').pluck().all() as string[]).join('\n')
+    for (const pan of [CARDS.visaEn.pan, '4999990000000008', '2221000000000009']) {
+      expect(stored).not.toContain(pan)
+      expect(lab.srv.logText()).not.toContain(pan)
+    }
+    const keys = await (await lab.srv.api(`/api/card-ranges/${range.id}/keys`, { token })).json()
+    expect(keys[0]).toMatchObject({ kind: 'visa-cvk', keyIndicator: '01' })
+    expect(keys[0].kcv).toMatch(/^[0-9A-F]{6}$/)
+  })
+})

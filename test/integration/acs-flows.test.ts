@@ -1,0 +1,250 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CARDS, ChallengeBrowser, startLab, type Lab } from './acs-lab'
+
+/**
+ * Whole EMV 3DS flows over HTTP: the lab 3DS Server sends real AReqs to /acs/v2/areq, the test plays the
+ * cardholder's browser (form posts to acsURL, the code read from the virtual phone), and every challenge
+ * is checked by the RReq the lab DS received.
+ */
+let lab: Lab
+beforeAll(async () => {
+  lab = await startLab()
+})
+afterAll(async () => {
+  await lab.srv.stop()
+})
+
+const AV = /^[A-Za-z0-9+/]{27}[A-Za-z0-9+/=]$/
+
+describe('frictionless', () => {
+  it('answers Y with a CAVV for a low amount when no challenge is requested, and sends no RReq', async () => {
+    const p = await lab.purchase({ pan: CARDS.visaEn.pan, amount: 1234, flow: 'frictionless' })
+    expect(p.ares).toMatchObject({ messageType: 'ARes', transStatus: 'Y', eci: '05' })
+    expect(p.ares.authenticationValue).toMatch(AV)
+    const trace = await (await lab.srv.api(`/api/transactions/${p.acsTransID}`, { token: lab.token })).json()
+    expect(trace.transaction).toMatchObject({
+      status: 'Y',
+      ruleId: 'low-value-eur',
+      ruleSetId: 'demo',
+      panMasked: '400000******0002',
+      amount: 1234,
+      currency: '978',
+    })
+    const areq = trace.messages.find((m: { messageType: string }) => m.messageType === 'AReq')
+    expect(areq.body.acctNumber).toBe('400000******0002')
+    expect(JSON.stringify(trace)).not.toContain(CARDS.visaEn.pan)
+    await new Promise((r) => setTimeout(r, 300))
+    expect((await lab.get(p.id)).rreqs).toEqual([])
+  })
+
+  it('Mastercard gets an SPA2 AAV and ECI 02', async () => {
+    const p = await lab.purchase({ pan: CARDS.mastercardDe.pan, amount: 999, flow: 'frictionless' })
+    expect(p.ares).toMatchObject({ transStatus: 'Y', eci: '02' })
+    expect(Buffer.from(String(p.ares.authenticationValue), 'base64')[0]).toBe(0xc6)
+  })
+
+  it('a suspended card is refused (R, 11) without a challenge; an unenrolled card in range gets attempts (A)', async () => {
+    const r = await lab.purchase({ pan: CARDS.suspended.pan, amount: 100, flow: 'challenge' })
+    expect(r.ares).toMatchObject({ transStatus: 'R', transStatusReason: '11' })
+    const a = await lab.purchase({ pan: '4000000000000010', amount: 100, flow: 'challenge' })
+    expect(a.ares).toMatchObject({ transStatus: 'A', eci: '06' })
+    expect(a.ares.authenticationValue).toMatch(AV)
+  })
+
+  it('a cardholder without a method passes frictionless even when the rules would challenge', async () => {
+    const p = await lab.purchase({ pan: CARDS.noMethod.pan, amount: 500_000, flow: 'challenge' })
+    expect(p.ares).toMatchObject({ transStatus: 'Y', eci: '05' })
+  })
+})
+
+describe('browser challenge', () => {
+  it('C → OTP page → right code → RReq Y before the final page → CRes Y with threeDSSessionData unchanged', async () => {
+    const p = await lab.purchase({
+      pan: CARDS.visaFr.pan,
+      amount: 45_600,
+      flow: 'challenge',
+      challengeWindowSize: '02',
+    })
+    expect(p.ares).toMatchObject({ transStatus: 'C', acsChallengeMandated: 'Y', authenticationType: '02' })
+    const browser = new ChallengeBrowser(String(p.ares.acsURL))
+    await browser.open(p.creq!, p.threeDSSessionData)
+    expect(browser.headers?.get('x-frame-options')).toBeNull()
+    expect(browser.headers?.get('content-security-policy')).toContain('frame-ancestors *')
+    expect(browser.html.match(/<input type="text"/g)).toHaveLength(1)
+    expect(browser.html).toContain('Valider')
+    const sms = (await lab.smsTexts(CARDS.visaFr.mobile)).at(-1)!
+    expect(sms).toMatch(/^Votre code \d{6} pour EUR 456\.00 chez Lab Merchant, carte \*1111\./)
+    await browser.act('submit', await lab.lastCode(CARDS.visaFr.mobile))
+    // The RReq went out before the final page was rendered.
+    const rreqs = (await lab.get(p.id)).rreqs
+    expect(rreqs).toHaveLength(1)
+    expect(rreqs[0]).toMatchObject({
+      messageType: 'RReq',
+      transStatus: 'Y',
+      acsTransID: p.acsTransID,
+      interactionCounter: '01',
+      authenticationType: '02',
+      eci: '05',
+    })
+    expect(rreqs[0].authenticationValue).toMatch(AV)
+    const cres = await browser.deliverFinal()
+    expect(cres).toMatchObject({
+      messageType: 'CRes',
+      transStatus: 'Y',
+      challengeCompletionInd: 'Y',
+      acsTransID: p.acsTransID,
+    })
+    const after = await lab.get(p.id)
+    expect(after.notification).toMatchObject({ sessionDataIntact: true })
+    const stats = await (await lab.srv.api('/api/statistics', { token: lab.token })).json()
+    expect(stats.today.find((s: { brand: string }) => s.brand === 'visa').successful).toBeGreaterThan(0)
+  })
+
+  it('wrong code until the attempts run out → N, interactionCounter 03, exactly one RReq', async () => {
+    const p = await lab.purchase({ pan: CARDS.visaEn.pan, amount: 45_600, flow: 'challenge' })
+    const browser = new ChallengeBrowser(String(p.ares.acsURL))
+    await browser.open(p.creq!)
+    const code = await lab.lastCode(CARDS.visaEn.mobile)
+    const wrong = code === '000000' ? '111111' : '000000'
+    await browser.act('submit', wrong)
+    expect(browser.html).toContain('2 attempts left')
+    await browser.act('submit', wrong)
+    expect(browser.html).toContain('1 attempt left')
+    await browser.act('submit', wrong)
+    const cres = await browser.deliverFinal()
+    expect(cres.transStatus).toBe('N')
+    const rreqs = await lab.rreqs(p.id)
+    expect(rreqs).toHaveLength(1)
+    expect(rreqs[0]).toMatchObject({ transStatus: 'N', transStatusReason: '01', interactionCounter: '03' })
+    // The right code changes nothing once the transaction ended: the final answer again, no second RReq.
+    const late = await fetch(String(p.ares.acsURL), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        acsTransID: p.acsTransID!,
+        nonce: 'any',
+        action: 'submit',
+        otp: code,
+      }).toString(),
+    })
+    expect(await late.text()).toContain('name="cres"')
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await lab.rreqs(p.id)).toHaveLength(1)
+  })
+
+  it('resend sends a new code (the old one no longer works), cancel ends with challengeCancel 01', async () => {
+    const p = await lab.purchase({ pan: CARDS.mastercard2.pan, amount: 2000, flow: 'challenge' })
+    const browser = new ChallengeBrowser(String(p.ares.acsURL))
+    await browser.open(p.creq!)
+    const first = await lab.lastCode(CARDS.mastercard2.mobile)
+    await browser.act('resend')
+    expect(browser.html).toContain('A new code has been sent')
+    const second = await lab.lastCode(CARDS.mastercard2.mobile)
+    if (first !== second) {
+      await browser.act('submit', first)
+      expect(browser.html).toContain('2 attempts left')
+    }
+    await browser.act('cancel')
+    expect((await browser.deliverFinal()).transStatus).toBe('N')
+    const rreqs = await lab.rreqs(p.id)
+    expect(rreqs).toHaveLength(1)
+    expect(rreqs[0]).toMatchObject({
+      transStatus: 'N',
+      challengeCancel: '01',
+      interactionCounter: first !== second ? '01' : '00',
+    })
+  })
+
+  it('a stale nonce acts on nothing', async () => {
+    const p = await lab.purchase({ pan: CARDS.visaEn.pan, amount: 2000, flow: 'challenge' })
+    const browser = new ChallengeBrowser(String(p.ares.acsURL))
+    await browser.open(p.creq!)
+    const res = await fetch(String(p.ares.acsURL), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ acsTransID: p.acsTransID!, nonce: 'forged', action: 'cancel' }).toString(),
+    })
+    expect(await res.text()).toContain('name="otp"')
+    // The forged post rotated the nonce, so the page the cardholder holds is stale too: shown again, not acted on.
+    const code = await lab.lastCode(CARDS.visaEn.mobile)
+    await browser.act('submit', code)
+    expect(browser.html).toContain('name="otp"')
+    expect(browser.html).not.toContain('attempts left')
+    await browser.act('submit', code)
+    expect((await browser.deliverFinal()).transStatus).toBe('Y')
+    expect((await lab.rreqs(p.id))[0]).toMatchObject({ transStatus: 'Y', interactionCounter: '01' })
+  })
+})
+
+describe('timers', () => {
+  it('no CReq in time → RReq U with challengeCancel 05; a challenge left open → challengeCancel 04', async () => {
+    await lab.settings({ firstCReqTimeoutSeconds: 1, challengeTimeoutSeconds: 1 })
+    try {
+      const idle = await lab.purchase({ pan: CARDS.visaEn.pan, amount: 2000, flow: 'challenge' })
+      const open = await lab.purchase({ pan: CARDS.visaEn.pan, amount: 2000, flow: 'challenge' })
+      await new ChallengeBrowser(String(open.ares.acsURL)).open(open.creq!)
+      const [a] = await lab.rreqs(idle.id)
+      expect(a).toMatchObject({
+        transStatus: 'U',
+        transStatusReason: '14',
+        challengeCancel: '05',
+        interactionCounter: '00',
+      })
+      const [b] = await lab.rreqs(open.id)
+      expect(b).toMatchObject({ transStatus: 'U', transStatusReason: '14', challengeCancel: '04' })
+      const trace = await (
+        await lab.srv.api(`/api/transactions/${open.acsTransID}`, { token: lab.token })
+      ).json()
+      expect(trace.transaction).toMatchObject({ outcome: 'incomplete', challengeCancel: '04' })
+      // A late CReq gets the final answer, not a new challenge.
+      const late = new ChallengeBrowser(String(idle.ares.acsURL))
+      await late.open(idle.creq!)
+      expect(JSON.parse(Buffer.from(late.finalForm().fields.cres, 'base64url').toString()).transStatus).toBe(
+        'U',
+      )
+      expect(await lab.rreqs(idle.id)).toHaveLength(1)
+    } finally {
+      await lab.settings({ firstCReqTimeoutSeconds: 30, challengeTimeoutSeconds: 600 })
+    }
+  })
+})
+
+describe('decoupled', () => {
+  it('ARes D; the cardholder replies with the code by SMS → RReq Y without interactionCounter', async () => {
+    const p = await lab.purchase({ pan: CARDS.visaEn.pan, amount: 77_700, flow: 'decoupled' })
+    expect(p.ares).toMatchObject({ transStatus: 'D', acsDecConInd: 'Y', authenticationType: '04' })
+    expect(p.ares.cardholderInfo).toMatch(/replying to the SMS/)
+    const code = await lab.lastCode(CARDS.visaEn.mobile)
+    expect((await lab.smsTexts(CARDS.visaEn.mobile)).at(-1)).toContain('Reply with this code to approve')
+    const reply = await lab.srv.api('/api/virtual-phone/reply', {
+      method: 'POST',
+      token: lab.token,
+      json: { from: CARDS.visaEn.mobile, text: code },
+    })
+    expect((await reply.json()).outcome).toBe('matched')
+    const [rreq] = await lab.rreqs(p.id)
+    expect(rreq).toMatchObject({ transStatus: 'Y', authenticationType: '04', eci: '05' })
+    expect(rreq.interactionCounter).toBeUndefined()
+  })
+
+  it('NO refuses; silence until the decoupled maximum → challengeCancel 03', async () => {
+    const refused = await lab.purchase({ pan: CARDS.visaEn.pan, amount: 100, flow: 'decoupled' })
+    await lab.srv.api('/api/virtual-phone/reply', {
+      method: 'POST',
+      token: lab.token,
+      json: { from: CARDS.visaEn.mobile, text: 'NO' },
+    })
+    expect((await lab.rreqs(refused.id))[0]).toMatchObject({ transStatus: 'N', transStatusReason: '01' })
+    await lab.settings({ decoupledCapSeconds: 1 })
+    try {
+      const silent = await lab.purchase({ pan: CARDS.visaEn.pan, amount: 100, flow: 'decoupled' })
+      expect((await lab.rreqs(silent.id))[0]).toMatchObject({
+        transStatus: 'U',
+        challengeCancel: '03',
+        transStatusReason: '24',
+      })
+    } finally {
+      await lab.settings({ decoupledCapSeconds: 604_800 })
+    }
+  })
+})
