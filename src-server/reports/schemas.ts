@@ -28,7 +28,7 @@ export const ReportInfo = z.object({
   description: z.string(),
   filters: z.array(ReportFilterSpec),
   columns: z.array(ReportColumn),
-  /** False while the data it reads does not exist yet (the ACS tables); `unavailableReason` says why. */
+  /** False when the tables it reads do not exist in this database; `unavailableReason` says why. */
   available: z.boolean(),
   unavailableReason: z.string().optional(),
 })
@@ -43,6 +43,8 @@ export const ReportQuery = z
     /** Choice and text filters, by the names the report declares. */
     status: z.string().max(40).optional(),
     outcome: z.string().max(40).optional(),
+    channel: z.string().max(10).optional(),
+    brand: z.string().max(20).optional(),
     number: z.string().max(20).optional(),
     offset: z.coerce.number().int().min(0).default(0),
     limit: z.coerce.number().int().min(1).max(500).default(100),

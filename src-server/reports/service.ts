@@ -2,13 +2,7 @@ import { HttpProblem } from '../http/problem'
 import type { Db } from '../store/db'
 import type { ReadPool } from '../store/read-pool'
 import { toCsv } from './csv'
-import {
-  isQueryReport,
-  REPORTS,
-  type QueryReport,
-  type ReportDefinition,
-  type ReportRange,
-} from './definitions'
+import { REPORTS, type ReportDefinition, type ReportRange } from './definitions'
 import { toPdf } from './pdf'
 import type { ExportFormat, ReportInfo, ReportKind, ReportPage, ReportQuery } from './schemas'
 
@@ -59,12 +53,11 @@ export class ReportService {
     )
   }
 
-  private available(def: ReportDefinition): def is QueryReport {
-    return isQueryReport(def) && this.unavailableReason(def) === undefined
+  private available(def: ReportDefinition): boolean {
+    return this.unavailableReason(def) === undefined
   }
 
   private unavailableReason(def: ReportDefinition): string | undefined {
-    if (!isQueryReport(def)) return def.pendingReason
     const missing = def.tables.filter((t) => !this.tableExists(t))
     return missing.length ? `Its tables (${missing.join(', ')}) do not exist in this database.` : undefined
   }
@@ -85,7 +78,7 @@ export class ReportService {
   }
 
   /** The report, or a 404/409 problem that says why it cannot run. */
-  private definition(kind: ReportKind): QueryReport {
+  private definition(kind: ReportKind): ReportDefinition {
     const def = this.definitions.find((d) => d.kind === kind)
     if (!def) throw new HttpProblem(404, 'Not found', `There is no ${kind} report`)
     if (!this.available(def)) {
@@ -98,7 +91,12 @@ export class ReportService {
     return def
   }
 
-  private async rows(def: QueryReport, query: ReportQuery, limit: number, offset: number): Promise<Row[]> {
+  private async rows(
+    def: ReportDefinition,
+    query: ReportQuery,
+    limit: number,
+    offset: number,
+  ): Promise<Row[]> {
     const { sql, params } = def.sql(rangeOf(query), query)
     const raw = await this.reads.all<Record<string, unknown>>(`${sql} LIMIT @limit OFFSET @offset`, [
       { ...params, limit, offset },
