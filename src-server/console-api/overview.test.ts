@@ -14,9 +14,10 @@ afterAll(() => srv.stop())
 describe('dashboard overview', () => {
   it('counts incoming SMS in the last 24 hours and in the current hour bucket', async () => {
     const before = (await (await srv.api('/api/console/overview', { token })).json()) as Overview
-    expect(before.smsHourly).toHaveLength(24)
+    expect(before.hourly).toHaveLength(24)
     expect(before.smsIn).toEqual({})
     expect(before.cardholders).toEqual({})
+    expect(before.authentications).toEqual({})
     for (const text of ['hello', 'FRAUD']) {
       await srv.api('/api/virtual-phone/reply', {
         method: 'POST',
@@ -26,10 +27,10 @@ describe('dashboard overview', () => {
     }
     const after = (await (await srv.api('/api/console/overview', { token })).json()) as Overview
     expect(Object.values(after.smsIn).reduce((a, b) => a + b, 0)).toBe(2)
-    expect(after.smsHourly.at(-1)!.received).toBe(2)
-    expect(after.smsHourly.slice(0, -1).every((h) => h.received === 0)).toBe(true)
+    expect(after.hourly.at(-1)!.received).toBe(2)
+    expect(after.hourly.slice(0, -1).every((h) => h.received === 0)).toBe(true)
     // Hours are consecutive, oldest first, ending with the current hour.
-    const hours = after.smsHourly.map((h) => Date.parse(h.hour))
+    const hours = after.hourly.map((h) => Date.parse(h.hour))
     expect(hours.slice(1).map((h, i) => h - hours[i])).toEqual(Array(23).fill(3_600_000))
     expect(Date.now() - hours[23]).toBeLessThan(3_600_000)
   })

@@ -1,4 +1,6 @@
+import { z } from 'zod'
 import type { ServerModule } from '../module'
+import { CardholderAuthentication, cardholderAuthentications } from './authentications'
 import { Overview, overview } from './overview'
 
 /** Read endpoints the console needs that belong to no single capability. */
@@ -13,6 +15,17 @@ export const consoleApiModule: ServerModule = {
       auth: { permission: 'dashboard.read' },
       responses: { 200: Overview },
       handler: () => overview(reads),
+    })
+    api.route({
+      method: 'get',
+      path: '/api/console/cardholders/:id/authentications',
+      summary: 'The latest 3-D Secure authentications of a cardholder’s cards, newest first (PAN masked)',
+      tags: ['console', 'cardholders'],
+      auth: { permission: 'transactions.read' },
+      params: z.object({ id: z.coerce.number().int().positive() }),
+      query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
+      responses: { 200: z.array(CardholderAuthentication) },
+      handler: (_ctx, { params, query }) => cardholderAuthentications(reads, params.id, query.limit),
     })
   },
 }

@@ -3,7 +3,10 @@
  * imports: no zod in the bundle); shapes the server declares inline in its routes are mirrored below and
  * exercised by the browser tests against the real server.
  */
+import type { z } from 'zod'
+import type { Statistics, TransactionView } from '../../../src-server/acs/ledger/queries'
 import type { Operator, Role } from '../../../src-server/contract'
+import type { CardholderAuthentication } from '../../../src-server/console-api/authentications'
 import type { Overview } from '../../../src-server/console-api/overview'
 import type { AuthMethod, CardholderView, Status } from '../../../src-server/enrolment/model'
 import type { ReportInfo, ReportKind, ReportPage } from '../../../src-server/reports/schemas'
@@ -12,6 +15,7 @@ import { api } from './session.svelte'
 
 export type {
   AuthMethod,
+  CardholderAuthentication,
   CardholderView,
   Operator,
   Overview,
@@ -20,6 +24,7 @@ export type {
   ReportPage,
   Role,
   Status,
+  TransactionView,
 }
 export type CardView = CardholderView['cards'][number]
 
@@ -117,6 +122,8 @@ export const cardholdersApi = {
   ) => api.request<CardholderView>('PATCH', `/api/cardholders/${id}`, { body: patch }),
   setCardStatus: (cardId: number, status: Status, reason: string) =>
     api.request<void>('PUT', `/api/cards/${cardId}/status`, { body: { status, reason } }),
+  authentications: (id: number) =>
+    api.request<CardholderAuthentication[]>('GET', `/api/console/cardholders/${id}/authentications?limit=50`),
 }
 
 export const enrolmentApi = {
@@ -199,4 +206,47 @@ export const smsApi = {
     api.request<OutboxMessage[]>('GET', `/api/sms/outbox${queryString(q)}`),
   inbox: (q: { from?: string; limit?: number }) =>
     api.request<InboxMessage[]>('GET', `/api/sms/inbox${queryString(q)}`),
+}
+
+export type AuthStatistics = z.infer<typeof Statistics>
+
+export interface TraceMessage {
+  messageType: string
+  direction: 'in' | 'out'
+  at: string
+  body: unknown
+}
+
+export interface TransactionTrace {
+  transaction: TransactionView
+  messages: TraceMessage[]
+  rreq?: {
+    status: string
+    attempts: number
+    lastError?: string
+    resultsStatus?: string
+    deliveredAt?: string
+  }
+}
+
+export interface TransactionQuery {
+  from?: string
+  to?: string
+  status?: string
+  channel?: string
+  brand?: string
+  merchant?: string
+  cursor?: string
+  limit?: number
+}
+
+export const transactionsApi = {
+  list: (q: TransactionQuery) =>
+    api.request<{ items: TransactionView[]; next?: string }>(
+      'GET',
+      `/api/transactions${queryString({ ...q })}`,
+    ),
+  trace: (acsTransID: string) =>
+    api.request<TransactionTrace>('GET', `/api/transactions/${encodeURIComponent(acsTransID)}`),
+  statistics: () => api.request<AuthStatistics>('GET', '/api/statistics'),
 }

@@ -74,3 +74,29 @@ export function localDate(offsetDays = 0, from = new Date()): string {
   const pad = (n: number) => String(n).padStart(2, '0')
   return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`
 }
+
+/** EMV 3DS transStatus letters in words. */
+export const TRANS_STATUS_LABELS: Record<string, string> = {
+  Y: 'Authenticated',
+  N: 'Not authenticated',
+  U: 'Could not be performed',
+  A: 'Attempted',
+  C: 'Challenge required',
+  D: 'Decoupled',
+  R: 'Rejected',
+  I: 'Information only',
+}
+
+export function transStatusLabel(status: string): string {
+  const label = TRANS_STATUS_LABELS[status]
+  return label ? `${status} · ${label}` : status
+}
+
+const CURRENCY_CODES: Record<string, string> = { '978': 'EUR', '840': 'USD', '826': 'GBP', '756': 'CHF' }
+
+/** Minor units with their exponent and ISO 4217 numeric currency: 4999, 2, '978' → "49.99 EUR". */
+export function formatAmount(amount?: number, exponent = 2, currency?: string): string {
+  if (amount === undefined) return '—'
+  const major = (amount / 10 ** exponent).toFixed(exponent)
+  return `${major} ${currency ? (CURRENCY_CODES[currency] ?? currency) : ''}`.trim()
+}
