@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { ServerModule } from '../module'
 import { CardholderAuthentication, cardholderAuthentications } from './authentications'
 import { Overview, overview } from './overview'
+import { RuleTestInput, RuleTestResult, testRuleSet } from './rule-test'
 
 /** Read endpoints the console needs that belong to no single capability. */
 export const consoleApiModule: ServerModule = {
@@ -26,6 +27,16 @@ export const consoleApiModule: ServerModule = {
       query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
       responses: { 200: z.array(CardholderAuthentication) },
       handler: (_ctx, { params, query }) => cardholderAuthentications(reads, params.id, query.limit),
+    })
+    api.route({
+      method: 'post',
+      path: '/api/console/rules/test',
+      summary: 'Decide a sample AReq with a rule set (stored or draft) and assumed history, as the ACS would',
+      tags: ['console', 'risk'],
+      auth: { permission: 'rules.read' },
+      body: RuleTestInput,
+      responses: { 200: RuleTestResult, 422: null },
+      handler: (_ctx, { body }) => testRuleSet(body),
     })
   },
 }

@@ -250,3 +250,63 @@ export const transactionsApi = {
     api.request<TransactionTrace>('GET', `/api/transactions/${encodeURIComponent(acsTransID)}`),
   statistics: () => api.request<AuthStatistics>('GET', '/api/statistics'),
 }
+
+export interface DemoCard {
+  pan: string
+  name: string
+  mobile: string
+  method: string
+  suspended: boolean
+}
+
+export interface LabPurchaseInput {
+  pan: string
+  amount: number
+  currency: string
+  channel: 'browser' | 'app'
+  flow: 'frictionless' | 'challenge' | 'decoupled' | 'auto'
+  merchantName: string
+}
+
+export interface LabPurchase {
+  id: string
+  acsTransID?: string
+  areq: Record<string, unknown>
+  ares: Record<string, unknown>
+  creq?: string
+  checkoutUrl?: string
+}
+
+export interface LabPurchaseState {
+  notification?: { cres: Record<string, unknown>; sessionDataIntact: boolean }
+  rreqs: Record<string, unknown>[]
+}
+
+export interface VirtualPhoneMessage {
+  id: number
+  direction: 'out' | 'in'
+  text: string
+  at: string
+  status: string
+}
+
+export const labApi = {
+  demo: () => api.request<{ issuerId: number; created: boolean; cards: DemoCard[] }>('POST', '/api/lab/demo'),
+  purchase: (input: LabPurchaseInput) =>
+    api.request<LabPurchase>('POST', '/api/lab/purchases', { body: input }),
+  state: (id: string) => api.request<LabPurchaseState>('GET', `/api/lab/purchases/${id}`),
+  appStep: (id: string, action: 'start' | 'code' | 'resend' | 'cancel', code?: string) =>
+    api.request<{ httpStatus: number; message?: Record<string, unknown> }>(
+      'POST',
+      `/api/lab/purchases/${id}/app`,
+      {
+        body: { action, ...(code !== undefined ? { code } : {}) },
+      },
+    ),
+  phone: (to: string) =>
+    api.request<VirtualPhoneMessage[]>('GET', `/api/virtual-phone/messages${queryString({ to })}`),
+  reply: (from: string, text: string) =>
+    api.request<{ id: number; outcome: string }>('POST', '/api/virtual-phone/reply', {
+      body: { from, text },
+    }),
+}
