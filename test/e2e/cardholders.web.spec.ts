@@ -1,4 +1,4 @@
-import { apiToken, enrolOne, ensureCardRange, testPan } from './console-data'
+import { apiToken, enrolOne, ensureDemo, testPan } from './console-data'
 import { E2E_ADMIN } from './server-fixture'
 import { expect, test } from './console'
 
@@ -9,7 +9,7 @@ test.describe('cardholders (customer service)', () => {
     const { e2eBaseUrl } = await import('./server-fixture')
     const request = await playwright.request.newContext({ baseURL: e2eBaseUrl() })
     const token = await apiToken(request)
-    await ensureCardRange(request, token)
+    await ensureDemo(request, token)
     await enrolOne(request, token, { pan: PAN, name: 'Carla Customer', mobile: '+447700900301' })
     for (let n = 0; n < 30; n++) {
       await enrolOne(request, token, {

@@ -19,22 +19,23 @@ export function bearer(token: string): Record<string, string> {
   return { Authorization: `Bearer ${token}` }
 }
 
-/** A visa range for every PAN starting with 4 (created once per server). */
-export async function ensureCardRange(request: APIRequestContext, token: string): Promise<void> {
-  const ranges = (await (
-    await request.get('/api/card-ranges', { headers: bearer(token) })
-  ).json()) as unknown[]
-  if (ranges.length > 0) return
-  const issuer = await request.post('/api/issuers', {
-    headers: bearer(token),
-    data: { name: 'E2E Bank', acsReferenceNumber: 'E2E-ACS-1' },
-  })
-  const { id } = (await issuer.json()) as { id: number }
-  const range = await request.post('/api/card-ranges', {
-    headers: bearer(token),
-    data: { issuerId: id, brand: 'visa', startPrefix: '4', endPrefix: '4' },
-  })
-  if (range.status() !== 201) throw new Error(`card range: ${range.status()} ${await range.text()}`)
+/**
+ * The lab's demo issuer: card ranges for every Visa and Mastercard BIN with their keys, the demo rule set
+ * and the demo cardholders (public scheme test numbers). Idempotent.
+ */
+export async function ensureDemo(request: APIRequestContext, token: string): Promise<void> {
+  const response = await request.post('/api/lab/demo', { headers: bearer(token) })
+  if (response.status() !== 200) throw new Error(`demo: ${response.status()} ${await response.text()}`)
+}
+
+export async function labPurchase(
+  request: APIRequestContext,
+  token: string,
+  input: Record<string, unknown>,
+): Promise<{ id: string; acsTransID: string; ares: Record<string, string> }> {
+  const response = await request.post('/api/lab/purchases', { headers: bearer(token), data: input })
+  if (response.status() !== 201) throw new Error(`purchase: ${response.status()} ${await response.text()}`)
+  return (await response.json()) as { id: string; acsTransID: string; ares: Record<string, string> }
 }
 
 /** Test card numbers with a valid Luhn digit: the n-th under a prefix. */

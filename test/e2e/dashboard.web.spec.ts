@@ -8,7 +8,7 @@ test.describe('dashboard', () => {
     await consolePage.signIn(E2E_ADMIN.username, E2E_ADMIN.password)
     const received = page.getByRole('listitem').filter({ hasText: 'SMS received, last 24 hours' })
     await expect(received).toBeVisible()
-    await expect(page.getByRole('img', { name: /SMS per hour, last 24 hours/ })).toBeVisible()
+    await expect(page.getByRole('img', { name: /Per hour, last 24 hours/ })).toBeVisible()
     const before = Number((await received.locator('.tile-value').textContent())!.replace(/\D/g, ''))
     await consolePage.screenshotTo('dashboard')
 
@@ -19,7 +19,7 @@ test.describe('dashboard', () => {
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true)
 
     await page.getByText('Show the numbers as a table').click()
-    const table = page.getByRole('table', { name: 'SMS per hour, last 24 hours' })
+    const table = page.getByRole('table', { name: 'Per hour, last 24 hours' })
     await expect(table.getByRole('row')).toHaveCount(25)
 
     await page.getByRole('button', { name: 'Live updates' }).click()

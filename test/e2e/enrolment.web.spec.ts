@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { apiToken, ensureCardRange, testPan } from './console-data'
+import { apiToken, ensureDemo, testPan } from './console-data'
 import { E2E_ADMIN } from './server-fixture'
 import { expect, test } from './console'
 
@@ -8,7 +8,7 @@ test.describe('mass enrolment', () => {
     consolePage,
     page,
   }) => {
-    await ensureCardRange(page.request, await apiToken(page.request))
+    await ensureDemo(page.request, await apiToken(page.request))
     const good = [testPan('455555', 1), testPan('455555', 2)]
     const csv = [
       'pan,expiry,name,mobile,email,language,method',

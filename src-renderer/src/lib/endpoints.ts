@@ -310,3 +310,73 @@ export const labApi = {
       body: { from, text },
     }),
 }
+
+export interface RuleCondition {
+  type: string
+  not?: boolean
+  [key: string]: unknown
+}
+
+export interface RuleOutcome {
+  transStatus: string
+  transStatusReason?: string
+  challengeMandated?: boolean
+}
+
+export interface RuleSetBody {
+  id: string
+  version: number
+  issuerId: string
+  cardRanges?: { low: string; high: string }[]
+  rules: {
+    id: string
+    version: number
+    description?: string
+    enabled?: boolean
+    when: RuleCondition[]
+    outcome: RuleOutcome
+  }[]
+  defaultOutcome: RuleOutcome
+}
+
+export interface RuleSetVersion {
+  setId: string
+  version: number
+  issuerId: number
+  status: 'draft' | 'active' | 'retired'
+  ruleSet: RuleSetBody
+  createdBy: string
+  createdAt: string
+  activatedBy?: string
+  activatedAt?: string
+}
+
+export interface RuleTestRequest {
+  ruleSet: unknown
+  areq: Record<string, string>
+  facts: { cardStatus: string; priorCount: number; priorAmount: number; trustedMerchant: boolean }
+}
+
+export const rulesApi = {
+  list: () => api.request<RuleSetVersion[]>('GET', '/api/risk/rule-sets'),
+  versions: (setId: string) =>
+    api.request<RuleSetVersion[]>('GET', `/api/risk/rule-sets/${encodeURIComponent(setId)}/versions`),
+  validate: (ruleSet: unknown) =>
+    api.request<{ ok: boolean; errors: string[] }>('POST', '/api/risk/rule-sets/validate', { body: ruleSet }),
+  create: (ruleSet: unknown) => api.request<RuleSetVersion>('POST', '/api/risk/rule-sets', { body: ruleSet }),
+  activate: (setId: string, version: number) =>
+    api.request<RuleSetVersion>(
+      'POST',
+      `/api/risk/rule-sets/${encodeURIComponent(setId)}/versions/${version}/activate`,
+    ),
+  rollback: (setId: string) =>
+    api.request<RuleSetVersion>('POST', `/api/risk/rule-sets/${encodeURIComponent(setId)}/rollback`),
+  test: (request: RuleTestRequest) =>
+    api.request<{
+      transStatus: string
+      transStatusReason?: string
+      challengeMandated?: boolean
+      ruleId: string
+      reason: string
+    }>('POST', '/api/console/rules/test', { body: request }),
+}

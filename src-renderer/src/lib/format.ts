@@ -42,6 +42,8 @@ const STATUS_LABELS: Record<string, string> = {
   done: 'Done',
   failed: 'Failed',
   rejected: 'Rejected',
+  draft: 'Draft',
+  retired: 'Retired',
 }
 
 export function statusLabel(status: string): string {
@@ -52,7 +54,8 @@ export function statusLabel(status: string): string {
 export function statusTone(status: string): 'good' | 'bad' | 'warn' | '' {
   if (['active', 'done', 'delivered', 'matched', 'sent'].includes(status)) return 'good'
   if (['blocked', 'failed', 'rejected', 'closed', 'disabled'].includes(status)) return 'bad'
-  if (['suspended', 'importing', 'queued', 'sending', 'expired', 'unmatched'].includes(status)) return 'warn'
+  if (['draft', 'suspended', 'importing', 'queued', 'sending', 'expired', 'unmatched'].includes(status))
+    return 'warn'
   return ''
 }
 
