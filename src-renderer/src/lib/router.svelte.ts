@@ -30,12 +30,18 @@ export class HashRouter {
 
   /** A parameter of the current page's query, e.g. `param('id')`. */
   param(name: string): string | null {
-    return new URLSearchParams(this.query).get(name)
+    for (const pair of this.query.split('&')) {
+      const [key, value = ''] = pair.split('=')
+      if (decodeURIComponent(key) === name) return decodeURIComponent(value)
+    }
+    return null
   }
 
   /** Changes the current page's query without a new history entry (the page stays, its record changes). */
   setQuery(params: Record<string, string>): void {
-    const query = new URLSearchParams(params).toString()
+    const query = Object.entries(params)
+      .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+      .join('&')
     history.replaceState(history.state, '', `#${this.path}${query ? `?${query}` : ''}`)
     this.query = query
   }
