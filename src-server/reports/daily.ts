@@ -99,12 +99,17 @@ export class DailyReports {
 
   private run(): void {
     const day = DailyReports.reportedDay(this.clock.now())
-    this.running = this.running.then(() =>
-      this.writeDay(day).then(
-        (files) => this.log.info({ day, files: files.length }, 'daily reports written'),
-        (err: unknown) => this.log.error({ day, err: (err as Error).message }, 'daily reports failed'),
-      ),
-    )
+    // The read pool's workers do not keep the process alive; a run in flight must, until its files are
+    // written (a stopping server waits for it in stop()).
+    const keepAlive = setInterval(() => undefined, 60_000)
+    this.running = this.running
+      .then(() =>
+        this.writeDay(day).then(
+          (files) => this.log.info({ day, files: files.length }, 'daily reports written'),
+          (err: unknown) => this.log.error({ day, err: (err as Error).message }, 'daily reports failed'),
+        ),
+      )
+      .finally(() => clearInterval(keepAlive))
   }
 
   /** Writes every runnable report of one day; returns the files written. */
