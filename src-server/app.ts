@@ -23,6 +23,8 @@ import { terminalsModule } from './terminals/routes'
 import { donglesModule } from './dongles/routes'
 import { twofaModule } from './twofa/routes'
 import { channelsModule } from './channels/routes'
+import { reportsModule } from './reports/routes'
+import { consoleApiModule } from './console-api/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -40,6 +42,8 @@ export const MODULES: readonly ServerModule[] = [
   donglesModule,
   twofaModule,
   channelsModule,
+  reportsModule,
+  consoleApiModule,
 ]
 
 export interface AppOptions {

@@ -24,6 +24,8 @@ import { ReadPool } from './store/read-pool'
 import { Durability } from './store/durability'
 import { TwoFactorService } from './twofa/service'
 import { ChannelService } from './channels/service'
+import { ReportService } from './reports/service'
+import { DailyReports } from './reports/daily'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
 export interface Services {
@@ -53,6 +55,8 @@ export interface Services {
   twofa: TwoFactorService
   /** MOTO / EDC / ECOM authentication requests, channel clients and their webhooks. */
   channels: ChannelService
+  reports: ReportService
+  dailyReports: DailyReports
   version: string
   close(): Promise<void>
 }
@@ -143,6 +147,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     purpose: 'secret-enc',
     aadColumn: "'channel-webhook:' || id",
   })
+  const reports = new ReportService(db, reads)
+  const dailyReports = new DailyReports(reports, log, { directory: join(config.dataDir, 'reports') })
   return {
     config,
     log,
@@ -157,6 +163,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     cardholders,
     enrolment,
     sms,
+    reports,
+    dailyReports,
     acs,
     modems,
     keyStore,
@@ -170,6 +178,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     async close() {
       twofa.stop()
       await channels.stop()
+      await dailyReports.stop()
       await acs.stop()
       await modems.stop()
       await sms.stop()

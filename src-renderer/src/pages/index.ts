@@ -5,6 +5,7 @@ import CardholdersPage from './CardholdersPage.svelte'
 import CryptoCalculatorPage from './CryptoCalculatorPage.svelte'
 import DashboardPage from './DashboardPage.svelte'
 import DonglesPage from './DonglesPage.svelte'
+import EnrolmentPage from './EnrolmentPage.svelte'
 import KeysPedsPage from './KeysPedsPage.svelte'
 import LabPage from './LabPage.svelte'
 import OperatorsPage from './OperatorsPage.svelte'
@@ -23,6 +24,7 @@ import TwofaPage from './TwofaPage.svelte'
 export const PAGES: Record<AreaId, Component> = {
   dashboard: DashboardPage,
   cardholders: CardholdersPage,
+  enrolment: EnrolmentPage,
   transactions: TransactionsPage,
   reports: ReportsPage,
   sms: SmsModemsPage,
