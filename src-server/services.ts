@@ -13,6 +13,7 @@ import { SmsService } from './sms/service'
 import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
 import { ReadPool } from './store/read-pool'
+import { TemplateStore } from './templates/store'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
 export interface Services {
@@ -30,6 +31,8 @@ export interface Services {
   sms: SmsService
   /** The EMV 3DS ACS: AReq handling, challenges, RReq outbox, ledger, keys, rules. */
   acs: AcsRuntime
+  /** SMS message templates per issuer and language. */
+  templates: TemplateStore
   version: string
   close(): Promise<void>
 }
@@ -58,7 +61,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const sms = new SmsService(db, vault, log)
   sms.useGateway(new VirtualPhoneGateway())
   const reads = new ReadPool(databasePath(config.dataDir))
-  const acs = new AcsRuntime({ db, vault, keyring, log, audit, issuers, cardholders, sms })
+  const templates = new TemplateStore(db, audit)
+  const acs = new AcsRuntime({ db, vault, keyring, log, audit, issuers, cardholders, sms, templates })
   vault.registerSealedColumn({
     table: 'acs_range_keys',
     column: 'sealed',
@@ -91,6 +95,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     enrolment,
     sms,
     acs,
+    templates,
     version,
     async close() {
       await acs.stop()

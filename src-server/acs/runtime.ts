@@ -7,7 +7,10 @@ import type { Logger } from '../log'
 import type { SmsService } from '../sms/service'
 import type { Db } from '../store/db'
 import type { AuthenticationMethod } from '../auth-methods/method'
+import { MethodSettingsStore } from '../auth-methods/settings'
 import { SmsOtpMethod } from '../auth-methods/sms-otp'
+import { SmsReplyMethod } from '../auth-methods/sms-reply'
+import type { TemplateStore } from '../templates/store'
 import { RuleSetStore } from '../risk/store'
 import { compileRuleSet } from '../risk/evaluate'
 import { Alarms } from './alarms'
@@ -29,6 +32,7 @@ export interface AcsRuntimeDeps {
   issuers: IssuerRepository
   cardholders: CardholderRepository
   sms: SmsService
+  templates: TemplateStore
 }
 
 const TIMER_SCAN_MS = 250
@@ -49,6 +53,8 @@ const CHALLENGE_ALL = compileRuleSet({
  */
 export class AcsRuntime {
   readonly settings: AcsSettingsStore
+  /** Per-issuer code, reference and dongle settings of the authentication methods. */
+  readonly methodSettings: MethodSettingsStore
   readonly alarms: Alarms
   readonly keys: AcsKeyStore
   readonly rules: RuleSetStore
@@ -70,17 +76,14 @@ export class AcsRuntime {
     this.challenges = new ChallengeStore(d.db, d.vault)
     this.outbox = new RReqOutbox(d.db, this.ledger, this.alarms, this.settings, d.log)
     this.authValues = new AuthValues(d.db, d.vault, this.keys, d.issuers)
-    const settings = this.settings
-    const sms = new SmsOtpMethod(d.sms, d.keyring, () => {
-      const s = settings.get()
-      return {
-        codeLength: s.otpLength,
-        ttlSeconds: s.otpTtlSeconds,
-        maxAttempts: s.maxAttempts,
-        maxResends: s.maxResends,
-      }
-    })
-    this.methods = new Map<string, AuthenticationMethod>([[sms.name, sms]])
+    this.methodSettings = new MethodSettingsStore(d.db, d.audit, this.settings)
+    const methodSettings = (issuerId: number | undefined) => this.methodSettings.effective(issuerId)
+    this.methods = new Map<string, AuthenticationMethod>(
+      [
+        new SmsOtpMethod(d.sms, d.keyring, methodSettings, d.templates),
+        new SmsReplyMethod(d.sms, methodSettings, d.templates),
+      ].map((m) => [m.name, m]),
+    )
     const common = {
       db: d.db,
       log: d.log,
@@ -100,7 +103,7 @@ export class AcsRuntime {
       alarms: this.alarms,
     })
     this.flow = new ChallengeFlow({ ...common, outbox: this.outbox })
-    d.sms.onIncomingSms('acs-decoupled', this.flow.onSmsReply)
+    d.sms.onIncomingSms('acs-challenge', this.flow.onSmsReply)
   }
 
   start(): void {

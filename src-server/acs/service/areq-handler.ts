@@ -43,6 +43,28 @@ export interface AReqDeps {
   methods: ReadonlyMap<string, AuthenticationMethod>
 }
 
+/**
+ * What observers learn about each AReq answered for an enrolled card (the fraud notifier texts the
+ * cardholder). No PAN; called after the transaction is committed, never able to change the answer.
+ */
+export interface AnsweredAReq {
+  acsTransID: string
+  issuerId: number
+  cardId: number
+  cardholderId: number
+  cardStatus: string
+  mobile: string | null
+  language: string
+  panMasked: string
+  merchantName?: string
+  purchaseAmount?: string
+  purchaseCurrency?: string
+  purchaseExponent?: string
+  amountText?: string
+  transStatus: string
+}
+export type AReqObserver = (answered: AnsweredAReq) => void
+
 const CHANNEL: Record<string, Channel> = { '01': 'app', '02': 'browser', '03': '3ri' }
 const DECOUPLED_INFO: Record<string, string> = {
   en: 'Approve this payment by replying to the SMS from your bank.',
@@ -70,6 +92,7 @@ function renderingFor(areq: AReq): AcsRenderingType | undefined {
 export class AReqHandler {
   private readonly statusReason
   private readonly commits: GroupCommit
+  private readonly observers: AReqObserver[] = []
   constructor(private readonly d: AReqDeps) {
     this.commits = new GroupCommit(d.db)
     this.statusReason = d.db
@@ -77,6 +100,20 @@ export class AReqHandler {
         `SELECT coalesce(c.status_reason, h.status_reason) FROM cards c JOIN cardholders h ON h.id = c.cardholder_id WHERE c.id = ?`,
       )
       .pluck()
+  }
+
+  onAnswered(observer: AReqObserver): void {
+    this.observers.push(observer)
+  }
+
+  private notify(answered: AnsweredAReq): void {
+    for (const observe of this.observers) {
+      try {
+        observe(answered)
+      } catch (err) {
+        this.d.log.error({ err, acsTransID: answered.acsTransID }, 'AReq observer failed')
+      }
+    }
   }
 
   async handle(raw: string, origin: string): Promise<object> {
@@ -238,6 +275,23 @@ export class AReqHandler {
       this.d.ledger.message(ids, 'ARes', 'out', aresText, now)
       built.commit?.()
     })
+    if (card && range)
+      this.notify({
+        acsTransID,
+        issuerId: range.issuerId,
+        cardId: card.cardId,
+        cardholderId: card.cardholderId,
+        cardStatus: card.cardStatus === 'active' ? card.cardholderStatus : card.cardStatus,
+        mobile: card.mobile,
+        language: card.language,
+        panMasked: card.panMasked,
+        merchantName: areq.merchantName,
+        purchaseAmount: areq.purchaseAmount,
+        purchaseCurrency: areq.purchaseCurrency,
+        purchaseExponent: areq.purchaseExponent,
+        amountText: formatAmount(areq.purchaseAmount, areq.purchaseCurrency, areq.purchaseExponent),
+        transStatus: String(ares.transStatus),
+      })
     return ares
   }
 
@@ -331,6 +385,7 @@ export class AReqHandler {
       issuerId: range!.issuerId,
       rangeId: range!.id,
       cardId: card!.cardId,
+      cardholderId: card!.cardholderId,
       panMasked: card!.panMasked,
       language: card!.language,
       browserLanguage: areq.browserLanguage,
@@ -360,6 +415,8 @@ export class AReqHandler {
             mobile: card!.mobile!,
             language: card!.language,
             panMasked: card!.panMasked,
+            issuerId: range!.issuerId,
+            cardholderId: card!.cardholderId,
             merchantName: areq.merchantName,
             amountText: context.amountText,
           }

@@ -7,6 +7,7 @@
 import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
 import acs from './0110-acs'
+import authMethods from './0200-auth-methods'
 import sms from './0300-sms'
 
 export interface Migration {
@@ -14,4 +15,4 @@ export interface Migration {
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, sms]
+export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, authMethods, sms]
