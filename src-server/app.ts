@@ -16,6 +16,9 @@ import { enrolmentModule } from './enrolment/routes'
 import { smsModule } from './sms/routes'
 import { acsModule } from './acs/module'
 import { labModule } from './lab/module'
+import { templatesModule } from './templates/routes'
+import { authMethodsModule } from './auth-methods/routes'
+import { fraudModule } from './fraud/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -26,6 +29,9 @@ export const MODULES: readonly ServerModule[] = [
   smsModule,
   acsModule,
   labModule,
+  templatesModule,
+  authMethodsModule,
+  fraudModule,
 ]
 
 export interface AppOptions {

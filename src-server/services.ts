@@ -14,6 +14,7 @@ import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
 import { ReadPool } from './store/read-pool'
 import { TemplateStore } from './templates/store'
+import { FraudService } from './fraud/service'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
 export interface Services {
@@ -33,6 +34,8 @@ export interface Services {
   acs: AcsRuntime
   /** SMS message templates per issuer and language. */
   templates: TemplateStore
+  /** Real-time fraud notification, the fraud queue and the issuer webhook. */
+  fraud: FraudService
   version: string
   close(): Promise<void>
 }
@@ -81,6 +84,18 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     purpose: 'secret-enc',
     aadColumn: "'cek:' || acs_trans_id",
   })
+  const fraud = new FraudService({
+    db,
+    vault,
+    audit,
+    log,
+    sms,
+    cardholders,
+    templates,
+    alarms: acs.alarms,
+  })
+  acs.events.on(fraud.onAuthenticated)
+  sms.onIncomingSms('fraud', fraud.onSmsReply)
   return {
     config,
     log,
@@ -96,9 +111,11 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     sms,
     acs,
     templates,
+    fraud,
     version,
     async close() {
       await acs.stop()
+      await fraud.stop()
       await sms.stop()
       await reads.close()
       if (db.open) {

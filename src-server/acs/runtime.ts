@@ -18,6 +18,7 @@ import { AcsKeyStore } from './keys/key-store'
 import { Ledger } from './ledger/ledger'
 import { AReqHandler } from './service/areq-handler'
 import { AuthValues } from './service/auth-values'
+import { AuthenticationEvents } from './service/authentication-events'
 import { ChallengeFlow } from './service/challenge-flow'
 import { ChallengeStore } from './service/challenge-store'
 import { RReqOutbox } from './service/rreq-outbox'
@@ -63,6 +64,8 @@ export class AcsRuntime {
   readonly outbox: RReqOutbox
   readonly authValues: AuthValues
   readonly methods: ReadonlyMap<string, AuthenticationMethod>
+  /** Each finished authentication of an enrolled card (the fraud notifier listens). */
+  readonly events: AuthenticationEvents
   readonly areq: AReqHandler
   readonly flow: ChallengeFlow
   private timer: NodeJS.Timeout | undefined
@@ -84,7 +87,9 @@ export class AcsRuntime {
         new SmsReplyMethod(d.sms, methodSettings, d.templates),
       ].map((m) => [m.name, m]),
     )
+    this.events = new AuthenticationEvents(d.log)
     const common = {
+      events: this.events,
       db: d.db,
       log: d.log,
       issuers: d.issuers,

@@ -4,8 +4,8 @@
  * from auto-correct), so every SMS answer is normalised the same way before any keyword or reference is
  * looked at.
  */
-const INVISIBLE =
-  /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]/g
+// Format characters (zero-width, direction marks, BOM), stray combining marks after NFKC, Hangul fillers.
+const INVISIBLE = /[\p{Cf}\p{Mn}\u115f\u1160\u3164]/gu
 
 /** NFKC, invisible characters removed, upper case, punctuation as spaces, one space between words. */
 export function normaliseReply(text: string): string {
@@ -13,7 +13,7 @@ export function normaliseReply(text: string): string {
     .normalize('NFKC')
     .replace(INVISIBLE, '')
     .toUpperCase()
-    .replace(/[.,;:!?¡¿"'«»“”‘’()#*\-]/g, ' ')
+    .replace(/[.,;:!?¡¿"'«»“”‘’()#*-]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim()
 }

@@ -111,8 +111,7 @@ export function templateProblems(kind: TemplateKind, text: string): string[] {
   if (text.length > MAX_TEMPLATE_LENGTH)
     problems.push(`the template is longer than ${MAX_TEMPLATE_LENGTH} characters`)
   // Control characters other than a line feed do not survive SMS gateways.
-  if (/[\u0000-\u0009\u000b-\u001f\u007f]/.test(text))
-    problems.push('the template contains control characters')
+  if (/(?!\n)\p{Cc}/u.test(text)) problems.push('the template contains control characters')
   const open: string[] = []
   const used = new Set<string>()
   for (const m of text.matchAll(TOKEN)) {
@@ -163,7 +162,7 @@ export function smsSafe(value: string | undefined, max = 40): string | undefined
   if (value === undefined) return undefined
   const clean = value
     .normalize('NFC')
-    .replace(/[\u0000-\u001f\u007f{}]/g, ' ')
+    .replace(/[\p{Cc}{}]/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim()
   if (!clean) return undefined

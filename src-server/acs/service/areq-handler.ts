@@ -26,6 +26,7 @@ import { formatAmount } from './amount'
 import type { ChallengeContext, ChallengeStore } from './challenge-store'
 import { cardStatusOf, decide, type Decision, type Why } from './decide'
 import type { AuthValues } from './auth-values'
+import type { AuthenticationEvents } from './authentication-events'
 
 export interface AReqDeps {
   db: Db
@@ -41,29 +42,8 @@ export interface AReqDeps {
   challenges: ChallengeStore
   authValues: AuthValues
   methods: ReadonlyMap<string, AuthenticationMethod>
+  events: AuthenticationEvents
 }
-
-/**
- * What observers learn about each AReq answered for an enrolled card (the fraud notifier texts the
- * cardholder). No PAN; called after the transaction is committed, never able to change the answer.
- */
-export interface AnsweredAReq {
-  acsTransID: string
-  issuerId: number
-  cardId: number
-  cardholderId: number
-  cardStatus: string
-  mobile: string | null
-  language: string
-  panMasked: string
-  merchantName?: string
-  purchaseAmount?: string
-  purchaseCurrency?: string
-  purchaseExponent?: string
-  amountText?: string
-  transStatus: string
-}
-export type AReqObserver = (answered: AnsweredAReq) => void
 
 const CHANNEL: Record<string, Channel> = { '01': 'app', '02': 'browser', '03': '3ri' }
 const DECOUPLED_INFO: Record<string, string> = {
@@ -92,7 +72,6 @@ function renderingFor(areq: AReq): AcsRenderingType | undefined {
 export class AReqHandler {
   private readonly statusReason
   private readonly commits: GroupCommit
-  private readonly observers: AReqObserver[] = []
   constructor(private readonly d: AReqDeps) {
     this.commits = new GroupCommit(d.db)
     this.statusReason = d.db
@@ -100,20 +79,6 @@ export class AReqHandler {
         `SELECT coalesce(c.status_reason, h.status_reason) FROM cards c JOIN cardholders h ON h.id = c.cardholder_id WHERE c.id = ?`,
       )
       .pluck()
-  }
-
-  onAnswered(observer: AReqObserver): void {
-    this.observers.push(observer)
-  }
-
-  private notify(answered: AnsweredAReq): void {
-    for (const observe of this.observers) {
-      try {
-        observe(answered)
-      } catch (err) {
-        this.d.log.error({ err, acsTransID: answered.acsTransID }, 'AReq observer failed')
-      }
-    }
   }
 
   async handle(raw: string, origin: string): Promise<object> {
@@ -275,8 +240,9 @@ export class AReqHandler {
       this.d.ledger.message(ids, 'ARes', 'out', aresText, now)
       built.commit?.()
     })
-    if (card && range)
-      this.notify({
+    // Challenges are reported when they end (ChallengeFlow.end).
+    if (card && range && built.outcome.transStatus !== 'C' && built.outcome.transStatus !== 'D')
+      this.d.events.emit({
         acsTransID,
         issuerId: range.issuerId,
         cardId: card.cardId,
@@ -291,6 +257,7 @@ export class AReqHandler {
         purchaseExponent: areq.purchaseExponent,
         amountText: formatAmount(areq.purchaseAmount, areq.purchaseCurrency, areq.purchaseExponent),
         transStatus: String(ares.transStatus),
+        challenged: false,
       })
     return ares
   }
@@ -392,6 +359,7 @@ export class AReqHandler {
       merchantName: areq.merchantName,
       purchaseAmount: areq.purchaseAmount,
       purchaseCurrency: areq.purchaseCurrency,
+      purchaseExponent: areq.purchaseExponent,
       amountText: formatAmount(areq.purchaseAmount, areq.purchaseCurrency, areq.purchaseExponent),
     }
     const method = decision.method

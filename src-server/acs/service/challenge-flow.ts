@@ -29,6 +29,7 @@ import { serializeMessage } from '../protocol/serialize'
 import { parseJsonStrict } from '../protocol/strict-json'
 import type { AcsSettingsStore } from '../settings'
 import type { AuthValues } from './auth-values'
+import type { AuthenticationEvents } from './authentication-events'
 import type { Challenge, ChallengeStore, DeadlineKind } from './challenge-store'
 import type { RReqOutbox } from './rreq-outbox'
 
@@ -42,6 +43,7 @@ export interface FlowDeps {
   outbox: RReqOutbox
   authValues: AuthValues
   methods: ReadonlyMap<string, AuthenticationMethod>
+  events: AuthenticationEvents
 }
 
 /** How a challenge ends: the RReq's status, reason and (for cancels and timeouts) challengeCancel. */
@@ -163,6 +165,24 @@ export class ChallengeFlow {
       })
       outboxId = this.d.outbox.enqueue(rreq, c.dsURL)
     })()
+    if (outboxId !== undefined)
+      this.d.events.emit({
+        acsTransID: ch.acsTransID,
+        issuerId: c.issuerId,
+        cardId: c.cardId,
+        cardholderId: c.cardholderId,
+        cardStatus: 'active',
+        mobile: ch.mobile,
+        language: c.language,
+        panMasked: c.panMasked,
+        merchantName: c.merchantName,
+        purchaseAmount: c.purchaseAmount,
+        purchaseCurrency: c.purchaseCurrency,
+        purchaseExponent: c.purchaseExponent,
+        amountText: c.amountText,
+        transStatus: e.transStatus,
+        challenged: true,
+      })
     return outboxId
   }
 

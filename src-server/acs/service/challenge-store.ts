@@ -29,6 +29,7 @@ export interface ChallengeContext {
   merchantName?: string
   purchaseAmount?: string
   purchaseCurrency?: string
+  purchaseExponent?: string
   amountText?: string
   acsRenderingType?: AcsRenderingType
 }

@@ -8,6 +8,7 @@ import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
 import acs from './0110-acs'
 import authMethods from './0200-auth-methods'
+import fraud from './0210-fraud'
 import sms from './0300-sms'
 
 export interface Migration {
@@ -15,4 +16,4 @@ export interface Migration {
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, authMethods, sms]
+export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, authMethods, fraud, sms]
