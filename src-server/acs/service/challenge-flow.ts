@@ -638,11 +638,16 @@ export class ChallengeFlow {
       return late ? { outcome: 'expired', ref: late.acsTransID } : undefined
     }
     const v = this.method(ch).verify(this.subject(ch), ch.methodState, sms.text, 'sms')
+    // A reply is one authentication cycle of a browser or app challenge (decoupled ones carry no counter).
+    const counted = ch.mode === 'decoupled' ? ch : { ...ch, interactionCounter: ch.interactionCounter + 1 }
     if (v.outcome === 'retry') {
-      this.d.challenges.update({ ...ch, methodState: v.state })
+      this.d.challenges.update({ ...counted, methodState: v.state })
       return { outcome: 'rejected', ref: ch.acsTransID }
     }
-    const outboxId = this.end({ ...ch, methodState: v.state }, v.outcome === 'success' ? SUCCESS : FAILED)
+    const outboxId = this.end(
+      { ...counted, methodState: v.state },
+      v.outcome === 'success' ? SUCCESS : FAILED,
+    )
     if (outboxId !== undefined) void this.d.outbox.deliver(outboxId)
     return { outcome: 'matched', ref: ch.acsTransID }
   }
