@@ -4,6 +4,7 @@ import AuditPage from './AuditPage.svelte'
 import CardholdersPage from './CardholdersPage.svelte'
 import DashboardPage from './DashboardPage.svelte'
 import DonglesPage from './DonglesPage.svelte'
+import FraudPage from './FraudPage.svelte'
 import KeysPedsPage from './KeysPedsPage.svelte'
 import LabPage from './LabPage.svelte'
 import OperatorsPage from './OperatorsPage.svelte'
@@ -23,6 +24,7 @@ export const PAGES: Record<AreaId, Component> = {
   cardholders: CardholdersPage,
   transactions: TransactionsPage,
   reports: ReportsPage,
+  fraud: FraudPage,
   sms: SmsModemsPage,
   dongles: DonglesPage,
   keys: KeysPedsPage,
