@@ -16,6 +16,11 @@ import { enrolmentModule } from './enrolment/routes'
 import { smsModule } from './sms/routes'
 import { acsModule } from './acs/module'
 import { labModule } from './lab/module'
+import { modemsModule } from './modems/routes'
+import { keysModule } from './keys/routes'
+import { pedsModule } from './peds/routes'
+import { terminalsModule } from './terminals/routes'
+import { donglesModule } from './dongles/routes'
 import { templatesModule } from './templates/routes'
 import { authMethodsModule } from './auth-methods/routes'
 import { fraudModule } from './fraud/routes'
@@ -29,6 +34,11 @@ export const MODULES: readonly ServerModule[] = [
   smsModule,
   acsModule,
   labModule,
+  modemsModule,
+  keysModule,
+  pedsModule,
+  terminalsModule,
+  donglesModule,
   templatesModule,
   authMethodsModule,
   fraudModule,

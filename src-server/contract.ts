@@ -57,3 +57,16 @@ export type Problem = z.infer<typeof Problem>
 
 export const Health = z.object({ status: z.literal('ok'), version: z.string() })
 export type Health = z.infer<typeof Health>
+
+/** First run: whether the first admin still has to be created, and the form that creates it. */
+export const SetupStatus = z.object({ needed: z.boolean() })
+export type SetupStatus = z.infer<typeof SetupStatus>
+export const SetupRequest = z.object({
+  username: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{2,64}$/, 'letters, digits, dot, underscore or dash, 2–64 characters'),
+  displayName: z.string().trim().min(1).max(100),
+  password: z.string().min(1).max(1024),
+})
+export type SetupRequest = z.infer<typeof SetupRequest>
+export * from './modems/contract'

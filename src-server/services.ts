@@ -10,8 +10,16 @@ import { CardholderRepository } from './enrolment/repository'
 import { EnrolmentImporter } from './enrolment/importer'
 import { IssuerRepository } from './issuers/repository'
 import { SmsService } from './sms/service'
+import { ModemRepository } from './modems/repository'
+import { ModemService } from './modems/service'
+import { DongleService } from './dongles/service'
 import { VirtualPhoneGateway } from './sms/virtual-phone'
 import { migrate, openDatabase, type Db } from './store/db'
+import { KeyStore } from './keys/store'
+import { CeremonyService } from './keys/ceremonies'
+import { InitialKeyAllocator } from './peds/allocator'
+import { PedService } from './peds/service'
+import { TerminalService } from './terminals/service'
 import { ReadPool } from './store/read-pool'
 import { TemplateStore } from './templates/store'
 import { FraudService } from './fraud/service'
@@ -32,6 +40,12 @@ export interface Services {
   sms: SmsService
   /** The EMV 3DS ACS: AReq handling, challenges, RReq outbox, ledger, keys, rules. */
   acs: AcsRuntime
+  modems: ModemService
+  keyStore: KeyStore
+  ceremonies: CeremonyService
+  peds: PedService
+  terminals: TerminalService
+  dongles: DongleService
   /** SMS message templates per issuer and language. */
   templates: TemplateStore
   /** Real-time fraud notification, the fraud queue and the issuer webhook. */
@@ -63,6 +77,10 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const enrolment = new EnrolmentImporter(db, issuers, cardholders, audit)
   const sms = new SmsService(db, vault, log)
   sms.useGateway(new VirtualPhoneGateway())
+  vault.registerSealedColumn({ table: 'modems', column: 'pin_sealed', purpose: 'secret-enc' })
+  const modems = new ModemService(sms, new ModemRepository(db, vault), audit, log)
+  modems.applyStoredChoice()
+  const dongles = new DongleService(db, vault, audit, cardholders, log)
   const reads = new ReadPool(databasePath(config.dataDir))
   const templates = new TemplateStore(db, audit)
   const acs = new AcsRuntime({ db, vault, keyring, log, audit, issuers, cardholders, sms, templates })
@@ -83,6 +101,29 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     column: 'app_cek',
     purpose: 'secret-enc',
     aadColumn: "'cek:' || acs_trans_id",
+  })
+  const keyStore = new KeyStore(db, vault, audit)
+  const ceremonies = new CeremonyService(db, vault, audit, operators, keyStore)
+  const peds = new PedService(db, vault, audit, keyStore, new InitialKeyAllocator(db, keyring, keyStore), log)
+  const terminals = new TerminalService(db, vault, audit, keyStore)
+  vault.registerSealedColumn({ table: 'card_list_changes', column: 'pan_sealed', purpose: 'pan-enc' })
+  vault.registerSealedColumn({
+    table: 'ped_trust',
+    column: 'kdh_key_sealed',
+    purpose: 'secret-enc',
+    aadColumn: 'sealed_aad',
+  })
+  vault.registerSealedColumn({
+    table: 'keys',
+    column: 'sealed',
+    purpose: 'secret-enc',
+    aadColumn: 'sealed_aad',
+  })
+  vault.registerSealedColumn({
+    table: 'key_ceremony_components',
+    column: 'sealed',
+    purpose: 'secret-enc',
+    aadColumn: 'sealed_aad',
   })
   const fraud = new FraudService({
     db,
@@ -110,13 +151,21 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     enrolment,
     sms,
     acs,
+    modems,
+    keyStore,
+    ceremonies,
+    peds,
+    terminals,
+    dongles,
     templates,
     fraud,
     version,
     async close() {
       await acs.stop()
+      await modems.stop()
       await fraud.stop()
       await sms.stop()
+      await peds.idle()
       await reads.close()
       if (db.open) {
         db.pragma('wal_checkpoint(TRUNCATE)')

@@ -12,6 +12,7 @@ import {
   parseCmgl,
   parseCmgr,
   parseCmgs,
+  parseCops,
   parseCpms,
   parseCreg,
   parseCsq,
@@ -33,6 +34,8 @@ export interface ModemStatus {
   registration?: Registration
   /** CSQ RSSI 0–31, 99 unknown. */
   signal?: number
+  /** Network operator name from `AT+COPS?`, when registered. */
+  operator?: string
   storage?: StorageUsage
   /** Consecutive failed commands or sends; reset by any success. */
   errorStreak: number
@@ -99,6 +102,7 @@ export class GsmModem extends EventEmitter<ModemEvents> {
   private state: ModemState = 'closed'
   private registration: Registration | undefined
   private signal: number | undefined
+  private operator: string | undefined
   private storage: StorageUsage | undefined
   private errorStreak = 0
   private pollTimer: NodeJS.Timeout | undefined
@@ -135,6 +139,7 @@ export class GsmModem extends EventEmitter<ModemEvents> {
       state: this.state,
       registration: this.registration,
       signal: this.signal,
+      operator: this.operator,
       storage: this.storage,
       errorStreak: this.errorStreak,
     }
@@ -188,21 +193,31 @@ export class GsmModem extends EventEmitter<ModemEvents> {
     const pdus = encodeOutgoingSms(sms, { concatReference: this.nextConcatReference(sms.referenceBits ?? 8) })
     const messageReferences: number[] = []
     for (const pdu of pdus) {
-      const lines = await this.run(`AT+CMGS=${pdu.tpduLength}`, {
-        pdu: pdu.hex,
-        timeoutMs: this.opts.sendTimeoutMs,
-      })
-      messageReferences.push(parseCmgs(lines))
+      try {
+        const lines = await this.run(`AT+CMGS=${pdu.tpduLength}`, {
+          pdu: pdu.hex,
+          timeoutMs: this.opts.sendTimeoutMs,
+        })
+        messageReferences.push(parseCmgs(lines))
+      } catch (err) {
+        // Earlier parts already left: resending the message repeats them.
+        if (err instanceof AtError && messageReferences.length > 0) err.maybeSent = true
+        throw err
+      }
     }
     return { messageReferences, parts: pdus.length }
   }
 
-  /** Polls registration and signal (`AT+CREG?`, `AT+CSQ`). */
+  /** Polls registration, signal and operator (`AT+CREG?`, `AT+CSQ`, `AT+COPS?`). */
   async refreshStatus(): Promise<ModemStatus> {
     const creg = parseCreg(await this.run('AT+CREG?'))
     if (creg) this.registration = creg
     const csq = parseCsq(await this.run('AT+CSQ'))
     if (csq !== undefined) this.signal = csq
+    // The operator name is for display only; a modem that refuses COPS still works.
+    this.operator = isRegistered(this.registration)
+      ? parseCops((await this.channel?.command('AT+COPS?').catch(() => undefined)) ?? [])
+      : undefined
     this.emitStatus()
     return this.status()
   }
@@ -254,6 +269,7 @@ export class GsmModem extends EventEmitter<ModemEvents> {
   }
 
   private async initialise(): Promise<void> {
+    this.channel?.cancelPendingPrompt()
     await this.wakeUp()
     await this.run('ATE0')
     await this.run('AT+CMEE=1')

@@ -15,7 +15,10 @@ afterEach(async () => {
   pools = []
 })
 
-async function poolOf(simOptions: SimulatorOptions[], poolOptions: { ratePerMinute?: number } = {}) {
+async function poolOf(
+  simOptions: SimulatorOptions[],
+  poolOptions: { ratePerMinute?: number; ratePerMinuteOf?: Record<string, number> } = {},
+) {
   const queue = new InMemoryJobQueue()
   const simulated = await Promise.all(simOptions.map((o) => simulatedModemOnPty({ reportDelayMs: -1, ...o })))
   sims.push(...simulated)
@@ -43,7 +46,7 @@ const job = (id: string, priority: number = Priority.notification, text = `messa
 })
 
 describe('ModemPool', () => {
-  it('moves a message to the other modem when one is cut off mid-send, and sends everything once', async () => {
+  it('hands a message cut off after its PDU went out back as "maybe sent", sends everything else once', async () => {
     const { queue, pool, sims } = await poolOf([{ latencyMs: 300 }, { latencyMs: 30 }])
     const dead = new Promise<void>((resolve) =>
       pool.on('modem-state', (h) => h.id === 'm0' && h.state === 'dead' && resolve()),
@@ -54,6 +57,7 @@ describe('ModemPool', () => {
     a.sim.on('command', (line) => {
       if (!cut && line.startsWith('AT+CMGS')) {
         cut = true
+        // The PDU follows the prompt at once; the network answer would take 300 ms.
         setTimeout(() => void a.pair.close(), 50)
       }
     })
@@ -62,15 +66,39 @@ describe('ModemPool', () => {
     for (let i = 0; i < 12; i++) queue.enqueue(job(`j${i}`))
     await queue.settled(12)
 
-    expect(queue.failed).toEqual([])
-    const ids = queue.sent.map((o) => o.job.id).sort()
+    // No silent resend on another modem: the source gets it back flagged and decides.
+    expect(failovers).toEqual([])
+    expect(queue.failed).toHaveLength(1)
+    const [lost] = queue.failed
+    expect(lost.retryable).toBe(true)
+    expect((lost.error as { maybeSent?: boolean }).maybeSent).toBe(true)
+    const ids = [...queue.sent.map((o) => o.job.id), lost.job.id].sort()
     expect(ids).toEqual(Array.from({ length: 12 }, (_, i) => `j${i}`).sort())
-    expect(failovers).toHaveLength(1)
-    const movedId = failovers[0].split('@')[0]
-    expect(queue.sent.find((o) => o.job.id === movedId)?.modemId).toBe('m1')
-    expect(b.sim.sent.map((s) => s.text)).toContain(`message ${movedId}`)
+    expect(b.sim.sent.map((s) => s.text)).not.toContain(`message ${lost.job.id}`)
     // The escalation ends in "dead": the device is gone, so neither reset nor reopen can succeed.
     await dead
+  })
+
+  it('moves a message to another modem when the first never prompted for the PDU', async () => {
+    const { queue, pool, sims } = await poolOf([{}, { latencyMs: 20 }])
+    sims[1].sim.setSignal(5) // m0 is preferred
+    await pool.start()
+    sims[0].sim.fault({ kind: 'hang', on: 'CMGS', ms: 10_000 })
+    const failovers: string[] = []
+    pool.on('failover', (j, from) => failovers.push(`${j.id}@${from}`))
+    queue.enqueue(job('moved'))
+    await queue.settled(1)
+    expect(failovers).toEqual(['moved@m0'])
+    expect(queue.sent[0]).toMatchObject({ modemId: 'm1', job: { id: 'moved' } })
+    expect(sims[0].sim.sent).toEqual([])
+  })
+
+  it('applies a per-modem rate limit over the pool default', async () => {
+    const { queue, pool } = await poolOf([{}, {}], { ratePerMinuteOf: { m0: 1 } })
+    await pool.start()
+    for (const id of ['a', 'b', 'c']) queue.enqueue(job(id))
+    await queue.settled(3)
+    expect(queue.sent.filter((o) => o.modemId === 'm0')).toHaveLength(1)
   })
 
   it('sends codes before notifications', async () => {

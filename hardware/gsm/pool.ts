@@ -28,6 +28,8 @@ export interface PoolOptions {
   modems: GsmModem[]
   /** Per-modem sending rate; SIM contracts and operators throttle bulk senders. Default unlimited. */
   ratePerMinute?: number
+  /** Per-modem overrides of `ratePerMinute`, by modem id (each SIM has its own contract). */
+  ratePerMinuteOf?: Record<string, number | undefined>
   /** How many modems one job may try before it is handed back as failed. Default min(3, modems). */
   maxAttemptsPerJob?: number
   /** Consecutive errors that trigger recovery. Default 3. */
@@ -46,10 +48,13 @@ export interface PoolEvents {
   failed: [job: SmsJob, error: Error, retryable: boolean]
   /** A job moved off a failing modem onto the retry list. */
   failover: [job: SmsJob, fromModemId: string, error: Error]
+  /** One modem failed to open, to recover, or to send one message (whatever happens to the job next). */
+  'modem-error': [modemId: string, error: Error]
 }
 
 interface Slot {
   modem: GsmModem
+  minIntervalMs: number
   state: SlotState
   busy: boolean
   nextSendAt: number
@@ -65,15 +70,19 @@ interface RetryEntry {
   lastError: Error
 }
 
+const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)))
+
+const intervalOf = (ratePerMinute: number | undefined) => (ratePerMinute ? 60_000 / ratePerMinute : 0)
+
 export class ModemPool extends EventEmitter<PoolEvents> {
   private readonly slots: Slot[]
   private readonly retries: RetryEntry[] = []
   private running = false
   private wakeUp: (() => void) | undefined
+  private wakePending = false
   private loop: Promise<void> | undefined
   private unsubscribe: (() => void) | undefined
   private readonly inFlight = new Set<Promise<void>>()
-  private readonly minIntervalMs: number
   private readonly maxAttempts: number
   private readonly resetAfterErrors: number
   private readonly deadRetryMs: number
@@ -84,6 +93,7 @@ export class ModemPool extends EventEmitter<PoolEvents> {
     if (options.modems.length === 0) throw new Error('a modem pool needs at least one modem')
     this.slots = options.modems.map((modem) => ({
       modem,
+      minIntervalMs: intervalOf(options.ratePerMinuteOf?.[modem.id] ?? options.ratePerMinute),
       state: 'starting',
       busy: false,
       nextSendAt: 0,
@@ -91,7 +101,6 @@ export class ModemPool extends EventEmitter<PoolEvents> {
       sent: 0,
       failed: 0,
     }))
-    this.minIntervalMs = options.ratePerMinute ? 60_000 / options.ratePerMinute : 0
     this.maxAttempts = options.maxAttemptsPerJob ?? Math.min(3, options.modems.length)
     this.resetAfterErrors = options.resetAfterErrors ?? 3
     this.deadRetryMs = options.deadRetryMs ?? 5 * 60_000
@@ -115,7 +124,8 @@ export class ModemPool extends EventEmitter<PoolEvents> {
         try {
           await slot.modem.open()
           this.setState(slot, 'ready')
-        } catch {
+        } catch (err) {
+          this.emit('modem-error', slot.modem.id, asError(err))
           this.markDead(slot)
         }
       }),
@@ -169,10 +179,17 @@ export class ModemPool extends EventEmitter<PoolEvents> {
   private wake(): void {
     const w = this.wakeUp
     this.wakeUp = undefined
-    w?.()
+    // A wake-up between `source.next()` answering "nothing" and the loop going to sleep must not be lost:
+    // it would cost a whole idle poll (measured: every burst started 50 ms late with idlePollMs = 50).
+    if (w) w()
+    else this.wakePending = true
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.wakePending) {
+      this.wakePending = false
+      return Promise.resolve()
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.wakeUp = undefined
@@ -250,7 +267,7 @@ export class ModemPool extends EventEmitter<PoolEvents> {
   private dispatch(slot: Slot, job: SmsJob, tried: Set<string>): void {
     slot.busy = true
     slot.lastUsed = Date.now()
-    slot.nextSendAt = Date.now() + this.minIntervalMs
+    slot.nextSendAt = Date.now() + slot.minIntervalMs
     tried.add(slot.modem.id)
     const run = this.send(slot, job, tried).finally(() => {
       slot.busy = false
@@ -269,11 +286,14 @@ export class ModemPool extends EventEmitter<PoolEvents> {
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e))
       const retryable = (err as { retryable?: boolean }).retryable ?? false
+      // The message may be on its way already: the source decides (and flags it), never a silent resend.
+      const maybeSent = (err as { maybeSent?: boolean }).maybeSent === true
       slot.failed++
+      this.emit('modem-error', slot.modem.id, err)
       const others = this.slots.some(
         (s) => !tried.has(s.modem.id) && s.state !== 'dead' && s.state !== 'stopped',
       )
-      if (retryable && tried.size < this.maxAttempts && others && this.running) {
+      if (retryable && !maybeSent && tried.size < this.maxAttempts && others && this.running) {
         this.retries.unshift({ job, tried, lastError: err })
         this.emit('failover', job, slot.modem.id, err)
       } else {
@@ -303,9 +323,19 @@ export class ModemPool extends EventEmitter<PoolEvents> {
       await slot.modem.close()
       await slot.modem.open()
       return this.recovered(slot)
-    } catch {
+    } catch (err) {
+      this.emit('modem-error', slot.modem.id, asError(err))
       this.markDead(slot)
     }
+  }
+
+  /** An operator's reset: the same escalation as after repeated errors, starting with `AT+CFUN=1,1`. */
+  async reset(modemId: string): Promise<void> {
+    const slot = this.slots.find((s) => s.modem.id === modemId)
+    if (!slot) throw new Error(`no modem ${modemId} in this pool`)
+    if (slot.state === 'dead') clearTimeout(slot.deadTimer)
+    // A busy modem finishes its message first: the AT channel runs one command at a time anyway.
+    await this.recover(slot, slot.state === 'dead' ? 'reopen' : 'soft-reset')
   }
 
   private recovered(slot: Slot): void {

@@ -3,6 +3,9 @@ import { MasterKeyError } from '../crypto/master-key'
 import { auditCommand, initCommand, keysCommand, statusCommand } from './foundation'
 import { UsageError } from './io'
 import { enrolCommand } from './enrol'
+import { modemCommand } from '../modems/cli'
+import { cryptoCommand, pedCommand } from '../keys/commands'
+import { dongleCommand } from '../dongles/cli'
 
 export interface Command {
   name: string
@@ -21,7 +24,17 @@ const EXPECTED_ERRORS = new Set([
   'TransportError',
 ])
 
-const COMMANDS: Command[] = [initCommand, statusCommand, auditCommand, keysCommand, enrolCommand]
+const COMMANDS: Command[] = [
+  initCommand,
+  statusCommand,
+  auditCommand,
+  keysCommand,
+  enrolCommand,
+  modemCommand,
+  cryptoCommand,
+  pedCommand,
+  dongleCommand,
+]
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.usage.length))

@@ -14,6 +14,8 @@ export interface SeedRecord {
   manufacturer?: string
   model?: string
   issuer?: string
+  /** Who the token belongs to (PSKC Key/UserId): the cardholder id in the issuer's backup export. */
+  userId?: string
 }
 
 /** Where a problem is: a 1-based line of the file and/or the element or column that failed. */

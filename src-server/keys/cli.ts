@@ -1,3 +1,11 @@
+import { cvvCore } from '../acs/auth-values/cvv'
+import {
+  mastercardSpa2DsTransIdGenerator,
+  mastercardSpa2GoCavvGenerator,
+} from '../acs/auth-values/mastercard-spa2'
+import type { AuthMethod, AuthValueGenerator, AuthValueInput } from '../acs/auth-values/strategy'
+import { SECOND_FACTOR, visaCavvBytes } from '../acs/auth-values/visa-cavv'
+import type { EciStatus } from '../acs/auth-values/eci'
 import { desDecrypt, desEncrypt } from '../crypto/block'
 import { KeyInputError, parseHex, toHex } from './crypto/bytes'
 import type { CipherFamily } from './crypto/cbc'
@@ -33,7 +41,11 @@ function parseFlags(command: string, spec: CommandSpec, args: string[]): Flags {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
     const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg)
-    if (!m) throw new Error(`ims crypto ${command}: unexpected argument ${JSON.stringify(arg.slice(0, 40))}`)
+    // Say where, not what: a stray argument may well be a key typed without its flag.
+    if (!m)
+      throw new Error(
+        `ims crypto ${command}: unexpected argument at position ${i + 1} (flags are --name value)`,
+      )
     const [, name, inline] = m
     if (spec.switches?.includes(name)) {
       if (inline !== undefined) throw new Error(`ims crypto ${command}: --${name} takes no value`)
@@ -297,6 +309,107 @@ const COMMANDS: Record<string, CommandSpec> = {
       }
     },
   },
+
+  cavv: {
+    values: ['cvk', 'pan', 'atn', 'status', 'method', 'key-indicator', 'version-action'],
+    run(flags) {
+      const cvk = parseHex('--cvk', required(flags, 'cvk'), [16])
+      const pan = panFlag(flags)
+      const atn = required(flags, 'atn')
+      if (!/^\d{16}$/.test(atn)) throw new Error('--atn must be 16 digits')
+      const status = oneOf<EciStatus>(flags, 'status', ['Y', 'A', 'N', 'U', 'R'], 'Y')
+      const method = oneOf(flags, 'method', Object.keys(SECOND_FACTOR) as AuthMethod[], 'sms-otp')
+      const keyIndicator = optional(flags, 'key-indicator') ?? '01'
+      if (!/^\d{2}$/.test(keyIndicator)) throw new Error('--key-indicator must be 2 digits')
+      const versionAction = Number(optional(flags, 'version-action') ?? '0')
+      if (!Number.isInteger(versionAction) || versionAction < 0 || versionAction > 255) {
+        throw new Error('--version-action must be 0-255')
+      }
+      const keys = { a: cvk.subarray(0, 8), b: cvk.subarray(8, 16) }
+      const input: AuthValueInput = {
+        pan,
+        transStatus: status,
+        messageCategory: '01',
+        method,
+        dsTransID: '',
+        atn,
+      }
+      const bytes = visaCavvBytes(input, { keyIndicator, keys: () => keys, versionAction })
+      const resultsCode = toHex(bytes.subarray(0, 1)).slice(1)
+      return {
+        command: 'cavv',
+        cvkKcv: toHex(keyCheckValue('tdes', cvk)),
+        cvvOutput: cvvCore(pan, atn.slice(-4), resultsCode + SECOND_FACTOR[method], keys.a, keys.b),
+        cavv: toHex(bytes),
+        cavvBase64: bytes.toString('base64'),
+      }
+    },
+  },
+
+  aav: {
+    values: [
+      'key',
+      'pan',
+      'variant',
+      'ds-trans-id',
+      'merchant-name',
+      'amount',
+      'currency',
+      'sequence-number',
+    ],
+    run(flags) {
+      const key = parseHex('--key', required(flags, 'key'))
+      if (key.length < 16 || key.length > 64) throw new Error('--key must be 32 to 128 hex digits')
+      const pan = panFlag(flags)
+      const variant = oneOf(flags, 'variant', ['go-cavv', 'dstransid'] as const, 'go-cavv')
+      const dsTransID = required(flags, 'ds-trans-id')
+      if (
+        !/^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/.test(dsTransID)
+      ) {
+        throw new Error('--ds-trans-id must be a UUID')
+      }
+      const amount = optional(flags, 'amount') ?? '0'
+      const currency = optional(flags, 'currency') ?? '000'
+      if (!/^\d{1,12}$/.test(amount)) throw new Error('--amount must be minor units (digits)')
+      if (!/^\d{3}$/.test(currency)) throw new Error('--currency must be a 3-digit ISO 4217 code')
+      const seq = optional(flags, 'sequence-number')
+      if (seq !== undefined && !/^\d{1,10}$/.test(seq)) throw new Error('--sequence-number must be digits')
+      let generator: AuthValueGenerator
+      if (variant === 'go-cavv') {
+        generator = mastercardSpa2GoCavvGenerator({
+          key,
+          ...(seq !== undefined ? { sequenceNumber: () => Number(seq) } : {}),
+        })
+      } else {
+        if (seq !== undefined) throw new Error('--sequence-number applies to the go-cavv variant only')
+        generator = mastercardSpa2DsTransIdGenerator({ key })
+      }
+      const value = generator.generate({
+        pan,
+        transStatus: 'Y',
+        messageCategory: '01',
+        method: 'sms-otp',
+        dsTransID,
+        merchantName: optional(flags, 'merchant-name') ?? '',
+        purchaseAmount: amount,
+        purchaseCurrency: currency,
+      })
+      const aav = Buffer.from(value.authenticationValue, 'base64')
+      return {
+        command: 'aav',
+        variant,
+        iav: toHex(aav.subarray(2, 6)),
+        aav: toHex(aav),
+        aavBase64: value.authenticationValue,
+      }
+    },
+  },
+}
+
+function panFlag(flags: Flags): string {
+  const pan = required(flags, 'pan')
+  if (!/^\d{12,19}$/.test(pan)) throw new Error('--pan must be 12 to 19 digits')
+  return pan
 }
 
 function describeBlock({ header, optional, key }: Tr31Unwrapped, kbpk: Buffer) {

@@ -81,7 +81,8 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'terminals.manage',
     'lab.use',
   ],
-  'key-custodian': ['keys.read', 'keys.custody'],
+  // dashboard.read lets custodians see their own session and enrol the TOTP a ceremony requires.
+  'key-custodian': ['dashboard.read', 'keys.read', 'keys.custody'],
 }
 
 export function can(role: Role, permission: Permission): boolean {

@@ -1,5 +1,13 @@
 import { z } from 'zod'
-import { CurrentSession, Operator, Role, SessionRequest, SessionResponse } from '../contract'
+import {
+  CurrentSession,
+  Operator,
+  Role,
+  SessionRequest,
+  SessionResponse,
+  SetupRequest,
+  SetupStatus,
+} from '../contract'
 import { actorOf, sessionOf } from '../app'
 import { HttpProblem } from '../http/problem'
 import type { ServerModule } from '../module'
@@ -48,7 +56,7 @@ export const operatorsModule: ServerModule = {
       summary: 'Whether the first admin still has to be created (first run)',
       tags: ['session'],
       auth: { public: true },
-      responses: { 200: z.object({ needed: z.boolean() }) },
+      responses: { 200: SetupStatus },
       handler: () => ({ needed: operators.count() === 0 }),
     })
     api.route({
@@ -58,7 +66,7 @@ export const operatorsModule: ServerModule = {
         'First run only: create the first admin. Refused once any operator exists, and from anywhere but this machine.',
       tags: ['session'],
       auth: { public: true },
-      body: NewOperator.omit({ role: true }),
+      body: SetupRequest,
       responses: { 201: Operator, 403: null, 409: null },
       async handler(ctx, { body }) {
         if (!LOOPBACK.has(ctx.req.socket.remoteAddress ?? '')) {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { hotp, totp } from './oath'
-import { DEFAULT_POLICY, newTokenState, resyncHotp, unlockToken, verifyCode, type OathToken } from './token'
+import {
+  DEFAULT_POLICY,
+  newTokenState,
+  resyncHotp,
+  resyncTotp,
+  unlockToken,
+  verifyCode,
+  type OathToken,
+} from './token'
 
 const SECRET = Buffer.from('3132333435363738393031323334353637383930', 'hex')
 const HOTP: OathToken = { kind: 'hotp', secret: SECRET, algorithm: 'SHA1', digits: 6 }
@@ -146,5 +154,28 @@ describe('TOTP verification', () => {
     const r = verifyCode(TOTP, newTokenState(), totpAt(unix + 90), NOW)
     expect(r.accepted).toBe(false)
     expect(r.audit.reason).toBe('wrong-code')
+  })
+})
+
+describe('TOTP resynchronisation', () => {
+  const unix = NOW / 1000
+  const token = TOTP as Extract<OathToken, { kind: 'totp' }>
+
+  it('learns a drift of 40 steps from two consecutive codes, after which normal codes verify', () => {
+    const drifted = (offsetSteps: number) => totpAt(unix + (40 + offsetSteps) * 30)
+    expect(verifyCode(TOTP, newTokenState(), drifted(0), NOW).accepted).toBe(false)
+    const r = resyncTotp(token, newTokenState(), drifted(0), drifted(1), NOW, 120)
+    expect(r.accepted).toBe(true)
+    expect(r.audit.reason).toBe('resynced')
+    expect(r.state.driftSteps).toBe(41)
+    // Neither resync code can be used again; the token's next step verifies.
+    expect(verifyCode(TOTP, r.state, drifted(1), NOW).accepted).toBe(false)
+    expect(verifyCode(TOTP, r.state, drifted(2), NOW + 30_000).accepted).toBe(true)
+  })
+
+  it('refuses codes that are not consecutive, and counts the failure', () => {
+    const r = resyncTotp(token, newTokenState(), totpAt(unix), totpAt(unix + 60), NOW, 120)
+    expect(r.accepted).toBe(false)
+    expect(r.state.failCount).toBe(1)
   })
 })

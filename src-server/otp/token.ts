@@ -129,6 +129,37 @@ export function resyncHotp(
   return fail(open, 'wrong-code', nowMs, policy)
 }
 
+/**
+ * Explicit TOTP resynchronisation for a token whose clock has drifted beyond the verification window: finds
+ * otp1 at some step within ±`syncSteps` of our clock and otp2 at the step after it, then stores the token's
+ * offset and that second step as the last one used (so neither code can be replayed). Respects the lock.
+ */
+export function resyncTotp(
+  token: Extract<OathToken, { kind: 'totp' }>,
+  state: TokenState,
+  otp1: string,
+  otp2: string,
+  nowMs: number,
+  syncSteps: number,
+  policy: VerifyPolicy = DEFAULT_POLICY,
+): VerifyResult {
+  const open = clearExpiredLock(state, nowMs)
+  if (open.lockedUntil !== null) return outcome(false, open, 'locked')
+  if (!isWellFormed(otp1, token.digits) || !isWellFormed(otp2, token.digits)) {
+    return fail(open, 'malformed', nowMs, policy)
+  }
+  const clockStep = timeStep(nowMs / 1000, token)
+  const firsts = matchingCounters(token.secret, otp1, clockStep - syncSteps, 2 * syncSteps + 1, token)
+  for (const s of firsts) {
+    const second = s + 1
+    const fresh = open.lastTimeStep === null || s > open.lastTimeStep
+    if (fresh && matchingCounters(token.secret, otp2, second, 1, token).length === 1) {
+      return succeed({ ...open, lastTimeStep: second, driftSteps: second - clockStep }, 'resynced')
+    }
+  }
+  return fail(open, 'wrong-code', nowMs, policy)
+}
+
 /** Administrative unlock: clears the fail counter and the lock. */
 export function unlockToken(state: TokenState): TokenState {
   return { ...state, failCount: 0, lockedUntil: null }

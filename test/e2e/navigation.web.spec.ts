@@ -1,6 +1,20 @@
+import { readFileSync } from 'node:fs'
 import { AREAS } from '../../src-renderer/src/lib/areas'
 import { E2E_ADMIN } from './server-fixture'
 import { expect, test } from './console'
+
+/**
+ * Areas whose page is still the planned-area placeholder, read from the sources (pages/index.ts maps each area
+ * to its component): when a capability builds its page, this test follows without being edited.
+ */
+const pagesDir = new URL('../../src-renderer/src/pages/', import.meta.url)
+const PLANNED = new Set(
+  [...readFileSync(new URL('index.ts', pagesDir), 'utf8').matchAll(/^\s+(\w+): (\w+Page),$/gm)]
+    .filter(([, , component]) =>
+      readFileSync(new URL(`${component}.svelte`, pagesDir), 'utf8').includes('PlannedArea'),
+    )
+    .map(([, id]) => id),
+)
 
 test.describe('navigation', () => {
   test.beforeEach(async ({ consolePage }) => {
@@ -34,7 +48,7 @@ test.describe('navigation', () => {
   })
 
   test('areas not built yet say so and show no data', async ({ consolePage, page }) => {
-    for (const area of AREAS.filter((a) => !['dashboard', 'settings', 'fraud'].includes(a.id))) {
+    for (const area of AREAS.filter((a) => PLANNED.has(a.id))) {
       await consolePage.navLink(area.label).click()
       await expect(consolePage.heading).toHaveText(area.label)
       await expect(page.getByRole('heading', { name: 'Not built yet' })).toBeVisible()

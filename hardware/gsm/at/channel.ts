@@ -137,6 +137,15 @@ export class AtChannel extends EventEmitter<{ urc: [Urc]; close: [reason: string
     return run
   }
 
+  /**
+   * Writes a lone ESC: cancels an `AT+CMGS` prompt a previous process (killed mid-send) may have left
+   * open, which would otherwise swallow the next commands as PDU text. gammu does the same on connect.
+   */
+  cancelPendingPrompt(): void {
+    this.trace?.('tx', '<ESC>')
+    this.write('\x1b')
+  }
+
   /** Fails the pending command and everything queued, and stops listening. */
   shutdown(reason: string): void {
     if (this.closedReason !== undefined) return
@@ -184,8 +193,12 @@ export class AtChannel extends EventEmitter<{ urc: [Urc]; close: [reason: string
     this.pending = undefined
     clearTimeout(p.timer)
     clearTimeout(p.graceTimer)
-    if (Array.isArray(result)) p.resolve(result)
-    else p.reject(result)
+    if (Array.isArray(result)) return p.resolve(result)
+    // No answer after the PDU went out: the modem may have handed it to the network. An error *result*
+    // (`+CMS ERROR`) is different: the modem says it did not send.
+    if (p.promptSent && (result instanceof AtTimeoutError || result instanceof ChannelClosedError))
+      result.maybeSent = true
+    p.reject(result)
   }
 
   private onData(chunk: string): void {

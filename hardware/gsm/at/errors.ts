@@ -7,6 +7,12 @@
 export class AtError extends Error {
   /** Whether sending the same thing again (here or on another modem) can succeed. */
   readonly retryable: boolean
+  /**
+   * Set when the failure came after an SMS PDU was written (a timeout or a cut link between `> ` and
+   * `+CMGS:`, or a later part of a multipart send): the network may already have the message, so a
+   * resend can duplicate it.
+   */
+  maybeSent = false
   constructor(message: string, retryable: boolean) {
     super(message)
     this.name = 'AtError'

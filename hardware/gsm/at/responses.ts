@@ -32,6 +32,23 @@ export function parseCreg(lines: string[]): Registration | undefined {
   return REGISTRATION[stat] ?? 'unknown'
 }
 
+/** `+COPS: 0,0,"Operator"` → `Operator`; `+COPS: 0` (no operator selected) → undefined. */
+export function parseCops(lines: string[]): string | undefined {
+  const line = lines.find((l) => l.startsWith('+COPS:'))
+  if (!line) return undefined
+  const f = fieldsOf(line)
+  return f.length >= 3 && f[2] ? f[2] : undefined
+}
+
+/** Plain information lines (`ATI`, `AT+CGMI`): vendors prefix some with `+CGMI: `, which is dropped. */
+export function parseInfo(lines: string[]): string | undefined {
+  const text = lines
+    .map((l) => l.replace(/^\+[A-Z]+:\s*/, '').trim())
+    .filter(Boolean)
+    .join(' ')
+  return text || undefined
+}
+
 export function registrationFromUrc(line: string): Registration {
   return REGISTRATION[Number(fieldsOf(line)[0])] ?? 'unknown'
 }

@@ -1,4 +1,4 @@
-/** Standalone entry point (`tsx hardware/sim/modem/bin.ts --stdio`) until the `ims` CLI wires `main`. */
+/** Standalone entry point (`tsx hardware/sim/modem/bin.ts --stdio`): the same `main()` as `ims modem simulate`, without the CLI (gammu proxyat, socat EXEC:). */
 import { main } from './cli'
 
 main(process.argv.slice(2)).then(

@@ -9,6 +9,7 @@ export const AREAS = [
   { id: 'dongles', label: 'Dongles', path: '/dongles' },
   { id: 'keys', label: 'Keys & PEDs', path: '/keys' },
   { id: 'terminals', label: 'Terminals', path: '/terminals' },
+  { id: 'crypto', label: 'Crypto calculator', path: '/crypto' },
   { id: 'rules', label: 'Rules', path: '/rules' },
   { id: 'operators', label: 'Operators', path: '/operators' },
   { id: 'audit', label: 'Audit', path: '/audit' },

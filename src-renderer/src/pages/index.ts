@@ -2,6 +2,7 @@ import type { Component } from 'svelte'
 import type { AreaId } from '../lib/areas'
 import AuditPage from './AuditPage.svelte'
 import CardholdersPage from './CardholdersPage.svelte'
+import CryptoCalculatorPage from './CryptoCalculatorPage.svelte'
 import DashboardPage from './DashboardPage.svelte'
 import DonglesPage from './DonglesPage.svelte'
 import FraudPage from './FraudPage.svelte'
@@ -29,6 +30,7 @@ export const PAGES: Record<AreaId, Component> = {
   dongles: DonglesPage,
   keys: KeysPedsPage,
   terminals: TerminalsPage,
+  crypto: CryptoCalculatorPage,
   rules: RulesPage,
   operators: OperatorsPage,
   audit: AuditPage,

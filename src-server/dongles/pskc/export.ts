@@ -97,7 +97,7 @@ function keyPackage(seed: SeedRecord, encryptionKey: Buffer, macKey: Buffer): st
           <pskc:ValueMAC>${mac('sha1', macKey, cipherValue).toString('base64')}</pskc:ValueMAC>
         </pskc:Secret>
         ${moving}
-      </pskc:Data>
+      </pskc:Data>${seed.userId ? `\n      <pskc:UserId>${xmlText(seed.userId)}</pskc:UserId>` : ''}
     </pskc:Key>
   </pskc:KeyPackage>
 `

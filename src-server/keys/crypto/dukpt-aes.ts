@@ -1,5 +1,5 @@
-import { aesEncrypt } from '../../crypto/block'
 import { KeyInputError, popcount32, toHex } from './bytes'
+import { aesEcbEncrypt } from './ecb'
 import { LruMap, walkCounter, type KeyPath } from './dukpt-path'
 
 /**
@@ -82,7 +82,7 @@ function derive(parent: Uint8Array, usage: number, type: AesDukptKeyType, tail: 
     d.writeUInt16BE(bits, 6)
     d.set(tail, 8)
   }
-  return aesEncrypt(parent, data).subarray(0, bits / 8)
+  return aesEcbEncrypt(parent, data).subarray(0, bits / 8)
 }
 
 export function deriveAesInitialKey(bdk: Uint8Array, initialKeyId: Uint8Array): Buffer {

@@ -1,6 +1,7 @@
 import { desEncrypt } from '../../crypto/block'
 import { KeyInputError, popcount32, toHex, xor } from './bytes'
 import { LruMap, walkCounter, type KeyPath } from './dukpt-path'
+import { singleDesEncrypt } from './ecb'
 
 /**
  * TDES DUKPT, host side (ANSI X9.24-1:2009 = X9.24-3:2017 Annex C): IPEK from BDK + KSN, the transaction
@@ -64,15 +65,25 @@ export function deriveTdesIpek(bdk: Uint8Array, ksn: Uint8Array): Buffer {
   return Buffer.concat([desEncrypt(bdk, k), desEncrypt(xor(bdk, C0_MASK), k)])
 }
 
-/** The non-reversible key generation process: one step down the key tree. */
+/**
+ * The non-reversible key generation process: one step down the key tree.
+ * right = DES(KL, R ⊕ KR) ⊕ KR; left = the same with KL and KR each XORed with C0C0C0C000000000.
+ * Written over one scratch buffer: this runs for every set counter bit of every transaction.
+ */
 function nonReversibleKeyGeneration(key: Buffer, register: Buffer): Buffer {
-  const kl = key.subarray(0, 8)
-  const kr = key.subarray(8, 16)
-  const right = xor(desEncrypt(kl, xor(register, kr)), kr)
-  const kl2 = xor(kl, C0_MASK.subarray(0, 8))
-  const kr2 = xor(kr, C0_MASK.subarray(8, 16))
-  const left = xor(desEncrypt(kl2, xor(register, kr2)), kr2)
-  return Buffer.concat([left, right])
+  const out = Buffer.allocUnsafe(16)
+  const masked = Buffer.allocUnsafe(16)
+  for (let i = 0; i < 16; i++) masked[i] = key[i] ^ C0_MASK[i]
+  const input = Buffer.allocUnsafe(8)
+  for (let i = 0; i < 8; i++) input[i] = register[i] ^ key[8 + i]
+  const r = singleDesEncrypt(key, input)
+  for (let i = 0; i < 8; i++) input[i] = register[i] ^ masked[8 + i]
+  const l = singleDesEncrypt(masked, input)
+  for (let i = 0; i < 8; i++) {
+    out[i] = l[i] ^ masked[8 + i]
+    out[8 + i] = r[i] ^ key[8 + i]
+  }
+  return out
 }
 
 /**

@@ -10,10 +10,27 @@ import acs from './0110-acs'
 import authMethods from './0200-auth-methods'
 import fraud from './0210-fraud'
 import sms from './0300-sms'
+import modems from './0310-modems'
+import dongles from './0400-dongles'
+import keys from './0500-keys'
+import peds from './0510-peds'
+import terminals from './0600-terminals'
 
 export interface Migration {
   id: string
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [foundation, issuersEnrolment, acs, authMethods, fraud, sms]
+export const MIGRATIONS: readonly Migration[] = [
+  foundation,
+  issuersEnrolment,
+  acs,
+  authMethods,
+  fraud,
+  sms,
+  modems,
+  dongles,
+  keys,
+  peds,
+  terminals,
+]

@@ -1,0 +1,202 @@
+/**
+ * The GSM modem pool as an SMS gateway. The outbox (SmsService) pushes messages with `send()`; the pool
+ * pulls them through `JobSource.next()`, most urgent first, so "codes before notifications" holds in both
+ * queues. Incoming SMS (already reassembled by the driver) and status reports go back to the outbox.
+ */
+import { EventEmitter } from 'node:events'
+import type { GsmModem } from '../../hardware/gsm/modem'
+import { ModemPool, type ModemHealth, type PoolOptions } from '../../hardware/gsm/pool'
+import type { JobSource, SmsJob } from '../../hardware/gsm/queue'
+import {
+  GatewayError,
+  type DeliveryReport,
+  type IncomingSms,
+  type OutgoingSms,
+  type SendResult,
+  type SmsGateway,
+} from '../sms/gateway'
+
+interface Waiting {
+  message: OutgoingSms
+  job: SmsJob
+  resolve(result: SendResult): void
+  reject(err: GatewayError): void
+}
+
+/** Parts of a multipart message still waiting for their status report. */
+interface PartsAwaited {
+  messageRef: string
+  pending: Set<number>
+}
+
+/** How many multipart messages are remembered for their reports (older ones fall back to per-part refs). */
+const MAX_TRACKED_MULTIPART = 10_000
+
+export interface PoolGatewayEvents {
+  /** Healthy modems changed: the outbox adjusts how many messages it hands over at once. */
+  capacity: [healthy: number]
+  'modem-state': [ModemHealth]
+  'modem-error': [modemId: string, error: Error]
+  queue: [depth: number]
+}
+
+export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements SmsGateway, JobSource {
+  readonly name = 'modems'
+  private readonly waiting: Waiting[] = []
+  private readonly taken = new Map<string, Waiting>()
+  private readonly wakeListeners = new Set<() => void>()
+  private readonly multipart = new Map<string, PartsAwaited>()
+  private incoming: ((sms: IncomingSms) => void) | undefined
+  private reports: ((report: DeliveryReport) => void) | undefined
+  private pool: ModemPool | undefined
+  private closed = false
+  private healthy = 0
+
+  /**
+   * Replaces the modems (after a configuration change). Messages already handed to the old pool finish
+   * there or come back as retryable failures; queued ones wait for the new pool.
+   */
+  async setModems(modems: GsmModem[], options: Omit<PoolOptions, 'source' | 'modems'> = {}): Promise<void> {
+    const old = this.pool
+    this.pool = undefined
+    await old?.stop()
+    this.updateCapacity()
+    if (this.closed || modems.length === 0) return
+    const pool = new ModemPool({ ...options, source: this, modems })
+    this.pool = pool
+    pool.on('sms', (m) =>
+      this.incoming?.({ from: m.from.value, text: m.text, receivedAt: Date.now(), modem: m.modemId }),
+    )
+    pool.on('status-report', (r) => this.onStatusReport(r.modemId, r.messageReference, r.outcome))
+    pool.on('modem-state', (h) => {
+      this.emit('modem-state', h)
+      this.updateCapacity()
+    })
+    pool.on('modem-error', (id, err) => this.emit('modem-error', id, err))
+    for (const modem of modems) modem.on('status', () => this.updateCapacity())
+    await pool.start()
+    this.updateCapacity()
+  }
+
+  health(): ModemHealth[] {
+    return this.pool?.health() ?? []
+  }
+
+  get queueDepth(): number {
+    return this.waiting.length
+  }
+
+  /** Soft reset of one modem (`AT+CFUN=1,1`, then reopen), as the pool does after repeated errors. */
+  async reset(modemId: string): Promise<void> {
+    if (!this.pool) throw new Error('the modem pool is not running')
+    await this.pool.reset(modemId)
+  }
+
+  // --- SmsGateway (push side, used by the outbox) ---
+
+  send(message: OutgoingSms): Promise<SendResult> {
+    if (this.closed) return Promise.reject(new GatewayError('the modem gateway is stopped', true))
+    return new Promise((resolve, reject) => {
+      const entry: Waiting = {
+        message,
+        job: {
+          id: String(message.id),
+          priority: message.priority,
+          sms: { to: message.to, text: message.text, statusReport: true },
+        },
+        resolve,
+        reject,
+      }
+      // Stable by priority: FIFO within one priority, codes (0) before notifications (1).
+      let i = this.waiting.length
+      while (i > 0 && this.waiting[i - 1].message.priority > message.priority) i--
+      this.waiting.splice(i, 0, entry)
+      this.emit('queue', this.waiting.length)
+      for (const l of this.wakeListeners) l()
+    })
+  }
+
+  onIncoming(handler: (sms: IncomingSms) => void): void {
+    // One owner (the outbox): re-registering after a capacity change must not double every message.
+    this.incoming = handler
+  }
+
+  onDeliveryReport(handler: (report: DeliveryReport) => void): void {
+    this.reports = handler
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await this.setModems([])
+    for (const entry of this.waiting.splice(0))
+      entry.reject(new GatewayError('the modem gateway was stopped before sending', true))
+  }
+
+  // --- JobSource (pull side, used by the pool) ---
+
+  async next(): Promise<SmsJob | undefined> {
+    const entry = this.waiting.shift()
+    if (!entry) return undefined
+    this.taken.set(entry.job.id, entry)
+    this.emit('queue', this.waiting.length)
+    return entry.job
+  }
+
+  onSent(job: SmsJob, modemId: string, messageReferences: number[]): void {
+    const entry = this.taken.get(job.id)
+    if (!entry) return
+    this.taken.delete(job.id)
+    const messageRef = messageReferences.join(',')
+    if (messageReferences.length > 1) this.trackParts(modemId, messageRef, messageReferences)
+    entry.resolve({ messageRef, modem: modemId })
+  }
+
+  onFailed(job: SmsJob, error: Error, retryable: boolean): void {
+    const entry = this.taken.get(job.id)
+    if (!entry) return
+    this.taken.delete(job.id)
+    const maybeSent = (error as { maybeSent?: boolean }).maybeSent === true
+    entry.reject(new GatewayError(error.message, retryable, maybeSent))
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.wakeListeners.add(listener)
+    return () => this.wakeListeners.delete(listener)
+  }
+
+  // --- delivery reports ---
+
+  private trackParts(modemId: string, messageRef: string, refs: number[]): void {
+    const awaited: PartsAwaited = { messageRef, pending: new Set(refs) }
+    for (const mr of refs) this.multipart.set(`${modemId}:${mr}`, awaited)
+    while (this.multipart.size > MAX_TRACKED_MULTIPART) {
+      this.multipart.delete(this.multipart.keys().next().value!)
+    }
+  }
+
+  /**
+   * A multipart message is delivered when every part is; one failed part fails it. Single-part messages
+   * (and multipart ones from before a restart) are matched by their own reference.
+   */
+  private onStatusReport(modemId: string, mr: number, outcome: 'delivered' | 'pending' | 'failed'): void {
+    if (outcome === 'pending') return // the network is still trying: a final report follows
+    const key = `${modemId}:${mr}`
+    const parts = this.multipart.get(key)
+    let messageRef = String(mr)
+    if (parts) {
+      this.multipart.delete(key)
+      parts.pending.delete(mr)
+      if (outcome === 'delivered' && parts.pending.size > 0) return
+      for (const other of parts.pending) this.multipart.delete(`${modemId}:${other}`)
+      messageRef = parts.messageRef
+    }
+    this.reports?.({ messageRef, modem: modemId, delivered: outcome === 'delivered', at: Date.now() })
+  }
+
+  private updateCapacity(): void {
+    const healthy = this.health().filter((h) => h.state === 'ready' && h.score > 0).length
+    if (healthy === this.healthy) return
+    this.healthy = healthy
+    this.emit('capacity', healthy)
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The server with simulated GSM modems on real ptys (socat): configured through the console API, switched
+ * to the modem gateway, then driven through the real outbox (SmsService) and ModemPoolGateway.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { simulatedModemOnPty, type SimulatedModem } from '../../hardware/gsm/testing/sim-pty'
+import type { SimulatorOptions } from '../../hardware/sim/modem/simulator'
+import { secret } from '../../src-server/sms/redact'
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server'
+
+let srv: TestServer
+let token: string
+let sims: SimulatedModem[] = []
+
+beforeEach(async () => {
+  srv = await startTestServer()
+  token = await srv.login(ADMIN.username, ADMIN.password)
+})
+afterEach(async () => {
+  await srv.stop()
+  for (const s of sims) await s.close()
+  sims = []
+})
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+interface ModemInfo {
+  id: number
+  name: string
+  state: string
+  sent: number
+  hasPin: boolean
+}
+
+async function modemsReady(count: number): Promise<ModemInfo[]> {
+  return until(`${count} modems ready`, async () => {
+    const res = await srv.api('/api/modems', { token })
+    const body = (await res.json()) as { modems: ModemInfo[] }
+    return body.modems.filter((m) => m.state === 'ready').length === count ? body.modems : undefined
+  })
+}
+
+/** N simulated modems configured through the API, and the modem gateway selected. */
+async function withModems(options: SimulatorOptions[]): Promise<SimulatedModem[]> {
+  const made = await Promise.all(options.map((o) => simulatedModemOnPty({ reportDelayMs: -1, ...o })))
+  sims.push(...made)
+  for (const [i, s] of made.entries()) {
+    const res = await srv.api('/api/modems', {
+      method: 'POST',
+      token,
+      json: { name: `gsm${i}`, port: s.url, profile: 'generic' },
+    })
+    expect(res.status, await res.clone().text()).toBe(201)
+  }
+  const sw = await srv.api('/api/sms/gateway', { method: 'PUT', token, json: { gateway: 'modems' } })
+  expect(sw.status).toBe(200)
+  await modemsReady(made.length)
+  return made
+}
+
+function outbox() {
+  return srv.services.db
+    .prepare(
+      'SELECT id, idempotency_key, status, possible_duplicate, modem, message_ref FROM sms_outbox ORDER BY id',
+    )
+    .all() as {
+    id: number
+    idempotency_key: string
+    status: string
+    possible_duplicate: number
+    modem: string | null
+    message_ref: string | null
+  }[]
+}
+
+describe('the modem pool behind the outbox', () => {
+  it('sends a burst over two modems; one cut off mid-send loses nothing and duplicates at most its message, flagged', async () => {
+    const [a, b] = await withModems([{ latencyMs: 150 }, { latencyMs: 40 }])
+    let cut = false
+    a.sim.on('command', (line) => {
+      if (!cut && line.startsWith('AT+CMGS')) {
+        cut = true
+        // After the PDU went out (it follows the prompt at once), before the network answers.
+        setTimeout(() => void a.pair.close(), 40)
+      }
+    })
+    const total = 24
+    for (let i = 0; i < total; i++)
+      srv.services.sms.enqueue({
+        to: '+491234567890',
+        text: `Message ${i} code ${secret(String(100000 + i))}`,
+        kind: 'test',
+        idempotencyKey: `burst-${i}`,
+        priority: 1,
+      })
+    const rows = await until('every message sent', () => {
+      const r = outbox()
+      return r.every((x) => x.status === 'sent') ? r : undefined
+    })
+    expect(cut).toBe(true)
+    const received = [...a.sim.sent, ...b.sim.sent].map((s) => s.text)
+    for (const row of rows) {
+      const i = Number(row.idempotency_key.split('-')[1])
+      const copies = received.filter((t) => t === `Message ${i} code ${100000 + i}`).length
+      expect(copies, `message ${i}`).toBeGreaterThanOrEqual(1)
+      // A second copy is only possible for the message caught by the cut, and then it is flagged.
+      if (copies > 1) expect(row.possible_duplicate, `message ${i}`).toBe(1)
+    }
+    // The cut came 40 ms after the PDU, before the 150 ms network answer: that message is flagged.
+    expect(rows.filter((r) => r.possible_duplicate === 1)).toHaveLength(1)
+    expect(rows.filter((r) => r.modem === 'gsm1').length).toBeGreaterThan(total / 2)
+    // The one-time codes never reached the log.
+    for (let i = 0; i < total; i++) expect(srv.logText()).not.toContain(String(100000 + i))
+  })
+
+  it('sends codes before notifications queued earlier', async () => {
+    const [m] = await withModems([{ latencyMs: 60 }])
+    for (let i = 0; i < 8; i++)
+      srv.services.sms.enqueue({
+        to: '+491234567890',
+        text: `notice ${i}`,
+        kind: 'n',
+        idempotencyKey: `n${i}`,
+        priority: 1,
+      })
+    for (let i = 0; i < 2; i++)
+      srv.services.sms.enqueue({
+        to: '+491234567890',
+        text: `code ${i}`,
+        kind: 'c',
+        idempotencyKey: `c${i}`,
+        priority: 0,
+      })
+    await until('all sent', () => (outbox().every((r) => r.status === 'sent') ? true : undefined))
+    const order = m.sim.sent.map((s) => s.text)
+    // At most the notice already on the modem goes before the codes.
+    expect(order.indexOf('code 0')).toBeLessThanOrEqual(2)
+    expect(order.indexOf('code 1')).toBeLessThanOrEqual(3)
+  })
+
+  it('takes an injected SMS into the inbox and a status report marks the message delivered', async () => {
+    const [m] = await withModems([{ reportDelayMs: 100 }])
+    m.sim.injectSms({ from: '+4915112345678', text: 'Ваш ответ: YES {ok} €'.repeat(4) })
+    const inbox = await until('the SMS in the inbox', async () => {
+      const res = await srv.api('/api/sms/inbox', { token })
+      const rows = (await res.json()) as { from: string; text: string; modem: string; gateway: string }[]
+      return rows.length ? rows : undefined
+    })
+    expect(inbox[0]).toMatchObject({ from: '+4915112345678', modem: 'gsm0', gateway: 'modems' })
+    expect(inbox[0].text).toBe('Ваш ответ: YES {ok} €'.repeat(4))
+
+    srv.services.sms.enqueue({ to: '+491234567890', text: 'report me', kind: 't', idempotencyKey: 'r1' })
+    srv.services.sms.enqueue({
+      to: '+491234567890',
+      text: 'long '.repeat(60),
+      kind: 't',
+      idempotencyKey: 'r2',
+    })
+    const rows = await until('both delivered', () => {
+      const r = outbox()
+      return r.length === 2 && r.every((x) => x.status === 'delivered') ? r : undefined
+    })
+    expect(rows[1].message_ref).toMatch(/^\d+,\d+$/)
+  })
+
+  it('switches back to the virtual phone at runtime, audited', async () => {
+    await withModems([{}])
+    const res = await srv.api('/api/sms/gateway', { method: 'PUT', token, json: { gateway: 'virtual' } })
+    expect(await res.json()).toEqual({ gateway: 'virtual' })
+    srv.services.sms.enqueue({ to: '+491234567890', text: 'hi', kind: 't', idempotencyKey: 'v1' })
+    await until('delivered by the virtual phone', () =>
+      outbox()[0]?.status === 'delivered' ? true : undefined,
+    )
+    const modems = (await (await srv.api('/api/modems', { token })).json()) as { modems: ModemInfo[] }
+    expect(modems.modems[0].state).toBe('inactive')
+    const audit = srv.services.db
+      .prepare(`SELECT action, target FROM audit_log WHERE action LIKE 'sms.gateway%' ORDER BY id`)
+      .all()
+    expect(audit).toEqual([
+      { action: 'sms.gateway.select', target: 'modems' },
+      { action: 'sms.gateway.select', target: 'virtual' },
+    ])
+  })
+})
