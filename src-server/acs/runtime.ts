@@ -7,6 +7,7 @@ import type { Logger } from '../log'
 import type { SmsService } from '../sms/service'
 import type { Db } from '../store/db'
 import type { AuthenticationMethod } from '../auth-methods/method'
+import { DongleMethod, type DongleCodes } from '../auth-methods/dongle'
 import { MethodSettingsStore } from '../auth-methods/settings'
 import { SmsOtpMethod } from '../auth-methods/sms-otp'
 import { SmsReplyMethod } from '../auth-methods/sms-reply'
@@ -34,6 +35,7 @@ export interface AcsRuntimeDeps {
   cardholders: CardholderRepository
   sms: SmsService
   templates: TemplateStore
+  dongles: DongleCodes
 }
 
 const TIMER_SCAN_MS = 250
@@ -85,6 +87,7 @@ export class AcsRuntime {
       [
         new SmsOtpMethod(d.sms, d.keyring, methodSettings, d.templates),
         new SmsReplyMethod(d.sms, methodSettings, d.templates),
+        new DongleMethod(d.dongles, d.sms, methodSettings, d.templates),
       ].map((m) => [m.name, m]),
     )
     this.events = new AuthenticationEvents(d.log)
