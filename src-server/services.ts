@@ -83,7 +83,18 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const dongles = new DongleService(db, vault, audit, cardholders, log)
   const reads = new ReadPool(databasePath(config.dataDir))
   const templates = new TemplateStore(db, audit)
-  const acs = new AcsRuntime({ db, vault, keyring, log, audit, issuers, cardholders, sms, templates, dongles })
+  const acs = new AcsRuntime({
+    db,
+    vault,
+    keyring,
+    log,
+    audit,
+    issuers,
+    cardholders,
+    sms,
+    templates,
+    dongles,
+  })
   vault.registerSealedColumn({
     table: 'acs_range_keys',
     column: 'sealed',

@@ -189,7 +189,8 @@ export class FraudService {
       // A repeated FRAUD reply to an open report changes nothing; after a release it reopens the case.
       if (existing && (existing.status === 'open' || existing.status === 'confirmed')) return
       const cardStatus = this.cardStatus(alert.card_id)
-      if (cardStatus !== 'suspended')
+      // Only an active card is suspended: a blocked or closed one stays as the issuer left it.
+      if (cardStatus === 'active')
         this.d.cardholders.setCardStatus(alert.card_id, 'suspended', SUSPENSION_REASON, actor)
       let id: number
       if (existing) {

@@ -319,3 +319,22 @@ describe('FRAUD reply', () => {
     ).toBe(true)
   })
 })
+
+describe('FRAUD reply on a card the issuer already blocked', () => {
+  it('records the report but leaves the block as it is', async () => {
+    const other = CARDS.mastercardDe
+    await lab.purchase({ pan: other.pan, amount: 300, flow: 'frictionless' })
+    const ref = await waitFor('the alert', () => alertRef(other.mobile))
+    const cardId = lab.srv.services.db
+      .prepare('SELECT c.id FROM cards c JOIN cardholders h ON h.id = c.cardholder_id WHERE h.mobile = ?')
+      .pluck()
+      .get(other.mobile) as number
+    lab.srv.services.cardholders.setCardStatus(cardId, 'blocked', 'stolen card', 'test')
+    expect((await reply(lab, other.mobile, `FRAUD ${ref}`)).outcome).toBe('matched')
+    const reports = (await api('/api/fraud/reports?status=open')).body as {
+      reference: string
+      cardStatus: string
+    }[]
+    expect(reports.find((r) => r.reference === ref)).toMatchObject({ cardStatus: 'blocked' })
+  })
+})
