@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module'
+import { join } from 'node:path'
 import type { Page } from '@playwright/test'
+import { findConsoleRoot } from '../../src-server/http/static'
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server'
-import { E2E_ADMIN, e2eBaseUrl } from './server-fixture'
 import { expect, test } from './console'
 
 /**
@@ -107,26 +108,25 @@ test.describe('SMS Push A in the browser', () => {
 })
 
 test.describe('fraud queue', () => {
+  // Its own server (with the built console), so the demo pilot cannot collide with other specs' data.
+  let srv: TestServer
+  let token: string
+  test.beforeAll(async () => {
+    srv = await startTestServer({ consoleRoot: findConsoleRoot(join(import.meta.dirname, '../../out/main')) })
+    token = await srv.login(ADMIN.username, ADMIN.password)
+  })
+  test.afterAll(async () => {
+    await srv?.stop()
+  })
+
   test('a FRAUD reply appears in the queue; review and release with the keyboard; axe-clean', async ({
     consolePage,
     page,
   }) => {
     // An init script is injected outside the console's CSP, unlike a <script> tag.
     await page.addInitScript({ path: axePath })
-    const base = e2eBaseUrl()
-    const session = (await (
-      await fetch(`${base}/api/session`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(E2E_ADMIN),
-      })
-    ).json()) as { token: string }
     const call = async (path: string, json?: unknown) => {
-      const res = await fetch(base + path, {
-        method: json === undefined ? 'GET' : 'POST',
-        headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
-        body: json === undefined ? undefined : JSON.stringify(json),
-      })
+      const res = await srv.api(path, { method: json === undefined ? 'GET' : 'POST', token, json })
       expect(res.status, path).toBeLessThan(300)
       return res.json()
     }
@@ -153,8 +153,8 @@ test.describe('fraud queue', () => {
       'matched',
     )
 
-    await consolePage.open('/fraud')
-    await consolePage.signIn(E2E_ADMIN.username, E2E_ADMIN.password)
+    await page.goto(`${srv.url}/#/fraud`)
+    await consolePage.signIn(ADMIN.username, ADMIN.password)
     await expect(consolePage.heading).toHaveText('Fraud')
     const row = page.getByRole('row').filter({ hasText: ref })
     await expect(row).toContainText('Late Night Electronics')
