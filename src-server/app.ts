@@ -25,6 +25,9 @@ import { twofaModule } from './twofa/routes'
 import { channelsModule } from './channels/routes'
 import { reportsModule } from './reports/routes'
 import { consoleApiModule } from './console-api/routes'
+import { templatesModule } from './templates/routes'
+import { authMethodsModule } from './auth-methods/routes'
+import { fraudModule } from './fraud/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -44,6 +47,9 @@ export const MODULES: readonly ServerModule[] = [
   channelsModule,
   reportsModule,
   consoleApiModule,
+  templatesModule,
+  authMethodsModule,
+  fraudModule,
 ]
 
 export interface AppOptions {

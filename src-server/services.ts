@@ -26,6 +26,8 @@ import { TwoFactorService } from './twofa/service'
 import { ChannelService } from './channels/service'
 import { ReportService } from './reports/service'
 import { DailyReports } from './reports/daily'
+import { TemplateStore } from './templates/store'
+import { FraudService } from './fraud/service'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
 export interface Services {
@@ -57,6 +59,10 @@ export interface Services {
   channels: ChannelService
   reports: ReportService
   dailyReports: DailyReports
+  /** SMS message templates per issuer and language. */
+  templates: TemplateStore
+  /** Real-time fraud notification, the fraud queue and the issuer webhook. */
+  fraud: FraudService
   version: string
   close(): Promise<void>
 }
@@ -91,7 +97,20 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   modems.applyStoredChoice()
   const dongles = new DongleService(db, vault, audit, cardholders, log)
   const reads = new ReadPool(databasePath(config.dataDir))
-  const acs = new AcsRuntime({ db, durable, vault, keyring, log, audit, issuers, cardholders, sms })
+  const templates = new TemplateStore(db, audit)
+  const acs = new AcsRuntime({
+    db,
+    durable,
+    vault,
+    keyring,
+    log,
+    audit,
+    issuers,
+    cardholders,
+    sms,
+    templates,
+    dongles,
+  })
   vault.registerSealedColumn({
     table: 'acs_range_keys',
     column: 'sealed',
@@ -149,6 +168,18 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   })
   const reports = new ReportService(db, reads)
   const dailyReports = new DailyReports(reports, log, { directory: join(config.dataDir, 'reports') })
+  const fraud = new FraudService({
+    db,
+    vault,
+    audit,
+    log,
+    sms,
+    cardholders,
+    templates,
+    alarms: acs.alarms,
+  })
+  acs.events.on(fraud.onAuthenticated)
+  sms.onIncomingSms('fraud', fraud.onSmsReply)
   return {
     config,
     log,
@@ -174,6 +205,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     dongles,
     twofa,
     channels,
+    templates,
+    fraud,
     version,
     async close() {
       twofa.stop()
@@ -181,6 +214,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
       await dailyReports.stop()
       await acs.stop()
       await modems.stop()
+      await fraud.stop()
       await sms.stop()
       await peds.idle()
       await reads.close()

@@ -5,6 +5,7 @@ export const AREAS = [
   { id: 'enrolment', label: 'Mass enrolment', path: '/enrolment' },
   { id: 'transactions', label: 'Transactions', path: '/transactions' },
   { id: 'reports', label: 'Reports', path: '/reports' },
+  { id: 'fraud', label: 'Fraud', path: '/fraud' },
   { id: 'sms', label: 'SMS & modems', path: '/sms' },
   { id: 'dongles', label: 'Dongles', path: '/dongles' },
   { id: 'keys', label: 'Keys & PEDs', path: '/keys' },

@@ -6,6 +6,7 @@ import CryptoCalculatorPage from './CryptoCalculatorPage.svelte'
 import DashboardPage from './DashboardPage.svelte'
 import DonglesPage from './DonglesPage.svelte'
 import EnrolmentPage from './EnrolmentPage.svelte'
+import FraudPage from './FraudPage.svelte'
 import KeysPedsPage from './KeysPedsPage.svelte'
 import LabPage from './LabPage.svelte'
 import OperatorsPage from './OperatorsPage.svelte'
@@ -27,6 +28,7 @@ export const PAGES: Record<AreaId, Component> = {
   enrolment: EnrolmentPage,
   transactions: TransactionsPage,
   reports: ReportsPage,
+  fraud: FraudPage,
   sms: SmsModemsPage,
   dongles: DonglesPage,
   keys: KeysPedsPage,
