@@ -52,7 +52,8 @@ test.describe('transactions', () => {
     await expect(trace.locator('pre').first()).toContainText('424242******4242')
     await expect(page.locator('body')).not.toContainText('4242424242424242')
     await expect(trace.locator('summary', { hasText: 'ARes' })).toBeVisible()
-    await expect(page.getByText(/No SMS was sent or received/)).toBeVisible()
+    // Every completed authentication notifies the cardholder (fraud notification, on by default).
+    await expect(page.getByText(/reply FRAUD [A-Z0-9]+ to block/i).first()).toBeVisible()
     await consolePage.screenshotTo('transaction detail')
 
     // A deep link opens the challenged one, with the code SMS it caused (code masked).
