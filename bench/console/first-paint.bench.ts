@@ -57,6 +57,11 @@ export default {
       log: createLogger('silent'),
       consoleRoot: root,
     })
+    // An installation with its admin: the page an operator sees every day is the sign-in form.
+    await srv.services.operators.create(
+      { username: 'bench', displayName: 'Bench', role: 'admin', password: 'meadow-lantern-58' },
+      'bench',
+    )
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],

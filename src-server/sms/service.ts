@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Vault } from '../crypto/vault'
 import type { Logger } from '../log'
-import type { Db } from '../store/db'
+import { statementCache, type Db } from '../store/db'
 import { GatewayError, type DeliveryReport, type IncomingSms, type SmsGateway } from './gateway'
 import { forDisplay, forSending } from './redact'
 
@@ -68,6 +68,7 @@ export class SmsService extends EventEmitter {
   private wake: (() => void) | undefined
   private timer: NodeJS.Timeout | undefined
   private loop: Promise<void> | undefined
+  private readonly sql: ReturnType<typeof statementCache>
 
   constructor(
     private readonly db: Db,
@@ -79,6 +80,7 @@ export class SmsService extends EventEmitter {
     private concurrency = 8,
   ) {
     super()
+    this.sql = statementCache(db)
   }
 
   /** Chooses the gateway that transmits; incoming messages and reports from it are taken in. */
@@ -103,27 +105,24 @@ export class SmsService extends EventEmitter {
 
   enqueue(input: EnqueueInput): { id: number; duplicate: boolean } {
     const now = Date.now()
-    const existing = this.db
-      .prepare('SELECT id FROM sms_outbox WHERE idempotency_key = ?')
+    const existing = this.sql('SELECT id FROM sms_outbox WHERE idempotency_key = ?')
       .pluck()
       .get(input.idempotencyKey) as number | undefined
     if (existing !== undefined) return { id: existing, duplicate: true }
-    const info = this.db
-      .prepare(
-        `INSERT INTO sms_outbox (idempotency_key, to_number, text_sealed, text_display, priority, kind, ref, status, next_attempt_at, created_at)
+    const info = this.sql(
+      `INSERT INTO sms_outbox (idempotency_key, to_number, text_sealed, text_display, priority, kind, ref, status, next_attempt_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
-      )
-      .run(
-        input.idempotencyKey,
-        input.to,
-        this.vault.seal('secret-enc', forSending(input.text), 'sms'),
-        forDisplay(input.text),
-        input.priority ?? 1,
-        input.kind,
-        input.ref ?? null,
-        now,
-        now,
-      )
+    ).run(
+      input.idempotencyKey,
+      input.to,
+      this.vault.seal('secret-enc', forSending(input.text), 'sms'),
+      forDisplay(input.text),
+      input.priority ?? 1,
+      input.kind,
+      input.ref ?? null,
+      now,
+      now,
+    )
     const id = Number(info.lastInsertRowid)
     this.emit('outbox', { id, status: 'queued' })
     this.kick()
@@ -132,7 +131,7 @@ export class SmsService extends EventEmitter {
 
   /** The text as it was (or will be) sent: only for the virtual phone and the gateway itself. */
   clearText(id: number): string {
-    const sealed = this.db.prepare('SELECT text_sealed FROM sms_outbox WHERE id = ?').pluck().get(id) as
+    const sealed = this.sql('SELECT text_sealed FROM sms_outbox WHERE id = ?').pluck().get(id) as
       Buffer | undefined
     if (!sealed) throw new Error(`no outbox message ${id}`)
     return this.vault.open(sealed, 'sms').toString('utf8')
@@ -141,11 +140,9 @@ export class SmsService extends EventEmitter {
   start(): void {
     if (this.running) return
     // A crash between "sending" and "sent" may or may not have sent it: send again once, flagged.
-    const interrupted = this.db
-      .prepare(
-        `UPDATE sms_outbox SET status = 'queued', possible_duplicate = 1, next_attempt_at = ? WHERE status = 'sending'`,
-      )
-      .run(Date.now())
+    const interrupted = this.sql(
+      `UPDATE sms_outbox SET status = 'queued', possible_duplicate = 1, next_attempt_at = ? WHERE status = 'sending'`,
+    ).run(Date.now())
     if (interrupted.changes)
       this.log.warn(
         { count: interrupted.changes },
@@ -167,14 +164,12 @@ export class SmsService extends EventEmitter {
   }
 
   private async dispatch(): Promise<void> {
-    const next = this.db.prepare(
+    const next = this.sql(
       `SELECT id, to_number, text_sealed, priority, attempts FROM sms_outbox
        WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY priority, id LIMIT 1`,
     )
-    const nextDue = this.db
-      .prepare(`SELECT min(next_attempt_at) FROM sms_outbox WHERE status = 'queued'`)
-      .pluck()
-    const claim = this.db.prepare(
+    const nextDue = this.sql(`SELECT min(next_attempt_at) FROM sms_outbox WHERE status = 'queued'`).pluck()
+    const claim = this.sql(
       `UPDATE sms_outbox SET status = 'sending', attempts = attempts + 1, gateway = ? WHERE id = ? AND status = 'queued'`,
     )
     while (this.running) {
@@ -223,57 +218,51 @@ export class SmsService extends EventEmitter {
       await this.durable()
       const result = await gateway.send(msg)
       const now = Date.now()
-      this.db
-        .prepare(
-          `UPDATE sms_outbox SET status = ?, modem = ?, message_ref = ?, sent_at = ?, delivered_at = ?, last_error = NULL WHERE id = ?`,
-        )
-        .run(
-          result.delivered ? 'delivered' : 'sent',
-          result.modem ?? null,
-          result.messageRef ?? null,
-          now,
-          result.delivered ? now : null,
-          msg.id,
-        )
+      this.sql(
+        `UPDATE sms_outbox SET status = ?, modem = ?, message_ref = ?, sent_at = ?, delivered_at = ?, last_error = NULL WHERE id = ?`,
+      ).run(
+        result.delivered ? 'delivered' : 'sent',
+        result.modem ?? null,
+        result.messageRef ?? null,
+        now,
+        result.delivered ? now : null,
+        msg.id,
+      )
       this.emit('outbox', { id: msg.id, status: result.delivered ? 'delivered' : 'sent' })
     } catch (err) {
       const e = err instanceof GatewayError ? err : new GatewayError((err as Error).message, true)
       const final = !e.retryable || attempt >= MAX_ATTEMPTS
       const backoff = Math.min(1000 * 2 ** (attempt - 1), 5 * 60_000)
-      this.db
-        .prepare(
-          `UPDATE sms_outbox SET status = ?, last_error = ?, next_attempt_at = ?,
+      this.sql(
+        `UPDATE sms_outbox SET status = ?, last_error = ?, next_attempt_at = ?,
            possible_duplicate = possible_duplicate OR ? WHERE id = ?`,
-        )
-        .run(
-          final ? 'failed' : 'queued',
-          e.message.slice(0, 300),
-          Date.now() + backoff,
-          e.maybeSent ? 1 : 0,
-          msg.id,
-        )
+      ).run(
+        final ? 'failed' : 'queued',
+        e.message.slice(0, 300),
+        Date.now() + backoff,
+        e.maybeSent ? 1 : 0,
+        msg.id,
+      )
       this.log.warn({ sms: msg.id, attempt, final, error: e.message }, 'SMS send failed')
       this.emit('outbox', { id: msg.id, status: final ? 'failed' : 'queued' })
     }
   }
 
   private delivered(report: DeliveryReport, gateway: string): void {
-    const info = this.db
-      .prepare(
-        `UPDATE sms_outbox SET status = CASE WHEN ? THEN 'delivered' ELSE 'failed' END, delivered_at = ?,
+    const info = this.sql(
+      `UPDATE sms_outbox SET status = CASE WHEN ? THEN 'delivered' ELSE 'failed' END, delivered_at = ?,
          last_error = CASE WHEN ? THEN last_error ELSE 'the network reported the message undelivered' END
          WHERE id = (SELECT id FROM sms_outbox WHERE gateway = ? AND message_ref = ? AND (? IS NULL OR modem = ?)
                      AND status = 'sent' ORDER BY id DESC LIMIT 1)`,
-      )
-      .run(
-        report.delivered ? 1 : 0,
-        report.at,
-        report.delivered ? 1 : 0,
-        gateway,
-        report.messageRef,
-        report.modem ?? null,
-        report.modem ?? null,
-      )
+    ).run(
+      report.delivered ? 1 : 0,
+      report.at,
+      report.delivered ? 1 : 0,
+      gateway,
+      report.messageRef,
+      report.modem ?? null,
+      report.modem ?? null,
+    )
     if (info.changes === 0)
       this.log.info(
         { messageRef: report.messageRef, modem: report.modem },
@@ -291,11 +280,9 @@ export class SmsService extends EventEmitter {
    * they decide is recorded on the row.
    */
   async receive(sms: IncomingSms, gateway: string): Promise<{ id: number } & IncomingResult> {
-    const info = this.db
-      .prepare(
-        'INSERT INTO sms_inbox (from_number, text, gateway, modem, received_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(sms.from, sms.text, gateway, sms.modem ?? null, sms.receivedAt)
+    const info = this.sql(
+      'INSERT INTO sms_inbox (from_number, text, gateway, modem, received_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(sms.from, sms.text, gateway, sms.modem ?? null, sms.receivedAt)
     const id = Number(info.lastInsertRowid)
     let result: IncomingResult = { outcome: 'unmatched' }
     let handledBy: string | null = null
@@ -307,9 +294,12 @@ export class SmsService extends EventEmitter {
         break
       }
     }
-    this.db
-      .prepare('UPDATE sms_inbox SET outcome = ?, handled_by = ?, ref = ? WHERE id = ?')
-      .run(result.outcome, handledBy, result.ref ?? null, id)
+    this.sql('UPDATE sms_inbox SET outcome = ?, handled_by = ?, ref = ? WHERE id = ?').run(
+      result.outcome,
+      handledBy,
+      result.ref ?? null,
+      id,
+    )
     this.emit('inbox', { id, outcome: result.outcome })
     return { id, ...result }
   }
@@ -321,22 +311,20 @@ export class SmsService extends EventEmitter {
     before?: number
     limit: number
   }): OutboxRow[] {
-    return this.db
-      .prepare(
-        `SELECT id, idempotency_key, to_number, text_display, priority, kind, ref, status, gateway, modem, message_ref, attempts,
+    return this.sql(
+      `SELECT id, idempotency_key, to_number, text_display, priority, kind, ref, status, gateway, modem, message_ref, attempts,
                 possible_duplicate, last_error, created_at, sent_at, delivered_at
          FROM sms_outbox WHERE id < ? AND (? IS NULL OR status = ?) AND (? IS NULL OR to_number = ?) AND (? IS NULL OR ref = ?)
          ORDER BY id DESC LIMIT ?`,
-      )
-      .all(
-        filter.before ?? Number.MAX_SAFE_INTEGER,
-        filter.status ?? null,
-        filter.status ?? null,
-        filter.to ?? null,
-        filter.to ?? null,
-        filter.ref ?? null,
-        filter.ref ?? null,
-        filter.limit,
-      ) as OutboxRow[]
+    ).all(
+      filter.before ?? Number.MAX_SAFE_INTEGER,
+      filter.status ?? null,
+      filter.status ?? null,
+      filter.to ?? null,
+      filter.to ?? null,
+      filter.ref ?? null,
+      filter.ref ?? null,
+      filter.limit,
+    ) as OutboxRow[]
   }
 }

@@ -11,8 +11,8 @@ const { parentPort, workerData } = require('node:worker_threads')
 const Database = require(workerData.driver)
 const db = new Database(workerData.file, { readonly: true, fileMustExist: true })
 db.pragma('busy_timeout = 5000')
-db.pragma('cache_size = -32768')
-db.pragma('mmap_size = 268435456')
+db.pragma('cache_size = -8192')
+db.pragma('mmap_size = 67108864')
 const cache = new Map()
 parentPort.on('message', ({ id, sql, params }) => {
   try {
