@@ -64,7 +64,14 @@ const bench: Bench = {
   async run(): Promise<BenchResult[]> {
     const child = spawn(
       process.execPath,
-      [...(process.env.IMS_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.IMS_BENCH_PROFILE] : []), '--import', 'tsx', new URL('./servers.ts', import.meta.url).pathname],
+      [
+        ...(process.env.IMS_BENCH_PROFILE
+          ? ['--cpu-prof', '--cpu-prof-dir', process.env.IMS_BENCH_PROFILE]
+          : []),
+        '--import',
+        'tsx',
+        new URL('./servers.ts', import.meta.url).pathname,
+      ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
