@@ -230,14 +230,20 @@ export class CardholderRepository {
         .pluck()
         .all(q.mobile, after, q.limit) as number[]
     } else if (q.name) {
-      // Prefix match on the NOCASE index: `name >= x AND name < x + U+FFFF` keeps it an index range scan.
+      // Prefix match on the NOCASE index (`name >= x AND name < x + U+FFFF` keeps it an index range scan),
+      // ordered by (name, id): the page after a cardholder continues from that cardholder's name and id.
+      const afterName = q.after
+        ? ((this.db.prepare('SELECT name FROM cardholders WHERE id = ?').pluck().get(q.after) as
+            string | undefined) ?? '')
+        : ''
       ids = this.db
         .prepare(
-          `SELECT id FROM cardholders WHERE name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ? AND id > ?
+          `SELECT id FROM cardholders WHERE name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?
+             AND (name COLLATE NOCASE, id) > (?, ?)
            ORDER BY name COLLATE NOCASE, id LIMIT ?`,
         )
         .pluck()
-        .all(q.name, q.name + '\uffff', after, q.limit) as number[]
+        .all(q.name, q.name + '\uffff', afterName, after, q.limit) as number[]
     } else {
       ids = this.db
         .prepare('SELECT id FROM cardholders WHERE id > ? ORDER BY id LIMIT ?')

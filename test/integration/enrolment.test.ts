@@ -152,6 +152,22 @@ describe('mass enrolment', () => {
     }
   })
 
+  it('pages a name search in name order without repeating or skipping anyone', async () => {
+    const seen: string[] = []
+    let after: number | undefined
+    for (;;) {
+      const page = await json<{ items: { id: number; name: string }[]; nextAfter?: number }>(
+        await srv.api(`/api/cardholders?name=holder&limit=4${after ? `&after=${after}` : ''}`, { token }),
+      )
+      seen.push(...page.items.map((i) => i.name))
+      if (page.nextAfter === undefined) break
+      after = page.nextAfter
+    }
+    // NOCASE order is byte order here (same case throughout): Holder 0, Holder 1, Holder 10, …
+    expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => `Holder ${i}`).sort())
+    expect(new Set(seen).size).toBe(25)
+  })
+
   it('changes a cardholder’s status with a reason and audits it', async () => {
     const found = await json<{ items: { id: number }[] }>(
       await srv.api(`/api/cardholders?pan=${testPan('454545', 8)}`, { token }),
