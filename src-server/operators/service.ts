@@ -9,7 +9,8 @@ import { HttpProblem } from '../http/problem'
 import { checkPasswordPolicy, DUMMY_HASH, hashPassword, verifyPassword, WeakPasswordError } from './password'
 import { ROLE_PERMISSIONS } from './permissions'
 
-authenticator.options = { window: 1, step: 30, digits: 6 }
+/** Operator TOTP: RFC 6238 defaults, one step of clock drift either way. */
+const TOTP_OPTIONS = { window: 1, step: 30, digits: 6 }
 
 interface OperatorRow {
   id: number
@@ -307,8 +308,8 @@ export class OperatorService {
 
   private checkTotp(sealedSecret: Buffer, code: string, now: number): number | null {
     const secret = this.vault.open(sealedSecret).toString('utf8')
-    authenticator.options = { ...authenticator.options, epoch: now }
-    const delta = authenticator.checkDelta(code, secret)
+    // A clone per check: setting `epoch` on otplib's shared instance would freeze its clock for every other user.
+    const delta = authenticator.clone({ ...TOTP_OPTIONS, epoch: now }).checkDelta(code, secret)
     return delta === null ? null : Math.floor(now / 30_000) + delta
   }
 
