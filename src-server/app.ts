@@ -21,6 +21,7 @@ import { keysModule } from './keys/routes'
 import { pedsModule } from './peds/routes'
 import { terminalsModule } from './terminals/routes'
 import { donglesModule } from './dongles/routes'
+import { mobileModule } from './mobile/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -36,6 +37,7 @@ export const MODULES: readonly ServerModule[] = [
   pedsModule,
   terminalsModule,
   donglesModule,
+  mobileModule,
 ]
 
 export interface AppOptions {

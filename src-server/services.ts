@@ -21,6 +21,7 @@ import { InitialKeyAllocator } from './peds/allocator'
 import { PedService } from './peds/service'
 import { TerminalService } from './terminals/service'
 import { ReadPool } from './store/read-pool'
+import { MobileService } from './mobile/service'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
 export interface Services {
@@ -44,6 +45,8 @@ export interface Services {
   peds: PedService
   terminals: TerminalService
   dongles: DongleService
+  /** The mobile authenticator: devices, approvals and the mobile-signature method. */
+  mobile: MobileService
   version: string
   close(): Promise<void>
 }
@@ -118,6 +121,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     purpose: 'secret-enc',
     aadColumn: 'sealed_aad',
   })
+  const mobile = new MobileService({ db, log, audit, keyring, sms, cardholders, acs })
   return {
     config,
     log,
@@ -138,8 +142,10 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     peds,
     terminals,
     dongles,
+    mobile,
     version,
     async close() {
+      mobile.stop()
       await acs.stop()
       await modems.stop()
       await sms.stop()

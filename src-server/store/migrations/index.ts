@@ -13,6 +13,7 @@ import dongles from './0400-dongles'
 import keys from './0500-keys'
 import peds from './0510-peds'
 import terminals from './0600-terminals'
+import mobile from './0700-mobile'
 
 export interface Migration {
   id: string
@@ -29,4 +30,5 @@ export const MIGRATIONS: readonly Migration[] = [
   keys,
   peds,
   terminals,
+  mobile,
 ]
