@@ -21,6 +21,8 @@ import { keysModule } from './keys/routes'
 import { pedsModule } from './peds/routes'
 import { terminalsModule } from './terminals/routes'
 import { donglesModule } from './dongles/routes'
+import { twofaModule } from './twofa/routes'
+import { channelsModule } from './channels/routes'
 import { mobileModule } from './mobile/routes'
 
 /** The capabilities this server is made of, in registration order. */
@@ -37,6 +39,8 @@ export const MODULES: readonly ServerModule[] = [
   pedsModule,
   terminalsModule,
   donglesModule,
+  twofaModule,
+  channelsModule,
   mobileModule,
 ]
 

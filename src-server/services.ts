@@ -21,6 +21,8 @@ import { InitialKeyAllocator } from './peds/allocator'
 import { PedService } from './peds/service'
 import { TerminalService } from './terminals/service'
 import { ReadPool } from './store/read-pool'
+import { TwoFactorService } from './twofa/service'
+import { ChannelService } from './channels/service'
 import { MobileService } from './mobile/service'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
@@ -45,6 +47,10 @@ export interface Services {
   peds: PedService
   terminals: TerminalService
   dongles: DongleService
+  /** The 2FA PIN API: applications, message templates, PINs, limits, usage. */
+  twofa: TwoFactorService
+  /** MOTO / EDC / ECOM authentication requests, channel clients and their webhooks. */
+  channels: ChannelService
   /** The mobile authenticator: devices, approvals and the mobile-signature method. */
   mobile: MobileService
   version: string
@@ -122,6 +128,20 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     aadColumn: 'sealed_aad',
   })
   const mobile = new MobileService({ db, log, audit, keyring, sms, cardholders, acs })
+  const twofa = new TwoFactorService({ db, vault, keyring, sms, audit })
+  vault.registerSealedColumn({
+    table: 'twofa_pins',
+    column: 'text_sealed',
+    purpose: 'secret-enc',
+    aadColumn: "'twofa-pin:' || id",
+  })
+  const channels = new ChannelService({ db, vault, log, audit, sms, cardholders, methods: acs.methods })
+  vault.registerSealedColumn({
+    table: 'channel_clients',
+    column: 'webhook_secret_sealed',
+    purpose: 'secret-enc',
+    aadColumn: "'channel-webhook:' || id",
+  })
   return {
     config,
     log,
@@ -142,10 +162,14 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     peds,
     terminals,
     dongles,
+    twofa,
+    channels,
     mobile,
     version,
     async close() {
       mobile.stop()
+      twofa.stop()
+      await channels.stop()
       await acs.stop()
       await modems.stop()
       await sms.stop()

@@ -69,7 +69,8 @@ describe('browser challenge', () => {
     const browser = new ChallengeBrowser(String(p.ares.acsURL))
     await browser.open(p.creq!, p.threeDSSessionData)
     expect(browser.headers?.get('x-frame-options')).toBeNull()
-    expect(browser.headers?.get('content-security-policy')).toContain('frame-ancestors *')
+    expect(browser.headers?.get('content-security-policy')).not.toContain('frame-ancestors')
+    expect(browser.headers?.get('content-security-policy')).toContain("default-src 'none'")
     expect(browser.html.match(/<input type="text"/g)).toHaveLength(1)
     expect(browser.html).toContain('Valider')
     const sms = (await lab.smsTexts(CARDS.visaFr.mobile)).at(-1)!

@@ -13,6 +13,7 @@ export const AREAS = [
   { id: 'operators', label: 'Operators', path: '/operators' },
   { id: 'audit', label: 'Audit', path: '/audit' },
   { id: 'lab', label: 'Lab', path: '/lab' },
+  { id: 'twofa', label: '2FA PIN API', path: '/twofa' },
   { id: 'settings', label: 'Settings', path: '/settings' },
 ] as const
 

@@ -14,6 +14,7 @@ import SettingsPage from './SettingsPage.svelte'
 import SmsModemsPage from './SmsModemsPage.svelte'
 import TerminalsPage from './TerminalsPage.svelte'
 import TransactionsPage from './TransactionsPage.svelte'
+import TwofaPage from './TwofaPage.svelte'
 
 /**
  * One page per area: adding an area means a line in lib/areas.ts and a line here. Pages take no props; what
@@ -33,5 +34,6 @@ export const PAGES: Record<AreaId, Component> = {
   operators: OperatorsPage,
   audit: AuditPage,
   lab: LabPage,
+  twofa: TwofaPage,
   settings: SettingsPage,
 }

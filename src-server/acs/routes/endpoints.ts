@@ -24,8 +24,9 @@ function sha256(text: string): string {
 
 /**
  * The challenge pages run inside the requestor's cross-origin iframe: framing is allowed (no
- * X-Frame-Options, `frame-ancestors *`), nothing loads from elsewhere, and only this page's own inline
- * style and script run (by hash). Forms may post here and, on the final page, to the notificationURL.
+ * X-Frame-Options and no frame-ancestors directive: `frame-ancestors *` would still refuse the opaque-origin
+ * parents that 3DS Server scripts create with about:blank or srcdoc iframes), nothing loads from elsewhere,
+ * and only this page's own inline style and script run (by hash). Forms may post here and, on the final page, to the notificationURL.
  */
 export function challengePageHeaders(ctx: Context, html: string, formTarget?: string): void {
   const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => sha256(m[1]))
@@ -46,7 +47,6 @@ export function challengePageHeaders(ctx: Context, html: string, formTarget?: st
       `style-src ${styles.join(' ') || "'none'"}`,
       'img-src data:',
       `form-action 'self'${target}`,
-      'frame-ancestors *',
       "base-uri 'none'",
     ].join('; '),
   )

@@ -14,6 +14,8 @@ import keys from './0500-keys'
 import peds from './0510-peds'
 import terminals from './0600-terminals'
 import mobile from './0700-mobile'
+import twofa from './0900-twofa'
+import channels from './0910-channels'
 
 export interface Migration {
   id: string
@@ -31,4 +33,6 @@ export const MIGRATIONS: readonly Migration[] = [
   peds,
   terminals,
   mobile,
+  twofa,
+  channels,
 ]
