@@ -2,6 +2,7 @@
 export const AREAS = [
   { id: 'dashboard', label: 'Dashboard', path: '/dashboard' },
   { id: 'cardholders', label: 'Cardholders', path: '/cardholders' },
+  { id: 'devices', label: 'Mobile devices', path: '/devices' },
   { id: 'transactions', label: 'Transactions', path: '/transactions' },
   { id: 'reports', label: 'Reports', path: '/reports' },
   { id: 'sms', label: 'SMS & modems', path: '/sms' },

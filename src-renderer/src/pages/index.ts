@@ -4,6 +4,7 @@ import AuditPage from './AuditPage.svelte'
 import CardholdersPage from './CardholdersPage.svelte'
 import CryptoCalculatorPage from './CryptoCalculatorPage.svelte'
 import DashboardPage from './DashboardPage.svelte'
+import DevicesPage from './DevicesPage.svelte'
 import DonglesPage from './DonglesPage.svelte'
 import KeysPedsPage from './KeysPedsPage.svelte'
 import LabPage from './LabPage.svelte'
@@ -23,6 +24,7 @@ import TwofaPage from './TwofaPage.svelte'
 export const PAGES: Record<AreaId, Component> = {
   dashboard: DashboardPage,
   cardholders: CardholdersPage,
+  devices: DevicesPage,
   transactions: TransactionsPage,
   reports: ReportsPage,
   sms: SmsModemsPage,
