@@ -264,7 +264,9 @@ async function listen(): Promise<void> {
   events = source
   source.addEventListener('approval', (e) => {
     const view = JSON.parse((e as MessageEvent<string>).data) as ApprovalView
-    if (!approvals.has(view.id)) approvals.set(view.id, { view })
+    // An update (e.g. "now needs the scan") keeps the screen this phone already scanned.
+    const before = approvals.get(view.id)
+    approvals.set(view.id, { view: { ...view, poi: before?.view.poi }, poiToken: before?.poiToken })
     render()
   })
   source.addEventListener('closed', (e) => {
@@ -309,7 +311,9 @@ async function follow(kind: 'approval' | 'poi', value: string): Promise<void> {
   try {
     if (kind === 'approval') {
       const view = await client.approval(value)
-      approvals.set(view.id, { view, poiToken: approvals.get(view.id)?.poiToken })
+      // An update (e.g. "now needs the scan") keeps the screen this phone already scanned.
+      const before = approvals.get(view.id)
+      approvals.set(view.id, { view: { ...view, poi: before?.view.poi }, poiToken: before?.poiToken })
     } else {
       const view = await client.resolveScreen(value)
       approvals.set(view.id, { view, poiToken: value })

@@ -20,6 +20,8 @@ const FINAL: Record<Exclude<ScreenState['status'], 'pending'>, string> = {
   expired: 'This payment request has expired',
 }
 
+/** The server holds a state request at most this long (GET /poi/:id/state?wait=). */
+const MAX_WAIT_MS = 25_000
 const root = document.getElementById('screen')!
 const poiId = /^\/poi\/([A-Za-z0-9_-]{22})$/.exec(location.pathname)?.[1]
 
@@ -63,7 +65,7 @@ async function loop(wait = 0): Promise<void> {
     }
     const s = (await res.json()) as ScreenState
     render(s)
-    if (s.status === 'pending' && s.qr) void loop(s.qr.refreshInMs)
+    if (s.status === 'pending' && s.qr) void loop(Math.min(s.qr.refreshInMs, MAX_WAIT_MS))
   } catch {
     setTimeout(() => void loop(), 3000)
   }

@@ -400,6 +400,14 @@ export class ApprovalService {
     if (row.status !== 'pending') throw this.closed(row)
     this.d.db.prepare(`UPDATE mobile_approvals SET presence = 'scan' WHERE id = ?`).run(row.id)
     this.d.audit.record({ actor, action: 'mobile.poi.open', details: { acsTransID } })
+    // Authenticators already showing the request learn that it now needs the scan.
+    const ch = this.challenge(row)
+    if (this.isOpen(row, ch, Date.now()))
+      this.d.hub.publish(
+        this.d.devices.devicesForCard(ch.context.cardId).map((dv) => dv.id),
+        'approval',
+        this.view({ ...row, presence: 'scan' }, ch),
+      )
     return { poiId: row.poi_id }
   }
 
