@@ -23,7 +23,18 @@ export interface ChallengeSubject {
 /** What the cardholder is shown: a code entry (acsUiType 01) or an out-of-band wait (acsUiType 04). */
 export type Prompt =
   | { kind: 'code'; codeLength: number; maskedDestination: string; resendAvailable: boolean }
-  | { kind: 'oob'; maskedDestination: string }
+  | { kind: 'oob'; maskedDestination: string; screen?: ScreenPanel }
+
+/**
+ * A payment screen's rotating QR code on the out-of-band page (mobile signature): the page shows the code
+ * from `stateUrl` (GET, JSON, long poll) and continues by itself once the cardholder decided.
+ */
+export interface ScreenPanel {
+  stateUrl: string
+  /** Alternative text of the code and the line under it, in the cardholder's language. */
+  alt: string
+  caption: string
+}
 
 export type Notice =
   { kind: 'wrong-code'; attemptsLeft: number } | { kind: 'code-resent' } | { kind: 'code-expired' }

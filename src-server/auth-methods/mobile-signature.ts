@@ -18,6 +18,13 @@ import type {
  */
 interface ApprovalState extends MethodState {
   approvalId: string
+  poiId: string
+}
+
+const SCAN: Record<string, { alt: string; caption: string }> = {
+  en: { alt: 'QR code of this payment', caption: 'Or scan this code with your authenticator.' },
+  fr: { alt: 'Code QR de ce paiement', caption: 'Ou scannez ce code avec votre authentificateur.' },
+  de: { alt: 'QR-Code dieser Zahlung', caption: 'Oder scannen Sie diesen Code mit Ihrem Authenticator.' },
 }
 
 const INSTRUCTION: Record<string, string> = {
@@ -35,18 +42,20 @@ export class MobileSignatureMethod implements AuthenticationMethod {
 
   constructor(private readonly approvals: ApprovalService) {}
 
-  private prompt(subject: ChallengeSubject): Prompt {
+  /** The waiting screen, with the payment screen's rotating QR code (scanning it binds the approval). */
+  private prompt(subject: ChallengeSubject, state: MethodState): Prompt {
+    const { poiId } = state as ApprovalState
     return {
       kind: 'oob',
       maskedDestination: maskMobile(subject.mobile),
       instruction: INSTRUCTION[subject.language] ?? INSTRUCTION.en,
+      screen: { stateUrl: `/poi/${poiId}/state`, ...(SCAN[subject.language] ?? SCAN.en) },
     } as Prompt
   }
 
   start(subject: ChallengeSubject, mode: ChallengeMode): Step {
-    const { approvalId } = this.approvals.open(subject, mode)
-    const state: ApprovalState = { approvalId }
-    return { state, prompt: this.prompt(subject) }
+    const state: ApprovalState = this.approvals.open(subject, mode)
+    return { state, prompt: this.prompt(subject, state) }
   }
 
   /**
@@ -54,10 +63,10 @@ export class MobileSignatureMethod implements AuthenticationMethod {
    * authenticator does. The waiting screen is shown again, without counting an attempt against anyone.
    */
   verify(subject: ChallengeSubject, state: MethodState): Verification {
-    return { outcome: 'retry', state, prompt: this.prompt(subject) }
+    return { outcome: 'retry', state, prompt: this.prompt(subject, state) }
   }
 
   resend(subject: ChallengeSubject, state: MethodState): Step {
-    return { state, prompt: this.prompt(subject) }
+    return { state, prompt: this.prompt(subject, state) }
   }
 }

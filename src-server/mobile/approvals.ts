@@ -85,7 +85,11 @@ export class ApprovalService {
   constructor(private readonly d: ApprovalDeps) {}
 
   /** Opens the approval of a challenge (inside the ACS's transaction); devices are told once it commits. */
-  open(subject: ChallengeSubject, mode: ChallengeMode, now = Date.now()): { approvalId: string } {
+  open(
+    subject: ChallengeSubject,
+    mode: ChallengeMode,
+    now = Date.now(),
+  ): { approvalId: string; poiId: string } {
     const settings = this.d.settings.get()
     const id = randomBytes(16).toString('base64url')
     this.d.db
@@ -113,7 +117,7 @@ export class ApprovalService {
         this.d.log.error({ err, acsTransID: subject.acsTransID }, 'mobile approval announcement failed')
       }
     })
-    return { approvalId: existing.id }
+    return { approvalId: existing.id, poiId: existing.poi_id }
   }
 
   private byTrans(acsTransID: string): ApprovalRow | undefined {

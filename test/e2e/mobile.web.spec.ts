@@ -257,3 +257,47 @@ test('decline and “this wasn’t me” from the authenticator', async ({ brows
   })
   expect(after.ares).toMatchObject({ transStatus: 'R', transStatusReason: '11' })
 })
+
+test('browser challenge: the page shows the rotating QR code and continues by itself after the tap', async ({
+  browser,
+}) => {
+  const holder = await enrol()
+  const phone = await activate(browser, holder)
+  const merchant = await (await context(browser)).newPage()
+
+  // Tap on the pushed request: the challenge page in the merchant's iframe finishes on its own.
+  const first = await api('/api/lab/purchases', {
+    method: 'POST',
+    json: { pan: holder.pan, amount: 2599, flow: 'challenge' },
+  })
+  await merchant.goto(`${srv.url.replace('127.0.0.1', 'localhost')}${String(first.checkoutUrl)}`)
+  const frame = merchant.frameLocator('iframe[name="acs-challenge"]')
+  const qr = frame.getByRole('img', { name: 'QR code of this payment' })
+  await expect(qr).toHaveAttribute('src', /^data:image\/svg\+xml;base64,/)
+  await test
+    .info()
+    .attach('challenge-page-qr.png', { body: await merchant.screenshot(), contentType: 'image/png' })
+  const card = phone.locator(`[data-approval="${String(first.acsTransID)}"]`)
+  await card.getByRole('button', { name: 'Approve' }).click()
+  await expect(merchant.locator('#result')).toHaveText('Authentication result: Y')
+  const rreqs = (await api(`/api/lab/purchases/${String(first.id)}`)).rreqs as Record<string, unknown>[]
+  expect(rreqs).toHaveLength(1)
+  expect(rreqs[0]).toMatchObject({ transStatus: 'Y', authenticationType: '03' })
+
+  // Scanning the code on the challenge page binds the approval to that page.
+  const second = await api('/api/lab/purchases', {
+    method: 'POST',
+    json: { pan: holder.pan, amount: 4200, flow: 'challenge' },
+  })
+  await merchant.goto(`${srv.url.replace('127.0.0.1', 'localhost')}${String(second.checkoutUrl)}`)
+  await expect(qr).toHaveAttribute('data-link', /#poi=/)
+  const link = (await qr.getAttribute('data-link'))!
+  await expectQrOf((await qr.getAttribute('src'))!, link)
+  await phone.goto(link)
+  const scanned = phone.locator(`[data-approval="${String(second.acsTransID)}"]`)
+  await expect(scanned.getByText('Scanned at the payment screen.')).toBeVisible()
+  await scanned.getByRole('button', { name: 'Approve' }).click()
+  await expect(merchant.locator('#result')).toHaveText('Authentication result: Y')
+  const stats = await api('/api/mobile/statistics')
+  expect((stats.scannedShare as number) > 0).toBe(true)
+})

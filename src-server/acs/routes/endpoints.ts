@@ -46,6 +46,8 @@ export function challengePageHeaders(ctx: Context, html: string, formTarget?: st
       `script-src ${scripts.join(' ') || "'none'"}`,
       `style-src ${styles.join(' ') || "'none'"}`,
       'img-src data:',
+      // The out-of-band page polls its own status endpoint.
+      "connect-src 'self'",
       `form-action 'self'${target}`,
       "base-uri 'none'",
     ].join('; '),

@@ -239,7 +239,7 @@ export class ChallengeFlow {
       notice,
     }
     const prompt = ch.prompt as Prompt
-    if (prompt.kind === 'oob') return renderOobWaitingPage(common)
+    if (prompt.kind === 'oob') return renderOobWaitingPage({ ...common, screen: prompt.screen })
     return renderOtpPage({
       ...common,
       maskedDestination: prompt.maskedDestination,
