@@ -257,12 +257,12 @@ export class ApprovalService {
    * from its own copy of the transaction: a changed amount, merchant or nonce does not verify. The status
    * update is guarded, so a replayed decision finds the approval already decided.
    */
-  decide(
+  async decide(
     deviceId: string,
     id: string,
     body: { decision: Decision; signedAt: number; poiToken?: string; signature: string },
     now = Date.now(),
-  ): { status: ApprovalStatus; transStatus: string } {
+  ): Promise<{ status: ApprovalStatus; transStatus: string }> {
     const device = this.d.devices.identity(deviceId)
     if (!device || device.status !== 'active')
       throw new HttpProblem(403, 'Device not active', 'This authenticator is not active')
@@ -296,7 +296,7 @@ export class ApprovalService {
       deviceId,
       poi,
     })
-    if (!verifyRecord(device.key, record, body.signature)) {
+    if (!(await verifyRecord(device.key, record, body.signature))) {
       this.d.log.warn({ device: deviceId, acsTransID: row.acs_trans_id }, 'mobile approval: bad signature')
       throw new HttpProblem(401, 'Invalid signature', 'The decision is not signed by this device')
     }

@@ -36,7 +36,7 @@ export class DeviceAuthenticator {
       ctx.method === 'GET' || ctx.method === 'HEAD' ? Buffer.alloc(0) : await readRawBody(ctx, BODY_LIMIT)
     const bodyHash = createHash('sha256').update(raw).digest('base64url')
     const record = requestRecord(ctx.method, ctx.originalUrl, auth.at, bodyHash)
-    if (!verifyRecord(device.key, record, auth.signature))
+    if (!(await verifyRecord(device.key, record, auth.signature)))
       throw refuse('The request signature does not verify')
     if (device.status === 'revoked' || (device.status === 'pending' && !allowPending))
       throw new HttpProblem(403, 'Device not active', `This authenticator is ${device.status}`)

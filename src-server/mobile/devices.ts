@@ -118,7 +118,7 @@ export class DeviceRegistry {
    * First factor: the token from the QR code, and proof that the caller holds the private key. Creates a
    * pending device and texts the cardholder's registered number a confirmation code.
    */
-  activate(
+  async activate(
     input: {
       token: string
       publicKey: string
@@ -128,7 +128,7 @@ export class DeviceRegistry {
       origin: string
     },
     now = Date.now(),
-  ): { deviceId: string; maskedMobile: string } {
+  ): Promise<{ deviceId: string; maskedMobile: string }> {
     const spki = Buffer.from(input.publicKey, 'base64url')
     let key: KeyObject
     try {
@@ -138,7 +138,7 @@ export class DeviceRegistry {
     }
     const tokenHash = sha256(input.token)
     const thumbprint = keyThumbprint(spki)
-    if (!verifyRecord(key, activationRecord(tokenHash, thumbprint), input.proof))
+    if (!(await verifyRecord(key, activationRecord(tokenHash, thumbprint), input.proof)))
       throw new HttpProblem(400, 'Invalid proof', 'The activation proof does not verify with this key')
     const deviceId = randomBytes(16).toString('base64url')
     const hashKey = this.keyring.active('otp-hash')
