@@ -23,6 +23,11 @@ import { terminalsModule } from './terminals/routes'
 import { donglesModule } from './dongles/routes'
 import { twofaModule } from './twofa/routes'
 import { channelsModule } from './channels/routes'
+import { reportsModule } from './reports/routes'
+import { consoleApiModule } from './console-api/routes'
+import { templatesModule } from './templates/routes'
+import { authMethodsModule } from './auth-methods/routes'
+import { fraudModule } from './fraud/routes'
 import { mobileModule } from './mobile/routes'
 
 /** The capabilities this server is made of, in registration order. */
@@ -41,6 +46,11 @@ export const MODULES: readonly ServerModule[] = [
   donglesModule,
   twofaModule,
   channelsModule,
+  reportsModule,
+  consoleApiModule,
+  templatesModule,
+  authMethodsModule,
+  fraudModule,
   mobileModule,
 ]
 
@@ -94,6 +104,26 @@ export function createApp(services: Services, options: AppOptions = {}): { app: 
         )
       }
     },
+  })
+
+  // The durability barrier: a request that wrote is answered only once its writes are on disk.
+  app.use(async (ctx: Context, next: Next) => {
+    const before = services.durability.changes()
+    await next()
+    if (services.durability.changes() === before) return
+    try {
+      await services.durability.flush()
+    } catch (err) {
+      log.fatal({ err }, 'the database could not be synced to disk')
+      ctx.status = 503
+      ctx.type = 'application/problem+json'
+      ctx.body = JSON.stringify({
+        type: 'https://ims.local/problems/storage-failure',
+        title: 'Storage failure',
+        status: 503,
+        detail: 'The server could not make the change durable; it may not have been kept',
+      })
+    }
   })
 
   app.use(async (ctx: Context, next: Next) => {

@@ -21,8 +21,13 @@ import { InitialKeyAllocator } from './peds/allocator'
 import { PedService } from './peds/service'
 import { TerminalService } from './terminals/service'
 import { ReadPool } from './store/read-pool'
+import { Durability } from './store/durability'
 import { TwoFactorService } from './twofa/service'
 import { ChannelService } from './channels/service'
+import { ReportService } from './reports/service'
+import { DailyReports } from './reports/daily'
+import { TemplateStore } from './templates/store'
+import { FraudService } from './fraud/service'
 import { MobileService } from './mobile/service'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
@@ -30,6 +35,8 @@ export interface Services {
   config: Config
   log: Logger
   db: Db
+  /** Awaited before acknowledging a write (see store/durability.ts). */
+  durability: Durability
   reads: ReadPool
   keyring: Keyring
   vault: Vault
@@ -51,6 +58,12 @@ export interface Services {
   twofa: TwoFactorService
   /** MOTO / EDC / ECOM authentication requests, channel clients and their webhooks. */
   channels: ChannelService
+  reports: ReportService
+  dailyReports: DailyReports
+  /** SMS message templates per issuer and language. */
+  templates: TemplateStore
+  /** Real-time fraud notification, the fraud queue and the issuer webhook. */
+  fraud: FraudService
   /** The mobile authenticator: devices, approvals and the mobile-signature method. */
   mobile: MobileService
   version: string
@@ -65,6 +78,8 @@ export function databasePath(dataDir: string): string {
 export function createServices(config: Config, log: Logger, masterKey: Buffer, version: string): Services {
   const db = openDatabase(databasePath(config.dataDir))
   migrate(db)
+  const durability = new Durability(db, `${databasePath(config.dataDir)}-wal`)
+  const durable = () => durability.flush()
   const keyring = new Keyring(db, masterKey)
   const vault = new Vault(keyring, db)
   vault.registerSealedColumn({ table: 'operators', column: 'totp_secret', purpose: 'secret-enc' })
@@ -78,14 +93,27 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const cardholders = new CardholderRepository(db, vault, issuers, audit)
   vault.registerSealedColumn({ table: 'cards', column: 'pan_ct', purpose: 'pan-enc' })
   const enrolment = new EnrolmentImporter(db, issuers, cardholders, audit)
-  const sms = new SmsService(db, vault, log)
+  const sms = new SmsService(db, vault, log, durable)
   sms.useGateway(new VirtualPhoneGateway())
   vault.registerSealedColumn({ table: 'modems', column: 'pin_sealed', purpose: 'secret-enc' })
   const modems = new ModemService(sms, new ModemRepository(db, vault), audit, log)
   modems.applyStoredChoice()
   const dongles = new DongleService(db, vault, audit, cardholders, log)
   const reads = new ReadPool(databasePath(config.dataDir))
-  const acs = new AcsRuntime({ db, vault, keyring, log, audit, issuers, cardholders, sms })
+  const templates = new TemplateStore(db, audit)
+  const acs = new AcsRuntime({
+    db,
+    durable,
+    vault,
+    keyring,
+    log,
+    audit,
+    issuers,
+    cardholders,
+    sms,
+    templates,
+    dongles,
+  })
   vault.registerSealedColumn({
     table: 'acs_range_keys',
     column: 'sealed',
@@ -127,7 +155,6 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     purpose: 'secret-enc',
     aadColumn: 'sealed_aad',
   })
-  const mobile = new MobileService({ db, log, audit, keyring, sms, cardholders, acs })
   const twofa = new TwoFactorService({ db, vault, keyring, sms, audit })
   vault.registerSealedColumn({
     table: 'twofa_pins',
@@ -142,10 +169,26 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     purpose: 'secret-enc',
     aadColumn: "'channel-webhook:' || id",
   })
+  const reports = new ReportService(db, reads)
+  const dailyReports = new DailyReports(reports, log, { directory: join(config.dataDir, 'reports') })
+  const fraud = new FraudService({
+    db,
+    vault,
+    audit,
+    log,
+    sms,
+    cardholders,
+    templates,
+    alarms: acs.alarms,
+  })
+  acs.events.on(fraud.onAuthenticated)
+  sms.onIncomingSms('fraud', fraud.onSmsReply)
+  const mobile = new MobileService({ db, log, audit, keyring, sms, cardholders, acs, fraud })
   return {
     config,
     log,
     db,
+    durability,
     reads,
     keyring,
     vault,
@@ -155,6 +198,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     cardholders,
     enrolment,
     sms,
+    reports,
+    dailyReports,
     acs,
     modems,
     keyStore,
@@ -164,17 +209,23 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     dongles,
     twofa,
     channels,
+    templates,
+    fraud,
     mobile,
     version,
     async close() {
       mobile.stop()
       twofa.stop()
       await channels.stop()
+      await dailyReports.stop()
       await acs.stop()
       await modems.stop()
+      await fraud.stop()
       await sms.stop()
       await peds.idle()
       await reads.close()
+      await durability.flush()
+      durability.close()
       if (db.open) {
         db.pragma('wal_checkpoint(TRUNCATE)')
         db.close()

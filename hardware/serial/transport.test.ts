@@ -36,6 +36,23 @@ describe('openTransport', () => {
     server.close()
   })
 
+  it('survives the device being pulled out mid-write: no crash, the stream closes, the failure is kept', async () => {
+    pair = await openPtyPair()
+    const t = await openTransport(pair.a)
+    // (events.once would reject on the 'error' that precedes the close: listen for the close alone)
+    const closed = new Promise((resolve) => t.stream.on('close', resolve))
+    await pair.close() // the other end disappears, as when a USB serial adapter is unplugged
+    pair = undefined
+    for (let i = 0; i < 20 && !t.stream.destroyed; i++) {
+      t.stream.write('AT\r')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    await closed
+    expect(t.stream.destroyed).toBe(true)
+    expect(t.failure?.message).toMatch(/EIO|closed|EBADF/i)
+    await t.close()
+  })
+
   it('fails with a named error for a missing device', async () => {
     await expect(openTransport('/dev/does-not-exist-ims')).rejects.toBeInstanceOf(TransportError)
     await expect(openTransport('tcp://nohost')).rejects.toThrow(/tcp:\/\/host:port/)

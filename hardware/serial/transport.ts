@@ -9,6 +9,8 @@ import { SerialPort } from 'serialport'
 export interface Transport {
   readonly url: string
   readonly stream: Duplex
+  /** The I/O error that ended the link (a device unplugged: EIO, a bank dropping the socket), if one did. */
+  readonly failure: Error | undefined
   close(): Promise<void>
 }
 
@@ -31,11 +33,34 @@ export class TransportError extends Error {
 
 export async function openTransport(url: string, options: OpenOptions = {}): Promise<Transport> {
   const timeoutMs = options.timeoutMs ?? 5000
-  if (url.startsWith('tcp://')) return openTcp(url, timeoutMs)
-  return openSerial(url, options.baudRate ?? 115_200, timeoutMs)
+  const opened = url.startsWith('tcp://')
+    ? await openTcp(url, timeoutMs)
+    : await openSerial(url, options.baudRate ?? 115_200, timeoutMs)
+  return withFailureHandling(opened)
 }
 
-function openTcp(url: string, timeoutMs: number): Promise<Transport> {
+/**
+ * A device pulled out mid-write makes its stream emit 'error' (EIO on a serial port); a stream error nobody
+ * listens to would crash the whole server. Every transport therefore records the failure and destroys the
+ * stream, so drivers learn of it the one way they all watch for: 'close'.
+ */
+function withFailureHandling(opened: Omit<Transport, 'failure'>): Transport {
+  let failure: Error | undefined
+  opened.stream.on('error', (err: Error) => {
+    failure ??= err
+    opened.stream.destroy()
+  })
+  return {
+    url: opened.url,
+    stream: opened.stream,
+    get failure() {
+      return failure
+    },
+    close: opened.close,
+  }
+}
+
+function openTcp(url: string, timeoutMs: number): Promise<Omit<Transport, 'failure'>> {
   const parsed = new URL(url)
   const port = Number(parsed.port)
   if (!parsed.hostname || !Number.isInteger(port) || port <= 0) {
@@ -70,7 +95,7 @@ function openTcp(url: string, timeoutMs: number): Promise<Transport> {
   })
 }
 
-function openSerial(path: string, baudRate: number, timeoutMs: number): Promise<Transport> {
+function openSerial(path: string, baudRate: number, timeoutMs: number): Promise<Omit<Transport, 'failure'>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new TransportError(`timed out opening ${path}`, path)), timeoutMs)
     // hupcl/rtscts off: ptys reject modem-control ioctls, and real modems do not need them to talk AT.

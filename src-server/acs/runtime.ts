@@ -7,7 +7,11 @@ import type { Logger } from '../log'
 import type { SmsService } from '../sms/service'
 import type { Db } from '../store/db'
 import type { AuthenticationMethod } from '../auth-methods/method'
+import { DongleMethod, type DongleCodes } from '../auth-methods/dongle'
+import { MethodSettingsStore } from '../auth-methods/settings'
 import { SmsOtpMethod } from '../auth-methods/sms-otp'
+import { SmsReplyMethod } from '../auth-methods/sms-reply'
+import type { TemplateStore } from '../templates/store'
 import { RuleSetStore } from '../risk/store'
 import { compileRuleSet } from '../risk/evaluate'
 import { Alarms } from './alarms'
@@ -15,6 +19,7 @@ import { AcsKeyStore } from './keys/key-store'
 import { Ledger } from './ledger/ledger'
 import { AReqHandler } from './service/areq-handler'
 import { AuthValues } from './service/auth-values'
+import { AuthenticationEvents } from './service/authentication-events'
 import { ChallengeFlow } from './service/challenge-flow'
 import { ChallengeStore } from './service/challenge-store'
 import { RReqOutbox } from './service/rreq-outbox'
@@ -22,6 +27,8 @@ import { AcsSettingsStore } from './settings'
 
 export interface AcsRuntimeDeps {
   db: Db
+  /** Resolves once committed writes are on disk (store/durability.ts). */
+  durable: () => Promise<void>
   vault: Vault
   keyring: Keyring
   log: Logger
@@ -29,6 +36,8 @@ export interface AcsRuntimeDeps {
   issuers: IssuerRepository
   cardholders: CardholderRepository
   sms: SmsService
+  templates: TemplateStore
+  dongles: DongleCodes
 }
 
 const TIMER_SCAN_MS = 250
@@ -49,6 +58,8 @@ const CHALLENGE_ALL = compileRuleSet({
  */
 export class AcsRuntime {
   readonly settings: AcsSettingsStore
+  /** Per-issuer code, reference and dongle settings of the authentication methods. */
+  readonly methodSettings: MethodSettingsStore
   readonly alarms: Alarms
   readonly keys: AcsKeyStore
   readonly rules: RuleSetStore
@@ -57,6 +68,8 @@ export class AcsRuntime {
   readonly outbox: RReqOutbox
   readonly authValues: AuthValues
   readonly methods: ReadonlyMap<string, AuthenticationMethod>
+  /** Each finished authentication of an enrolled card (the fraud notifier listens). */
+  readonly events: AuthenticationEvents
   readonly areq: AReqHandler
   readonly flow: ChallengeFlow
   private timer: NodeJS.Timeout | undefined
@@ -68,20 +81,20 @@ export class AcsRuntime {
     this.rules = new RuleSetStore(d.db, d.audit, CHALLENGE_ALL)
     this.ledger = new Ledger(d.db)
     this.challenges = new ChallengeStore(d.db, d.vault)
-    this.outbox = new RReqOutbox(d.db, this.ledger, this.alarms, this.settings, d.log)
+    this.outbox = new RReqOutbox(d.db, this.ledger, this.alarms, this.settings, d.log, d.durable)
     this.authValues = new AuthValues(d.db, d.vault, this.keys, d.issuers)
-    const settings = this.settings
-    const sms = new SmsOtpMethod(d.sms, d.keyring, () => {
-      const s = settings.get()
-      return {
-        codeLength: s.otpLength,
-        ttlSeconds: s.otpTtlSeconds,
-        maxAttempts: s.maxAttempts,
-        maxResends: s.maxResends,
-      }
-    })
-    this.methods = new Map<string, AuthenticationMethod>([[sms.name, sms]])
+    this.methodSettings = new MethodSettingsStore(d.db, d.audit, this.settings)
+    const methodSettings = (issuerId: number | undefined) => this.methodSettings.effective(issuerId)
+    this.methods = new Map<string, AuthenticationMethod>(
+      [
+        new SmsOtpMethod(d.sms, d.keyring, methodSettings, d.templates),
+        new SmsReplyMethod(d.sms, methodSettings, d.templates),
+        new DongleMethod(d.dongles, d.sms, methodSettings, d.templates),
+      ].map((m) => [m.name, m]),
+    )
+    this.events = new AuthenticationEvents(d.log)
     const common = {
+      events: this.events,
       db: d.db,
       log: d.log,
       issuers: d.issuers,
@@ -100,7 +113,7 @@ export class AcsRuntime {
       alarms: this.alarms,
     })
     this.flow = new ChallengeFlow({ ...common, outbox: this.outbox })
-    d.sms.onIncomingSms('acs-decoupled', this.flow.onSmsReply)
+    d.sms.onIncomingSms('acs-challenge', this.flow.onSmsReply)
   }
 
   start(): void {

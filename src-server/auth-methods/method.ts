@@ -2,8 +2,8 @@ import type { AuthenticationType } from '../acs/protocol/ares'
 import type { AuthMethod as AuthValueMethod } from '../acs/auth-values/strategy'
 
 /**
- * The one interface every cardholder authentication method plugs into (SMS OTP now; SMS reply, OATH
- * dongle and mobile signature later). A method is pure over a JSON state the ACS stores with the challenge,
+ * The one interface every cardholder authentication method plugs into (SMS OTP, SMS reply, OATH dongle;
+ * mobile signature later). A method keeps its state in a JSON object the ACS stores with the challenge,
  * so a challenge survives a restart; it never sees the channel (browser page, SDK screen, decoupled), only
  * what it must show or send and what the cardholder answered.
  */
@@ -15,15 +15,29 @@ export interface ChallengeSubject {
   mobile: string
   language: string
   panMasked: string
+  /** The issuer (templates, per-issuer code settings). */
+  issuerId?: number
+  /** The cardholder (their dongle); absent on challenges stored before it was recorded. */
+  cardholderId?: number
   merchantName?: string
   /** e.g. "EUR 12.34". */
   amountText?: string
 }
 
-/** What the cardholder is shown: a code entry (acsUiType 01) or an out-of-band wait (acsUiType 04). */
+/**
+ * What the cardholder is shown: a code entry (acsUiType 01) or an out-of-band wait (acsUiType 04).
+ * `instruction` (in the subject's language) replaces the page's generic line when the method has
+ * something more precise to say ("Enter the code shown on your token", "Reply YES K7QD").
+ */
 export type Prompt =
-  | { kind: 'code'; codeLength: number; maskedDestination: string; resendAvailable: boolean }
-  | { kind: 'oob'; maskedDestination: string; screen?: ScreenPanel }
+  | {
+      kind: 'code'
+      codeLength: number
+      maskedDestination: string
+      resendAvailable: boolean
+      instruction?: string
+    }
+  | { kind: 'oob'; maskedDestination: string; instruction?: string; reference?: string; screen?: ScreenPanel }
 
 /**
  * A payment screen's rotating QR code on the out-of-band page (mobile signature): the page shows the code
@@ -53,8 +67,17 @@ export type Verification =
   | ({ outcome: 'retry' } & Step)
   /** No attempts left. */
   | { outcome: 'failed'; state: MethodState }
-  /** The cardholder said no (decoupled reply). */
+  /** The cardholder said no (an SMS reply). */
   | { outcome: 'refused'; state: MethodState }
+
+/** Where an answer came from: typed on the challenge page / SDK screen, or an SMS from the registered number. */
+export type AnswerSource = 'entry' | 'sms'
+
+/**
+ * How an incoming SMS relates to a challenge of its sender: `names` when it carries the challenge's own
+ * reference, `fits` when it has the right shape but names nothing (a bare code), `no` otherwise.
+ */
+export type ReplyMatch = 'names' | 'fits' | 'no'
 
 export interface AuthenticationMethod {
   readonly name: string
@@ -65,8 +88,13 @@ export interface AuthenticationMethod {
   readonly modes: readonly ChallengeMode[]
   /** Sends or shows the first challenge. */
   start(subject: ChallengeSubject, mode: ChallengeMode): Step
-  /** Checks what the cardholder entered (browser/app) or replied (decoupled). */
-  verify(subject: ChallengeSubject, state: MethodState, input: string): Verification
+  /** Checks what the cardholder entered or replied by SMS. */
+  verify(subject: ChallengeSubject, state: MethodState, input: string, source: AnswerSource): Verification
   /** Sends a new challenge when the limit allows; otherwise returns the current prompt unchanged. */
   resend(subject: ChallengeSubject, state: MethodState): Step
+  /**
+   * Whether an SMS from the cardholder's registered number answers this challenge. Methods that take no
+   * SMS answers leave it out. Must not change anything: the ACS asks every pending challenge of the sender.
+   */
+  matchReply?(state: MethodState, text: string): ReplyMatch
 }

@@ -50,7 +50,7 @@ export class MobileSignatureMethod implements AuthenticationMethod {
       maskedDestination: maskMobile(subject.mobile),
       instruction: INSTRUCTION[subject.language] ?? INSTRUCTION.en,
       screen: { stateUrl: `/poi/${poiId}/state`, ...(SCAN[subject.language] ?? SCAN.en) },
-    } as Prompt
+    }
   }
 
   start(subject: ChallengeSubject, mode: ChallengeMode): Step {

@@ -235,7 +235,7 @@ export class ChannelAuthService {
       if (row.mode !== 'browser')
         throw conflict('The cardholder answers this request by SMS reply; there is no code to enter')
       const stored = JSON.parse(row.method_state) as StoredState
-      this.apply(row, stored, this.method(row).verify(this.subject(row), stored.state, code))
+      this.apply(row, stored, this.method(row).verify(this.subject(row), stored.state, code, 'entry'))
     })()
     return this.get(client, id)
   }
@@ -261,7 +261,10 @@ export class ChannelAuthService {
         .get(sms.from, Date.now()) as RequestRow | undefined
       if (!row) return undefined
       const stored = JSON.parse(row.method_state) as StoredState
-      const verification = this.method(row).verify(this.subject(row), stored.state, sms.text)
+      const method = this.method(row)
+      // A method that knows its replies (a reference to name) decides whether this SMS is for it.
+      if (method.matchReply?.(stored.state, sms.text) === 'no') return undefined
+      const verification = method.verify(this.subject(row), stored.state, sms.text, 'sms')
       this.apply(row, stored, verification)
       return {
         outcome: verification.outcome === 'retry' ? ('rejected' as const) : ('matched' as const),

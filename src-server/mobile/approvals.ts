@@ -34,13 +34,8 @@ interface ApprovalRow {
   decided_at: number | null
 }
 
-/** Suspends a card the cardholder says they did not use: the same path as a FRAUD SMS reply. */
-export type FraudReporter = (report: {
-  cardId: number
-  cardholderId: number
-  acsTransID: string
-  deviceId: string
-}) => void
+/** Reports a payment the cardholder disowned: the same report and card suspension as a FRAUD SMS reply. */
+export type FraudReporter = (report: { challenge: Challenge; cardholderId: number; deviceId: string }) => void
 
 export interface ApprovalDeps {
   db: Db
@@ -322,22 +317,17 @@ export class ApprovalService {
         ).changes
       if (!claimed) throw this.closed(this.row(id))
       this.d.devices.touch(deviceId, now)
+      const ended = this.d.acs.flow.end(counted, ENDINGS[body.decision])
+      if (ended === undefined)
+        throw new HttpProblem(410, 'Request expired', 'This payment request has expired')
       if (body.decision === 'fraud')
-        this.d.reportFraud({
-          cardId: c.cardId,
-          cardholderId: device.cardholderId,
-          acsTransID: row.acs_trans_id,
-          deviceId,
-        })
+        this.d.reportFraud({ challenge: ch, cardholderId: device.cardholderId, deviceId })
       this.d.audit.record({
         actor: `cardholder:${device.cardholderId}`,
         action: `mobile.approval.${body.decision}`,
         target: `card:${c.panMasked}`,
         details: { acsTransID: row.acs_trans_id, device: deviceId, scanned: poi !== '-' },
       })
-      const ended = this.d.acs.flow.end(counted, ENDINGS[body.decision])
-      if (ended === undefined)
-        throw new HttpProblem(410, 'Request expired', 'This payment request has expired')
       return ended
     })()
     void this.d.acs.outbox.deliver(outboxId)

@@ -7,7 +7,8 @@ import type { CardholderRepository } from '../enrolment/repository'
 import type { Logger } from '../log'
 import type { SmsService } from '../sms/service'
 import type { Db } from '../store/db'
-import { ApprovalService, type FraudReporter } from './approvals'
+import type { FraudService } from '../fraud/service'
+import { ApprovalService } from './approvals'
 import { DeviceAuthenticator } from './device-auth'
 import { DeviceRegistry } from './devices'
 import { DeviceHub } from './hub'
@@ -22,6 +23,7 @@ export interface MobileDeps {
   sms: SmsService
   cardholders: CardholderRepository
   acs: AcsRuntime
+  fraud: FraudService
 }
 
 const SUSPENSION_REASON = 'fraud reported by the cardholder (“this wasn’t me” in the authenticator)'
@@ -35,15 +37,11 @@ export class MobileService {
   readonly approvals: ApprovalService
   readonly deviceAuth: DeviceAuthenticator
   readonly method: MobileSignatureMethod
-  private fraud: FraudReporter
 
   constructor(d: MobileDeps) {
     this.settings = new MobileSettingsStore(d.db, d.audit)
     this.devices = new DeviceRegistry(d.db, d.audit, d.sms, d.keyring, d.cardholders)
     this.deviceAuth = new DeviceAuthenticator(this.devices, () => this.settings.get().clockSkewSeconds * 1000)
-    // Until a fraud service is plugged in, the suspension is the card status change a FRAUD reply makes.
-    this.fraud = ({ cardId, cardholderId }) =>
-      d.cardholders.setCardStatus(cardId, 'suspended', SUSPENSION_REASON, `cardholder:${cardholderId}`)
     this.approvals = new ApprovalService({
       db: d.db,
       log: d.log,
@@ -54,16 +52,33 @@ export class MobileService {
       hub: this.hub,
       poi: this.poi,
       settings: this.settings,
-      reportFraud: (r) => this.fraud(r),
+      reportFraud: ({ challenge, cardholderId }) => {
+        const c = challenge.context
+        d.fraud.reportDisowned(
+          {
+            acsTransID: challenge.acsTransID,
+            issuerId: c.issuerId,
+            cardId: c.cardId,
+            cardholderId,
+            cardStatus: 'active',
+            mobile: challenge.mobile,
+            language: c.language,
+            panMasked: c.panMasked,
+            merchantName: c.merchantName,
+            purchaseAmount: c.purchaseAmount,
+            purchaseCurrency: c.purchaseCurrency,
+            purchaseExponent: c.purchaseExponent,
+            amountText: c.amountText,
+            transStatus: 'N',
+            challenged: challenge.mode !== 'decoupled',
+          },
+          SUSPENSION_REASON,
+        )
+      },
     })
     this.method = new MobileSignatureMethod(this.approvals)
     // The ACS builds its method table itself; the mobile method joins it here, before any AReq arrives.
     ;(d.acs.methods as Map<string, AuthenticationMethod>).set(this.method.name, this.method)
-  }
-
-  /** Sends "this wasn't me" down the fraud service's own path once one exists. */
-  useFraudReporter(report: FraudReporter): void {
-    this.fraud = report
   }
 
   revokeDevice(deviceId: string, reason: string, actor: string): boolean {

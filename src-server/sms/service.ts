@@ -73,6 +73,8 @@ export class SmsService extends EventEmitter {
     private readonly db: Db,
     private readonly vault: Vault,
     private readonly log: Logger,
+    /** Resolves once committed writes are on disk: a message is "sending" on disk before it leaves. */
+    private readonly durable: () => Promise<void> = () => Promise.resolve(),
     /** How many sends may be in flight at once (a modem pool sends on every modem). */
     private concurrency = 8,
   ) {
@@ -216,6 +218,9 @@ export class SmsService extends EventEmitter {
     attempt: number,
   ): Promise<void> {
     try {
+      // "sending" must be on disk before the modem can transmit: after a power cut the message is then
+      // re-sent once and flagged, never silently duplicated.
+      await this.durable()
       const result = await gateway.send(msg)
       const now = Date.now()
       this.db

@@ -8,10 +8,11 @@ export type Db = Database.Database
 /**
  * Opens the suite's database with the pragmas the whole server relies on.
  *
- * synchronous=FULL: the database holds the authentication ledger and the audit chain; an acknowledged
- * authentication result must survive a power cut, and with WAL + NORMAL the last commits before a power
- * loss can vanish. FULL costs one extra fsync per commit (still tens of thousands of commits/s on WAL),
- * see docs/architecture.md.
+ * WAL + synchronous=NORMAL: a commit reaches the OS, not the disk. The database holds the authentication
+ * ledger and the audit chain, and an acknowledged result must survive a power cut, so the server never
+ * acknowledges a write before `Durability.flush()` has fsynced the WAL (store/durability.ts): the same disk
+ * sync FULL would do inside the commit, but off the event loop and shared by concurrent writers. See
+ * docs/architecture.md.
  */
 export function openDatabase(file: string, options: { readonly?: boolean } = {}): Db {
   if (!options.readonly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
@@ -23,7 +24,7 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
   // Holds encrypted PANs and the audit chain: owner-only, like the key file (SQLite gives -wal/-shm the same mode).
   if (isNew && process.platform !== 'win32') chmodSync(file, 0o600)
   if (!options.readonly) db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = FULL')
+  db.pragma('synchronous = NORMAL')
   db.pragma('foreign_keys = ON')
   db.pragma('busy_timeout = 5000')
   db.pragma('temp_store = MEMORY')

@@ -1,36 +1,6 @@
-import { createRequire } from 'node:module'
-import type { Page } from '@playwright/test'
+import { axePath, seriousViolations } from './axe'
 import { E2E_ADMIN } from './server-fixture'
 import { expect, test } from './console'
-
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
-
-interface AxeViolation {
-  id: string
-  impact: string | null
-  help: string
-  nodes: { target: unknown[] }[]
-}
-
-declare global {
-  interface Window {
-    axe: { run(context?: unknown, options?: unknown): Promise<{ violations: AxeViolation[] }> }
-  }
-}
-
-/** Serious and critical axe-core findings, summarised so a failure says what and where. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  const { violations } = await page.evaluate(() =>
-    window.axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice'] },
-    }),
-  )
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`,
-    )
-}
 
 test.describe('accessibility (axe-core)', () => {
   // An init script is injected by the browser outside the page's CSP, unlike a <script> tag.

@@ -190,7 +190,7 @@ describe('MOTO / EDC / ECOM authentication requests', () => {
       authValueMethod: otp.authValueMethod,
       modes: ['decoupled'],
       start: (s, mode) => otp.start(s, mode),
-      verify: (s, state, input) => otp.verify(s, state, input),
+      verify: (s, state, input, source) => otp.verify(s, state, input, source),
       resend: (s, state) => otp.resend(s, state),
     })
     const to = '+447700900098'

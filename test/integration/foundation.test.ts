@@ -218,6 +218,28 @@ describe('console API basics', () => {
     expect(doc.paths['/api/operators/{id}']).toHaveProperty('patch')
   })
 
+  it('answers a request that wrote only after the durability barrier, and a read without one', async () => {
+    const durability = srv.services.durability
+    const original = durability.flush.bind(durability)
+    const events: string[] = []
+    durability.flush = async () => {
+      events.push('flush-start')
+      await new Promise((r) => setTimeout(r, 50))
+      await original()
+      events.push('flush-done')
+    }
+    try {
+      await srv.api('/health')
+      expect(events).toEqual([])
+      const res = await srv.api('/api/session', { method: 'POST', json: ADMIN }) // writes a session row
+      events.push('answered')
+      expect(res.status).toBe(201)
+      expect(events).toEqual(['flush-start', 'flush-done', 'answered'])
+    } finally {
+      durability.flush = original
+    }
+  })
+
   it('never writes a password or token into the log', async () => {
     const text = srv.logText()
     expect(text.length).toBeGreaterThan(0)

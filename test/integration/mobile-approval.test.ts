@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeAReq } from '../../src-server/acs/fixtures/areq'
+import { SdkEmulator } from '../../src-server/lab/sdk'
 import { DeviceClient, ServerError } from '../../src-renderer/authenticator/device-client'
 import { startLab, type Lab } from './acs-lab'
 import {
@@ -82,6 +84,7 @@ describe('approval of a browser challenge', () => {
     const holder = await enrol(lab, 111)
     const phone = await activatedPhone(lab, holder)
     const { purchase, browser } = await browserChallenge(lab, holder, 1234)
+    expect(browser.html).toContain('Open your bank’s authenticator')
     const approval = await approvalOf(phone, purchase.acsTransID!)
     expect(approval).toMatchObject({ amount: '1234', currency: '978', exponent: '2', presence: 'tap' })
     expect(approval.panMasked).toMatch(/\*{4,}/)
@@ -129,8 +132,63 @@ describe('approval of a browser challenge', () => {
       await lab.srv.api(`/api/cardholders/${holder.cardholderId}`, { token: lab.token })
     ).json()) as { cards: { status: string }[] }
     expect(holderView.cards[0].status).toBe('suspended')
+    // The same report a FRAUD reply opens: in the fraud team's queue, for this authentication.
+    const reports = (await (await lab.srv.api('/api/fraud/reports', { token: lab.token })).json()) as {
+      acsTransID: string
+      status: string
+      cardStatus: string
+    }[]
+    expect(reports.find((r) => r.acsTransID === purchase.acsTransID)).toMatchObject({
+      status: 'open',
+      cardStatus: 'suspended',
+    })
     const next = await lab.purchase({ pan: holder.pan, amount: 100, flow: 'challenge' })
     expect(next.ares).toMatchObject({ transStatus: 'R', transStatusReason: '11' })
+  })
+})
+
+describe('app out-of-band', () => {
+  it('the SDK shows the native OOB screen; oobContinue is idempotent before and after the approval', async () => {
+    const holder = await enrol(lab, 141)
+    const phone = await activatedPhone(lab, holder)
+    const roots = ['visa', 'mastercard'].map((b) => lab.srv.services.acs.keys.rootPem(b)!)
+    const sdk = new SdkEmulator()
+    const areq = makeAReq('2.2.0', 'APP', 'PA')
+    Object.assign(areq, {
+      threeDSServerTransID: crypto.randomUUID(),
+      dsTransID: crypto.randomUUID(),
+      dsURL: `${lab.srv.url}/lab/ds/rreq`,
+      acctNumber: holder.pan,
+      threeDSRequestorChallengeInd: '04',
+      sdkTransID: sdk.sdkTransID,
+      sdkReferenceNumber: sdk.sdkReferenceNumber,
+      sdkEphemPubKey: sdk.publicJwk,
+    })
+    const ares = (await (
+      await fetch(`${lab.srv.url}/acs/v2/areq`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(areq),
+      })
+    ).json()) as Record<string, unknown>
+    expect(ares).toMatchObject({ transStatus: 'C', authenticationType: '03' })
+    await sdk.accept(ares, roots)
+    const rreqs = () =>
+      lab.srv.services.db.prepare('SELECT body FROM lab_ds_rreqs WHERE acs_trans_id = ?').all(ares.acsTransID)
+    const first = await sdk.send()
+    expect(first.message).toMatchObject({ acsUiType: '04', challengeCompletionInd: 'N' })
+    expect(String(first.message!.challengeInfoText)).toContain('authenticator')
+    expect((await sdk.send({ oobContinue: true })).message).toMatchObject({ challengeCompletionInd: 'N' })
+    expect((await sdk.send({ challengeDataEntry: '123456' })).message).toMatchObject({
+      challengeCompletionInd: 'N',
+    })
+    expect(rreqs()).toEqual([])
+    await phone.decide(await approvalOf(phone, String(ares.acsTransID)), 'approve')
+    const final = await sdk.send({ oobContinue: true })
+    expect(final.message).toMatchObject({ transStatus: 'Y', challengeCompletionInd: 'Y' })
+    expect((await sdk.send({ oobContinue: true })).message).toMatchObject({ transStatus: 'Y' })
+    for (let i = 0; i < 100 && rreqs().length === 0; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(rreqs()).toHaveLength(1)
   })
 })
 

@@ -158,7 +158,7 @@ describe('serial programmer driver: lost frames and silence', () => {
     })
     const sim = new SerialProgrammerSim(device)
     const programmer = new SerialProgrammer(
-      { url: 'mem', stream: host, close: async () => undefined },
+      { url: 'mem', stream: host, failure: undefined, close: async () => undefined },
       { timeoutMs: 100 },
     )
     sim.insert({ serial: 'R1' })
@@ -174,7 +174,12 @@ describe('serial programmer driver: lost frames and silence', () => {
   it('answers a duplicated request from its reply cache instead of running it again', async () => {
     const { host, device } = cable(() => false)
     const sim = new SerialProgrammerSim(device)
-    const programmer = new SerialProgrammer({ url: 'mem', stream: host, close: async () => undefined })
+    const programmer = new SerialProgrammer({
+      url: 'mem',
+      stream: host,
+      failure: undefined,
+      close: async () => undefined,
+    })
     sim.insert({ serial: 'R2' })
     await programmer.program('token-R2', randomBytes(20), {
       kind: 'hotp',
@@ -194,7 +199,7 @@ describe('serial programmer driver: lost frames and silence', () => {
   it('times out when nothing answers', async () => {
     const stream = new PassThrough()
     const programmer = new SerialProgrammer(
-      { url: 'mem', stream, close: async () => undefined },
+      { url: 'mem', stream, failure: undefined, close: async () => undefined },
       { timeoutMs: 50, retries: 1 },
     )
     stream.on('data', () => undefined)

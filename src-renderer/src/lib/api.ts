@@ -89,21 +89,40 @@ export interface ApiClientOptions {
 }
 
 interface RequestOptions {
+  /** Sent as JSON. */
   body?: unknown
+  /** Sent as is, for uploads such as enrolment CSV files. */
+  text?: { contentType: string; data: string }
   /** False only for signing in and the health probe. */
   authenticated?: boolean
+}
+
+/** A file answered by the server (report exports), with the name it proposes. */
+export interface DownloadedFile {
+  name: string
+  bytes: Uint8Array<ArrayBuffer>
+}
+
+/** `attachment; filename="x.csv"` → `x.csv`; only a bare file name is kept. */
+function fileNameOf(disposition: string | null, fallback: string): string {
+  const match = /filename="?([^";]+)"?/i.exec(disposition ?? '')
+  const name = match?.[1].split(/[\\/]/).pop()
+  return name && name.length > 0 ? name : fallback
 }
 
 export class ApiClient {
   constructor(private readonly options: ApiClientOptions) {}
 
-  async request<T>(
+  /** Sends a request and returns the successful response; every failure becomes an ApiError. */
+  private async send(
     method: string,
     path: string,
-    { body, authenticated = true }: RequestOptions = {},
-  ): Promise<T> {
-    const headers: Record<string, string> = { Accept: 'application/json' }
+    { body, text, authenticated = true }: RequestOptions,
+    accept: string,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { Accept: accept }
     if (body !== undefined) headers['Content-Type'] = 'application/json'
+    if (text !== undefined) headers['Content-Type'] = text.contentType
     if (authenticated) {
       const token = this.options.getToken()
       if (token) headers.Authorization = `Bearer ${token}`
@@ -114,7 +133,7 @@ export class ApiClient {
       response = await doFetch(path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: text !== undefined ? text.data : body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       })
     } catch (error) {
@@ -125,6 +144,22 @@ export class ApiClient {
       if (authenticated && response.status === 401) this.options.onUnauthorized(error)
       throw error
     }
+    return response
+  }
+
+  /** A file the server sends as an attachment (exports). */
+  async download(path: string, fallbackName: string): Promise<DownloadedFile> {
+    const response = await this.send('GET', path, {}, '*/*')
+    try {
+      const bytes = new Uint8Array(await response.arrayBuffer())
+      return { name: fileNameOf(response.headers.get('content-disposition'), fallbackName), bytes }
+    } catch (error) {
+      throw toApiError(error)
+    }
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.send(method, path, options, 'application/json')
     if (response.status === 204) return undefined as T
     try {
       return (await response.json()) as T
@@ -152,4 +187,9 @@ export class ApiClient {
   deleteSession(): Promise<void> {
     return this.request('DELETE', '/api/session')
   }
+}
+
+/** A problem found in the console before asking the server (a file too large, nothing to save), in words. */
+export function localError(title: string, detail?: string): ApiError {
+  return new ApiError(0, { type: 'about:blank', title, ...(detail ? { detail } : {}), status: 0 })
 }

@@ -2,9 +2,11 @@
 export const AREAS = [
   { id: 'dashboard', label: 'Dashboard', path: '/dashboard' },
   { id: 'cardholders', label: 'Cardholders', path: '/cardholders' },
+  { id: 'enrolment', label: 'Mass enrolment', path: '/enrolment' },
   { id: 'devices', label: 'Mobile devices', path: '/devices' },
   { id: 'transactions', label: 'Transactions', path: '/transactions' },
   { id: 'reports', label: 'Reports', path: '/reports' },
+  { id: 'fraud', label: 'Fraud', path: '/fraud' },
   { id: 'sms', label: 'SMS & modems', path: '/sms' },
   { id: 'dongles', label: 'Dongles', path: '/dongles' },
   { id: 'keys', label: 'Keys & PEDs', path: '/keys' },

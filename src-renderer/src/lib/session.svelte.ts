@@ -62,6 +62,11 @@ export class SessionState {
     this.#clear('You have signed out.')
   }
 
+  /** Ends the session locally after the server ended it on purpose (a password change), saying why. */
+  end(notice: string): void {
+    this.#clear(notice)
+  }
+
   expire(): void {
     if (this.#token === null && this.status === 'signed-out') return
     this.#clear('Your session has expired. Sign in again.')

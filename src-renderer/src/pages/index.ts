@@ -6,6 +6,8 @@ import CryptoCalculatorPage from './CryptoCalculatorPage.svelte'
 import DashboardPage from './DashboardPage.svelte'
 import DevicesPage from './DevicesPage.svelte'
 import DonglesPage from './DonglesPage.svelte'
+import EnrolmentPage from './EnrolmentPage.svelte'
+import FraudPage from './FraudPage.svelte'
 import KeysPedsPage from './KeysPedsPage.svelte'
 import LabPage from './LabPage.svelte'
 import OperatorsPage from './OperatorsPage.svelte'
@@ -24,9 +26,11 @@ import TwofaPage from './TwofaPage.svelte'
 export const PAGES: Record<AreaId, Component> = {
   dashboard: DashboardPage,
   cardholders: CardholdersPage,
+  enrolment: EnrolmentPage,
   devices: DevicesPage,
   transactions: TransactionsPage,
   reports: ReportsPage,
+  fraud: FraudPage,
   sms: SmsModemsPage,
   dongles: DonglesPage,
   keys: KeysPedsPage,

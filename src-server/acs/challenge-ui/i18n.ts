@@ -14,6 +14,7 @@ export interface Texts {
   codeExpired: string
   waitingTitle: string
   waitingText: string
+  reference: string
   continue: string
   redirecting: string
   continueWithoutScript: string
@@ -33,6 +34,7 @@ const TEXTS: Record<Locale, Texts> = {
     codeExpired: 'The code has expired. Request a new one.',
     waitingTitle: 'Waiting for your reply',
     waitingText: 'Reply to the message from your bank on your phone, then press Continue.',
+    reference: 'Reference',
     continue: 'Continue',
     redirecting: 'Returning to the merchant…',
     continueWithoutScript: 'Continue',
@@ -51,6 +53,7 @@ const TEXTS: Record<Locale, Texts> = {
     codeExpired: 'Le code a expiré. Demandez-en un nouveau.',
     waitingTitle: 'En attente de votre réponse',
     waitingText: 'Répondez au message de votre banque sur votre téléphone, puis appuyez sur Continuer.',
+    reference: 'Référence',
     continue: 'Continuer',
     redirecting: 'Retour vers le marchand…',
     continueWithoutScript: 'Continuer',
@@ -68,6 +71,7 @@ const TEXTS: Record<Locale, Texts> = {
     codeExpired: 'Der Code ist abgelaufen. Fordern Sie einen neuen an.',
     waitingTitle: 'Warten auf Ihre Antwort',
     waitingText: 'Beantworten Sie die Nachricht Ihrer Bank auf Ihrem Telefon und tippen Sie dann auf Weiter.',
+    reference: 'Referenz',
     continue: 'Weiter',
     redirecting: 'Zurück zum Händler…',
     continueWithoutScript: 'Weiter',

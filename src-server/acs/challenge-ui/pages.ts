@@ -41,12 +41,18 @@ export interface OtpPage extends PageCommon {
   notice?: ChallengeNotice
   resendAvailable: boolean
   codeLength?: number
+  /** Replaces "We sent a code to …" (a dongle's code is not sent anywhere). */
+  instruction?: string
 }
 
 export interface OobWaitingPage extends PageCommon {
   /** Optional JSON endpoint returning {"done": true} once the reply arrived; the page then continues by itself. */
   pollUrl?: string
   notice?: ChallengeNotice
+  /** Replaces the generic "reply to the message" line with the method's own words. */
+  instruction?: string
+  /** A short reference the cardholder sends back (SMS Push A), shown large. */
+  reference?: string
   /** A payment screen's rotating QR code (mobile signature), refreshed by the page itself. */
   screen?: ScreenPanel
 }
@@ -84,6 +90,7 @@ input[type=text]:focus,button:focus{outline:3px solid ${colour};outline-offset:2
 .actions{display:flex;flex-wrap:wrap;gap:6px;margin-top:.8em}
 button{font:inherit;padding:8px 12px;border-radius:4px;border:2px solid ${colour};background:#fff;color:${colour};cursor:pointer;flex:1 1 auto}
 button.primary{background:${colour};color:#fff}
+.reference{font-size:1.4em;letter-spacing:.12em;font-family:ui-monospace,Menlo,Consolas,monospace}
 .screen{margin:.8em 0 0;text-align:center}.screen img{background:#fff;max-width:60vw;height:auto}
 ${size === '04' ? 'main{display:grid;grid-template-columns:1fr 1fr;column-gap:12px}main>.wide{grid-column:1/-1}' : ''}`
 }
@@ -148,7 +155,7 @@ ${header(p.branding)}
 <main>
 <h1 class="wide">${e(t.title)}</h1>
 ${intro(p)}
-<p class="wide">${e(t.codeSentTo(p.maskedDestination))}</p>
+<p class="wide">${e(p.instruction ?? t.codeSentTo(p.maskedDestination))}</p>
 ${noticeHtml(p.locale, p.notice)}
 <form method="post" action="${e(p.actionUrl)}" class="wide">
 ${hiddenStep(p)}
@@ -172,7 +179,7 @@ ${header(p.branding)}
 <main>
 <h1 class="wide">${e(t.waitingTitle)}</h1>
 ${intro(p)}
-<p class="wide">${e(t.waitingText)}</p>
+${p.reference ? `<p class="wide">${e(t.reference)} <strong class="reference">${e(p.reference)}</strong></p>\n` : ''}<p class="wide">${e(p.instruction ?? t.waitingText)}</p>
 ${noticeHtml(p.locale, p.notice)}
 <form method="post" action="${e(p.actionUrl)}" class="wide" id="step">
 ${hiddenStep(p)}

@@ -7,10 +7,10 @@ interface Pending {
 }
 
 /**
- * Group commit for the AReq path. With synchronous=FULL each commit costs an fsync, which dominates an
- * AReq (≈3 ms of ≈3.6 ms on the development machine). Writes queued in the same event-loop turn are
- * committed together, each in its own savepoint so one failure does not undo the others; every caller
- * answers only after the commit that holds its rows, so an acknowledged result is as durable as before.
+ * Group commit for the AReq path: writes queued in the same event-loop turn are committed in one
+ * transaction, each in its own savepoint so one failure does not undo the others, and every caller answers
+ * only after the commit that holds its rows (the response then waits for the durability barrier's fsync,
+ * store/durability.ts, which the whole batch shares).
  */
 export class GroupCommit {
   private pending: Pending[] = []

@@ -76,6 +76,17 @@ export function acsEndpoints(acs: AcsRuntime, log: Logger) {
     const origin = `${ctx.protocol}://${ctx.host}`
     const base = acs.settings.get().publicBaseUrl
     try {
+      if (ctx.method === 'GET' && ctx.path === '/acs/v2/challenge/status') {
+        const status = acs.flow.pollStatus(
+          String(ctx.query.acsTransID ?? ''),
+          ctx.query.nonce?.toString() ?? null,
+        )
+        ctx.set('Cache-Control', 'no-store')
+        ctx.status = status ? 200 : 404
+        ctx.type = 'application/json; charset=utf-8'
+        ctx.body = JSON.stringify(status ?? { done: false })
+        return
+      }
       if (ctx.method !== 'POST' || !(ctx.path in ERRO_TYPE || ctx.path === '/acs/v2/method')) {
         ctx.status = 404
         ctx.type = 'application/json; charset=utf-8'

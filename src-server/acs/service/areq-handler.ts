@@ -26,6 +26,7 @@ import { formatAmount } from './amount'
 import type { ChallengeContext, ChallengeStore } from './challenge-store'
 import { cardStatusOf, decide, type Decision, type Why } from './decide'
 import type { AuthValues } from './auth-values'
+import type { AuthenticationEvents } from './authentication-events'
 
 export interface AReqDeps {
   db: Db
@@ -41,6 +42,7 @@ export interface AReqDeps {
   challenges: ChallengeStore
   authValues: AuthValues
   methods: ReadonlyMap<string, AuthenticationMethod>
+  events: AuthenticationEvents
 }
 
 const CHANNEL: Record<string, Channel> = { '01': 'app', '02': 'browser', '03': '3ri' }
@@ -238,6 +240,25 @@ export class AReqHandler {
       this.d.ledger.message(ids, 'ARes', 'out', aresText, now)
       built.commit?.()
     })
+    // Challenges are reported when they end (ChallengeFlow.end).
+    if (card && range && built.outcome.transStatus !== 'C' && built.outcome.transStatus !== 'D')
+      this.d.events.emit({
+        acsTransID,
+        issuerId: range.issuerId,
+        cardId: card.cardId,
+        cardholderId: card.cardholderId,
+        cardStatus: card.cardStatus === 'active' ? card.cardholderStatus : card.cardStatus,
+        mobile: card.mobile,
+        language: card.language,
+        panMasked: card.panMasked,
+        merchantName: areq.merchantName,
+        purchaseAmount: areq.purchaseAmount,
+        purchaseCurrency: areq.purchaseCurrency,
+        purchaseExponent: areq.purchaseExponent,
+        amountText: formatAmount(areq.purchaseAmount, areq.purchaseCurrency, areq.purchaseExponent),
+        transStatus: String(ares.transStatus),
+        challenged: false,
+      })
     return ares
   }
 
@@ -331,12 +352,14 @@ export class AReqHandler {
       issuerId: range!.issuerId,
       rangeId: range!.id,
       cardId: card!.cardId,
+      cardholderId: card!.cardholderId,
       panMasked: card!.panMasked,
       language: card!.language,
       browserLanguage: areq.browserLanguage,
       merchantName: areq.merchantName,
       purchaseAmount: areq.purchaseAmount,
       purchaseCurrency: areq.purchaseCurrency,
+      purchaseExponent: areq.purchaseExponent,
       amountText: formatAmount(areq.purchaseAmount, areq.purchaseCurrency, areq.purchaseExponent),
     }
     const method = decision.method
@@ -360,6 +383,8 @@ export class AReqHandler {
             mobile: card!.mobile!,
             language: card!.language,
             panMasked: card!.panMasked,
+            issuerId: range!.issuerId,
+            cardholderId: card!.cardholderId,
             merchantName: areq.merchantName,
             amountText: context.amountText,
           }

@@ -29,6 +29,7 @@ import { serializeMessage } from '../protocol/serialize'
 import { parseJsonStrict } from '../protocol/strict-json'
 import type { AcsSettingsStore } from '../settings'
 import type { AuthValues } from './auth-values'
+import type { AuthenticationEvents } from './authentication-events'
 import type { Challenge, ChallengeStore, DeadlineKind } from './challenge-store'
 import type { RReqOutbox } from './rreq-outbox'
 
@@ -42,6 +43,7 @@ export interface FlowDeps {
   outbox: RReqOutbox
   authValues: AuthValues
   methods: ReadonlyMap<string, AuthenticationMethod>
+  events: AuthenticationEvents
 }
 
 /** How a challenge ends: the RReq's status, reason and (for cancels and timeouts) challengeCancel. */
@@ -64,6 +66,8 @@ const TIMEOUTS: Record<DeadlineKind, Ending> = {
   decoupled: { transStatus: 'U', transStatusReason: '24', challengeCancel: '03' },
 }
 const TRANSACTION_ERROR: Ending = { transStatus: 'U', transStatusReason: '22', challengeCancel: '06' }
+/** How far back a late SMS reply is still recognised (and recorded as expired rather than unmatched). */
+const REPLY_LOOKBACK_MS = 24 * 3600_000
 /** How long a final browser page waits for the RRes before rendering anyway (the outbox keeps retrying). */
 const RREQ_WAIT_MS = 5000
 
@@ -97,6 +101,8 @@ export class ChallengeFlow {
       mobile: ch.mobile,
       language: c.language,
       panMasked: c.panMasked,
+      issuerId: c.issuerId,
+      cardholderId: c.cardholderId,
       merchantName: c.merchantName,
       amountText: c.amountText,
     }
@@ -159,6 +165,24 @@ export class ChallengeFlow {
       })
       outboxId = this.d.outbox.enqueue(rreq, c.dsURL)
     })()
+    if (outboxId !== undefined)
+      this.d.events.emit({
+        acsTransID: ch.acsTransID,
+        issuerId: c.issuerId,
+        cardId: c.cardId,
+        cardholderId: c.cardholderId,
+        cardStatus: 'active',
+        mobile: ch.mobile,
+        language: c.language,
+        panMasked: c.panMasked,
+        merchantName: c.merchantName,
+        purchaseAmount: c.purchaseAmount,
+        purchaseCurrency: c.purchaseCurrency,
+        purchaseExponent: c.purchaseExponent,
+        amountText: c.amountText,
+        transStatus: e.transStatus,
+        challenged: true,
+      })
     return outboxId
   }
 
@@ -203,7 +227,7 @@ export class ChallengeFlow {
   /** Applies the cardholder's answer; returns the next step or the ending. */
   private answer(ch: Challenge, input: string): { ch: Challenge; ending?: Ending; notice?: Notice } {
     const counted = { ...ch, interactionCounter: ch.interactionCounter + 1 }
-    const v: Verification = this.method(ch).verify(this.subject(ch), ch.methodState, input)
+    const v: Verification = this.method(ch).verify(this.subject(ch), ch.methodState, input, 'entry')
     switch (v.outcome) {
       case 'success':
         return { ch: { ...counted, methodState: v.state }, ending: SUCCESS }
@@ -239,13 +263,31 @@ export class ChallengeFlow {
       notice,
     }
     const prompt = ch.prompt as Prompt
-    if (prompt.kind === 'oob') return renderOobWaitingPage({ ...common, screen: prompt.screen })
+    if (prompt.kind === 'oob')
+      return renderOobWaitingPage({
+        ...common,
+        instruction: prompt.instruction,
+        reference: prompt.reference,
+        pollUrl: `${actionUrl}/status?${new URLSearchParams({ acsTransID: ch.acsTransID, nonce: ch.nonce! })}`,
+        screen: prompt.screen,
+      })
     return renderOtpPage({
       ...common,
       maskedDestination: prompt.maskedDestination,
       resendAvailable: prompt.resendAvailable,
       codeLength: prompt.codeLength,
+      instruction: prompt.instruction,
     })
+  }
+
+  /**
+   * The out-of-band page's poll: whether the challenge has ended (the cardholder's reply arrived), so the
+   * page can press Continue by itself. Answers only for the page's current nonce; says nothing else.
+   */
+  pollStatus(acsTransID: string, nonce: string | null): { done: boolean } | undefined {
+    const ch = /^[0-9a-f-]{36}$/i.test(acsTransID) ? this.d.challenges.get(acsTransID) : undefined
+    if (!ch || ch.mode !== 'browser' || !sameNonce(nonce, ch.nonce)) return undefined
+    return { done: ch.status === 'ended' }
   }
 
   private finalPage(ch: Challenge, status: ResultStatus): BrowserAnswer {
@@ -310,6 +352,8 @@ export class ChallengeFlow {
       if (!this.d.challenges.update(next)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
       return { kind: 'page', html: this.stepPage(next, actionUrl, step.notice) }
     }
+    // An out-of-band step is decided by the cardholder's SMS, never by the page: Continue shows where it is.
+    if ((ch.prompt as Prompt | undefined)?.kind === 'oob') return this.reshow(ch, actionUrl)
     const { ch: next, ending, notice } = this.answer(ch, form.get('otp') ?? '')
     if (ending) {
       await this.endAndReport(next, ending)
@@ -387,6 +431,7 @@ export class ChallengeFlow {
               maskedDestination: prompt.maskedDestination,
               resendAvailable: prompt.resendAvailable,
               codeLength: prompt.codeLength,
+              instruction: prompt.instruction,
               notice,
             })
           : renderOobWaitingPage({
@@ -396,6 +441,8 @@ export class ChallengeFlow {
               locale: this.locale(ch),
               branding: this.branding(ch),
               windowSize: '05',
+              instruction: prompt.instruction,
+              reference: prompt.reference,
               notice,
             })
       return { acsUiType: '05', acsHTML: Buffer.from(html).toString('base64url') }
@@ -416,14 +463,14 @@ export class ChallengeFlow {
       return {
         acsUiType: '04',
         challengeInfoHeader: t.waitingTitle,
-        challengeInfoText: [intro, t.waitingText, noticeText].filter(Boolean).join(' '),
+        challengeInfoText: [intro, prompt.instruction ?? t.waitingText, noticeText].filter(Boolean).join(' '),
         oobContinueLabel: t.continue,
       }
     return {
       acsUiType: '01',
       challengeInfoHeader: t.title,
       challengeInfoLabel: t.codeLabel,
-      challengeInfoText: [intro, t.codeSentTo(prompt.maskedDestination), noticeText]
+      challengeInfoText: [intro, prompt.instruction ?? t.codeSentTo(prompt.maskedDestination), noticeText]
         .filter(Boolean)
         .join(' '),
       challengeInfoTextIndicator: notice?.kind === 'wrong-code' ? 'Y' : undefined,
@@ -524,7 +571,9 @@ export class ChallengeFlow {
       notice = step.notice
     } else {
       const entry = appEntry(creq)
-      if (entry === undefined) next = current
+      // On an out-of-band screen only the SMS reply decides; what the SDK posts just shows the state again.
+      const oob = (ch.prompt as Prompt | undefined)?.kind === 'oob'
+      if (entry === undefined || (oob && !entry.cancel)) next = current
       else if (entry.cancel) return this.appFinal(current, tx, CARDHOLDER_CANCEL)
       else {
         const r = this.answer(current, entry.input)
@@ -570,19 +619,36 @@ export class ChallengeFlow {
     return { kind: 'ended' }
   }
 
-  // ------------------------------------------------------------------------------------------ decoupled
+  // ------------------------------------------------------------------------------------------ SMS replies
 
-  /** SMS replies to a decoupled authentication: the newest pending one of that phone number decides. */
+  /**
+   * An SMS from a cardholder's phone. Only challenges of the sender's own number are considered (a reply
+   * from any other number never decides anything); among them the one whose reference the text names wins,
+   * else the newest whose method takes a reply of that shape (a bare code for a decoupled OTP). A reply
+   * naming a challenge that already ended is recorded as expired; anything else is left for the next
+   * handler (FRAUD replies) or stays unmatched in the inbox.
+   */
   readonly onSmsReply: IncomingHandler = (sms) => {
-    const id = this.d.challenges.latestDecoupledFor(sms.from)
-    const ch = id ? this.d.challenges.get(id) : undefined
-    if (!ch) return undefined
-    const v = this.method(ch).verify(this.subject(ch), ch.methodState, sms.text)
+    const match = (ch: Challenge) => this.method(ch).matchReply?.(ch.methodState, sms.text) ?? 'no'
+    const active = this.d.challenges.activeFor(sms.from)
+    const ch = active.find((c) => match(c) === 'names') ?? active.find((c) => match(c) === 'fits')
+    if (!ch) {
+      const late = this.d.challenges
+        .endedFor(sms.from, Date.now() - REPLY_LOOKBACK_MS)
+        .find((c) => match(c) === 'names')
+      return late ? { outcome: 'expired', ref: late.acsTransID } : undefined
+    }
+    const v = this.method(ch).verify(this.subject(ch), ch.methodState, sms.text, 'sms')
+    // A reply is one authentication cycle of a browser or app challenge (decoupled ones carry no counter).
+    const counted = ch.mode === 'decoupled' ? ch : { ...ch, interactionCounter: ch.interactionCounter + 1 }
     if (v.outcome === 'retry') {
-      this.d.challenges.update({ ...ch, methodState: v.state })
+      this.d.challenges.update({ ...counted, methodState: v.state })
       return { outcome: 'rejected', ref: ch.acsTransID }
     }
-    const outboxId = this.end({ ...ch, methodState: v.state }, v.outcome === 'success' ? SUCCESS : FAILED)
+    const outboxId = this.end(
+      { ...counted, methodState: v.state },
+      v.outcome === 'success' ? SUCCESS : FAILED,
+    )
     if (outboxId !== undefined) void this.d.outbox.deliver(outboxId)
     return { outcome: 'matched', ref: ch.acsTransID }
   }

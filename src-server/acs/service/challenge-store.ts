@@ -21,12 +21,15 @@ export interface ChallengeContext {
   issuerId: number
   rangeId: number
   cardId: number
+  /** Absent on challenges stored before it was recorded. */
+  cardholderId?: number
   panMasked: string
   language: string
   browserLanguage?: string
   merchantName?: string
   purchaseAmount?: string
   purchaseCurrency?: string
+  purchaseExponent?: string
   amountText?: string
   acsRenderingType?: AcsRenderingType
 }
@@ -74,7 +77,8 @@ export class ChallengeStore {
   private readonly save
   private readonly end
   private readonly expired
-  private readonly decoupledFor
+  private readonly pendingForMobile
+  private readonly endedForMobile
 
   constructor(
     private readonly db: Db,
@@ -96,10 +100,16 @@ export class ChallengeStore {
         `SELECT acs_trans_id FROM acs_challenges WHERE status != 'ended' AND deadline_at <= ? ORDER BY deadline_at LIMIT 50`,
       )
       .pluck()
-    this.decoupledFor = db
+    this.pendingForMobile = db
       .prepare(
-        `SELECT acs_trans_id FROM acs_challenges WHERE status = 'active' AND mode = 'decoupled' AND mobile = ?
-         ORDER BY created_at DESC LIMIT 1`,
+        `SELECT acs_trans_id FROM acs_challenges WHERE status = 'active' AND mobile = ?
+         ORDER BY created_at DESC LIMIT 20`,
+      )
+      .pluck()
+    this.endedForMobile = db
+      .prepare(
+        `SELECT acs_trans_id FROM acs_challenges WHERE status = 'ended' AND mobile = ? AND created_at >= ?
+         ORDER BY created_at DESC LIMIT 20`,
       )
       .pluck()
   }
@@ -188,7 +198,13 @@ export class ChallengeStore {
     return this.expired.all(now) as string[]
   }
 
-  latestDecoupledFor(mobile: string): string | undefined {
-    return this.decoupledFor.get(mobile) as string | undefined
+  /** The challenges waiting for a cardholder with this number, newest first (SMS reply matching). */
+  activeFor(mobile: string): Challenge[] {
+    return (this.pendingForMobile.all(mobile) as string[]).flatMap((id) => this.get(id) ?? [])
+  }
+
+  /** This number's challenges that ended since `since`, newest first (a late reply is recorded as expired). */
+  endedFor(mobile: string, since: number): Challenge[] {
+    return (this.endedForMobile.all(mobile, since) as string[]).flatMap((id) => this.get(id) ?? [])
   }
 }

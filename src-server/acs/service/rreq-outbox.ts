@@ -35,6 +35,8 @@ export class RReqOutbox {
     private readonly alarms: Alarms,
     private readonly settings: AcsSettingsStore,
     private readonly log: Logger,
+    /** The result the RReq reports must be on disk before the DS can hear of it. */
+    private readonly durable: () => Promise<void>,
   ) {
     this.claim = db.prepare(
       `UPDATE acs_rreq_outbox SET status = 'sending', attempts = attempts + 1
@@ -89,6 +91,7 @@ export class RReqOutbox {
     this.ledger.message(ids, 'RReq', 'out', row.body)
     let problem: string
     try {
+      await this.durable()
       const res = await fetch(row.ds_url, {
         method: 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8' },

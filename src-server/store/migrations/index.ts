@@ -7,6 +7,8 @@
 import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
 import acs from './0110-acs'
+import authMethods from './0200-auth-methods'
+import fraud from './0210-fraud'
 import sms from './0300-sms'
 import modems from './0310-modems'
 import dongles from './0400-dongles'
@@ -26,6 +28,8 @@ export const MIGRATIONS: readonly Migration[] = [
   foundation,
   issuersEnrolment,
   acs,
+  authMethods,
+  fraud,
   sms,
   modems,
   dongles,

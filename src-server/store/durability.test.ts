@@ -1,0 +1,63 @@
+import { fsync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { openDatabase } from './db'
+import { Durability } from './durability'
+
+function setup() {
+  const file = join(mkdtempSync(join(tmpdir(), 'ims-dur-')), 'db.sqlite')
+  const db = openDatabase(file)
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+  const syncs: number[] = []
+  let release: (() => void)[] = []
+  const slowSync = (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    syncs.push(fd)
+    release.push(() => fsync(fd, cb))
+  }
+  const durability = new Durability(db, `${file}-wal`, slowSync)
+  const releaseAll = () => {
+    const r = release
+    release = []
+    for (const f of r) f()
+  }
+  return { db, durability, syncs, releaseAll }
+}
+
+describe('durability barrier', () => {
+  it('runs in WAL with synchronous=NORMAL (the barrier supplies the fsync)', () => {
+    const { db } = setup()
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+    expect(db.pragma('synchronous', { simple: true })).toBe(1)
+  })
+
+  it('fsyncs the WAL file, and callers during an fsync share the next one', async () => {
+    const { db, durability, syncs, releaseAll } = setup()
+    const before = durability.changes()
+    db.prepare('INSERT INTO t (v) VALUES (?)').run('a')
+    expect(durability.changes()).toBe(before + 1)
+    let firstDone = false
+    const first = durability.flush().then(() => (firstDone = true))
+    // Written while the first fsync runs: must wait for a second one, shared by both late callers.
+    db.prepare('INSERT INTO t (v) VALUES (?)').run('b')
+    const second = durability.flush()
+    const third = durability.flush()
+    expect(second).toBe(third)
+    expect(syncs).toHaveLength(1)
+    releaseAll()
+    await first
+    expect(firstDone).toBe(true)
+    await new Promise((r) => setImmediate(r))
+    expect(syncs).toHaveLength(2) // the shared follow-up started only after the first finished
+    releaseAll()
+    await Promise.all([second, third])
+    expect(syncs).toHaveLength(2)
+  })
+
+  it('resolves at once when nothing was ever written', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ims-dur-')), 'empty.sqlite')
+    const db = openDatabase(file)
+    await new Durability(db, `${file}-wal-missing`).flush()
+  })
+})
