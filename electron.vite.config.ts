@@ -35,8 +35,15 @@ export default defineConfig({
       outDir: 'out/renderer',
       // electron-vite leaves code unminified; the console is also served to browsers, so minify it.
       minify: true,
-      // electron-vite requires an explicit HTML input when the root is not src/renderer
-      rolldownOptions: { input: resolve(root, 'src-renderer/index.html') },
+      // electron-vite requires an explicit HTML input when the root is not src/renderer. The cardholder's
+      // authenticator and the payment screen are separate pages served by the server (src-server/mobile).
+      rolldownOptions: {
+        input: {
+          index: resolve(root, 'src-renderer/index.html'),
+          authenticator: resolve(root, 'src-renderer/authenticator/index.html'),
+          poi: resolve(root, 'src-renderer/authenticator/poi.html'),
+        },
+      },
     },
     plugins: [svelte({ configFile: resolve(root, 'svelte.config.js') })], // else it looks in src-renderer/
   },

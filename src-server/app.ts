@@ -28,6 +28,7 @@ import { consoleApiModule } from './console-api/routes'
 import { templatesModule } from './templates/routes'
 import { authMethodsModule } from './auth-methods/routes'
 import { fraudModule } from './fraud/routes'
+import { mobileModule } from './mobile/routes'
 
 /** The capabilities this server is made of, in registration order. */
 export const MODULES: readonly ServerModule[] = [
@@ -50,6 +51,7 @@ export const MODULES: readonly ServerModule[] = [
   templatesModule,
   authMethodsModule,
   fraudModule,
+  mobileModule,
 ]
 
 export interface AppOptions {

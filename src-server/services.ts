@@ -28,6 +28,7 @@ import { ReportService } from './reports/service'
 import { DailyReports } from './reports/daily'
 import { TemplateStore } from './templates/store'
 import { FraudService } from './fraud/service'
+import { MobileService } from './mobile/service'
 
 /** Everything a capability module needs, built once per process and handed to routes and jobs. */
 export interface Services {
@@ -63,6 +64,8 @@ export interface Services {
   templates: TemplateStore
   /** Real-time fraud notification, the fraud queue and the issuer webhook. */
   fraud: FraudService
+  /** The mobile authenticator: devices, approvals and the mobile-signature method. */
+  mobile: MobileService
   version: string
   close(): Promise<void>
 }
@@ -180,6 +183,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   })
   acs.events.on(fraud.onAuthenticated)
   sms.onIncomingSms('fraud', fraud.onSmsReply)
+  const mobile = new MobileService({ db, log, audit, keyring, sms, cardholders, acs, fraud })
   return {
     config,
     log,
@@ -207,8 +211,10 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     channels,
     templates,
     fraud,
+    mobile,
     version,
     async close() {
+      mobile.stop()
       twofa.stop()
       await channels.stop()
       await dailyReports.stop()

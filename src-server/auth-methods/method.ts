@@ -37,7 +37,18 @@ export type Prompt =
       resendAvailable: boolean
       instruction?: string
     }
-  | { kind: 'oob'; maskedDestination: string; instruction?: string; reference?: string }
+  | { kind: 'oob'; maskedDestination: string; instruction?: string; reference?: string; screen?: ScreenPanel }
+
+/**
+ * A payment screen's rotating QR code on the out-of-band page (mobile signature): the page shows the code
+ * from `stateUrl` (GET, JSON, long poll) and continues by itself once the cardholder decided.
+ */
+export interface ScreenPanel {
+  stateUrl: string
+  /** Alternative text of the code and the line under it, in the cardholder's language. */
+  alt: string
+  caption: string
+}
 
 export type Notice =
   { kind: 'wrong-code'; attemptsLeft: number } | { kind: 'code-resent' } | { kind: 'code-expired' }

@@ -126,13 +126,10 @@ export class FraudService {
     }
   }
 
-  /** The authentication observer: texts the cardholder about it when the issuer's policy says so. */
-  readonly onAuthenticated = (a: AuthenticationEvent): void => {
-    if (!a.mobile || a.cardStatus !== 'active' || !this.covered(a)) return
-    const now = Date.now()
+  /** Records the alert of an authentication under a fresh reference; returns the reference. */
+  private recordAlert(a: AuthenticationEvent & { mobile: string }, now: number): string {
     // The reference is unique per number; a collision (rare at 28^6) just draws again.
-    let ref: string | undefined
-    for (let i = 0; i < 5 && !ref; i++) {
+    for (let i = 0; i < 5; i++) {
       const candidate = newReference(ALERT_REF_LENGTH, randomInt)
       const info = this.insertAlert.run(
         candidate,
@@ -148,9 +145,15 @@ export class FraudService {
         a.transStatus,
         now,
       )
-      if (info.changes) ref = candidate
+      if (info.changes) return candidate
     }
-    if (!ref) throw new Error('could not draw a unique fraud alert reference')
+    throw new Error('could not draw a unique fraud alert reference')
+  }
+
+  /** The authentication observer: texts the cardholder about it when the issuer's policy says so. */
+  readonly onAuthenticated = (a: AuthenticationEvent): void => {
+    if (!a.mobile || a.cardStatus !== 'active' || !this.covered(a)) return
+    const ref = this.recordAlert({ ...a, mobile: a.mobile }, Date.now())
     this.d.sms.enqueue({
       to: a.mobile,
       text: this.d.templates.render(a.issuerId, 'fraud-alert', a.language, {
@@ -179,7 +182,23 @@ export class FraudService {
     return { outcome: 'matched', ref: parsed.reference }
   }
 
-  private report(alert: AlertRow, inboxId: number, receivedAt: number): void {
+  /**
+   * The cardholder disowns an authentication in another channel (the mobile authenticator's "this wasn't
+   * me"): the same report, suspension and webhook as a FRAUD reply, on that authentication's alert (recorded
+   * now, without an SMS, when the policy sent none). Runs inside the caller's transaction.
+   */
+  reportDisowned(a: AuthenticationEvent & { mobile: string }, reason: string, now = Date.now()): void {
+    const byTrans = this.d.db.prepare('SELECT * FROM fraud_alerts WHERE acs_trans_id = ?')
+    if (!byTrans.get(a.acsTransID)) this.recordAlert(a, now)
+    this.report(byTrans.get(a.acsTransID) as AlertRow, null, now, reason)
+  }
+
+  private report(
+    alert: AlertRow,
+    inboxId: number | null,
+    receivedAt: number,
+    reason = SUSPENSION_REASON,
+  ): void {
     const now = Date.now()
     const actor = `cardholder:${alert.cardholder_id}`
     this.d.db.transaction(() => {
@@ -190,8 +209,7 @@ export class FraudService {
       if (existing && (existing.status === 'open' || existing.status === 'confirmed')) return
       const cardStatus = this.cardStatus(alert.card_id)
       // Only an active card is suspended: a blocked or closed one stays as the issuer left it.
-      if (cardStatus === 'active')
-        this.d.cardholders.setCardStatus(alert.card_id, 'suspended', SUSPENSION_REASON, actor)
+      if (cardStatus === 'active') this.d.cardholders.setCardStatus(alert.card_id, 'suspended', reason, actor)
       let id: number
       if (existing) {
         this.d.db

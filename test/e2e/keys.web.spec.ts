@@ -11,8 +11,8 @@ const kcvOf = (hex: string) => toHex(keyCheckValue('tdes', Buffer.from(hex, 'hex
 const PASSWORD = 'Vault-lantern-river-8812'
 
 function totpAt(secret: string, epoch: number): string {
-  authenticator.options = { ...authenticator.options, epoch }
-  return authenticator.generate(secret)
+  // A clone: setting the shared instance's epoch would freeze every later spec's codes in this worker.
+  return authenticator.clone({ ...authenticator.options, epoch }).generate(secret)
 }
 
 async function adminToken(request: APIRequestContext): Promise<string> {

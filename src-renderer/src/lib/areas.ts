@@ -3,6 +3,7 @@ export const AREAS = [
   { id: 'dashboard', label: 'Dashboard', path: '/dashboard' },
   { id: 'cardholders', label: 'Cardholders', path: '/cardholders' },
   { id: 'enrolment', label: 'Mass enrolment', path: '/enrolment' },
+  { id: 'devices', label: 'Mobile devices', path: '/devices' },
   { id: 'transactions', label: 'Transactions', path: '/transactions' },
   { id: 'reports', label: 'Reports', path: '/reports' },
   { id: 'fraud', label: 'Fraud', path: '/fraud' },

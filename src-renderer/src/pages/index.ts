@@ -4,6 +4,7 @@ import AuditPage from './AuditPage.svelte'
 import CardholdersPage from './CardholdersPage.svelte'
 import CryptoCalculatorPage from './CryptoCalculatorPage.svelte'
 import DashboardPage from './DashboardPage.svelte'
+import DevicesPage from './DevicesPage.svelte'
 import DonglesPage from './DonglesPage.svelte'
 import EnrolmentPage from './EnrolmentPage.svelte'
 import FraudPage from './FraudPage.svelte'
@@ -26,6 +27,7 @@ export const PAGES: Record<AreaId, Component> = {
   dashboard: DashboardPage,
   cardholders: CardholdersPage,
   enrolment: EnrolmentPage,
+  devices: DevicesPage,
   transactions: TransactionsPage,
   reports: ReportsPage,
   fraud: FraudPage,

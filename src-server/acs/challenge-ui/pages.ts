@@ -1,6 +1,7 @@
 import type { ChallengeWindowSize } from '../protocol/creq'
 import { escapeHtml as e } from './escape'
 import { textsFor, type Locale } from './i18n'
+import type { ScreenPanel } from '../../auth-methods/method'
 
 /**
  * The browser challenge pages: pure functions returning self-contained HTML (inline CSS, no external
@@ -52,6 +53,8 @@ export interface OobWaitingPage extends PageCommon {
   instruction?: string
   /** A short reference the cardholder sends back (SMS Push A), shown large. */
   reference?: string
+  /** A payment screen's rotating QR code (mobile signature), refreshed by the page itself. */
+  screen?: ScreenPanel
 }
 
 const WINDOW: Record<ChallengeWindowSize, { width: string; height: string; font: number }> = {
@@ -88,6 +91,7 @@ input[type=text]:focus,button:focus{outline:3px solid ${colour};outline-offset:2
 button{font:inherit;padding:8px 12px;border-radius:4px;border:2px solid ${colour};background:#fff;color:${colour};cursor:pointer;flex:1 1 auto}
 button.primary{background:${colour};color:#fff}
 .reference{font-size:1.4em;letter-spacing:.12em;font-family:ui-monospace,Menlo,Consolas,monospace}
+.screen{margin:.8em 0 0;text-align:center}.screen img{background:#fff;max-width:60vw;height:auto}
 ${size === '04' ? 'main{display:grid;grid-template-columns:1fr 1fr;column-gap:12px}main>.wide{grid-column:1/-1}' : ''}`
 }
 
@@ -184,13 +188,32 @@ ${hiddenStep(p)}
 <button type="submit" name="action" value="cancel">${e(t.cancel)}</button>
 </div>
 </form>
-</main>
+${p.screen ? screenPanel(p.screen) : ''}</main>
 </div>`
   // The poll only presses Continue for the cardholder; the server decides, exactly as for a click.
   const script = p.pollUrl
     ? `(function(){var u=${jsString(p.pollUrl)};function t(){fetch(u,{method:'GET',cache:'no-store'}).then(function(r){return r.json()}).then(function(s){if(s&&s.done){var f=document.getElementById('step');var b=f.querySelector('button[value=continue]');f.requestSubmit?f.requestSubmit(b):b.click()}else{setTimeout(t,3000)}}).catch(function(){setTimeout(t,5000)})}setTimeout(t,3000)})();`
     : ''
-  return page(p.locale, t.waitingTitle, p.windowSize, colourOf(p.branding), body, script)
+  return page(
+    p.locale,
+    t.waitingTitle,
+    p.windowSize,
+    colourOf(p.branding),
+    body,
+    script + (p.screen ? screenScript(p.screen.stateUrl) : ''),
+  )
+}
+
+function screenPanel(s: ScreenPanel): string {
+  return `<figure class="wide screen"><img id="screen-qr" alt="${e(s.alt)}" width="180" height="180"><figcaption>${e(s.caption)}</figcaption></figure>\n`
+}
+
+/**
+ * Shows the screen's current QR code and waits (long poll) for the decision, then presses Continue for the
+ * cardholder: the server decides, exactly as for a click.
+ */
+function screenScript(stateUrl: string): string {
+  return `(function(){var u=${jsString(stateUrl)},img=document.getElementById('screen-qr'),f=document.getElementById('step');function go(){var b=f.querySelector('button[value=continue]');f.requestSubmit?f.requestSubmit(b):b.click()}function t(w){fetch(u+(w?'?wait='+w:''),{cache:'no-store'}).then(function(r){if(!r.ok)throw r;return r.json()}).then(function(s){if(s.status!=='pending')return go();if(s.qr){img.src=s.qr.image;img.setAttribute('data-link',s.qr.link)}t(Math.min(s.qr?s.qr.refreshInMs:5000,25000))}).catch(function(){setTimeout(function(){t(0)},3000)})}t(0)})();`
 }
 
 /** A string literal safe inside an inline <script> (no closing tags, no line terminators). */

@@ -269,6 +269,7 @@ export class ChallengeFlow {
         instruction: prompt.instruction,
         reference: prompt.reference,
         pollUrl: `${actionUrl}/status?${new URLSearchParams({ acsTransID: ch.acsTransID, nonce: ch.nonce! })}`,
+        screen: prompt.screen,
       })
     return renderOtpPage({
       ...common,

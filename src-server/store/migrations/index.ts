@@ -15,6 +15,7 @@ import dongles from './0400-dongles'
 import keys from './0500-keys'
 import peds from './0510-peds'
 import terminals from './0600-terminals'
+import mobile from './0700-mobile'
 import twofa from './0900-twofa'
 import channels from './0910-channels'
 
@@ -35,6 +36,7 @@ export const MIGRATIONS: readonly Migration[] = [
   keys,
   peds,
   terminals,
+  mobile,
   twofa,
   channels,
 ]

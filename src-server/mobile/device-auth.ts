@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto'
+import type { Context } from 'koa'
+import { readRawBody } from '../http/body'
+import { HttpProblem } from '../http/problem'
+import { parseDeviceAuthorization, requestRecord } from './canonical'
+import type { DeviceRegistry } from './devices'
+import { verifyRecord } from './signature'
+
+const BODY_LIMIT = 16 * 1024
+const REPLAY_WINDOW_MS = 5 * 60_000
+
+/**
+ * Device-signed API requests: `Authorization: IMS-Device <id>.<ms>.<sig>` where sig signs the request
+ * record (method, path and query, time, SHA-256 of the body). The time must be within the clock window, and
+ * a signature is accepted once (seen signatures are remembered for longer than the window), so a captured
+ * request cannot be sent again.
+ */
+export class DeviceAuthenticator {
+  private readonly seen = new Map<string, number>()
+
+  constructor(
+    private readonly devices: DeviceRegistry,
+    private readonly skewMs: () => number,
+  ) {}
+
+  /** Sets ctx.state.deviceId; pending devices pass only where `allowPending` (the SMS confirmation). */
+  async authenticate(ctx: Context, allowPending = false, now = Date.now()): Promise<string> {
+    const auth = parseDeviceAuthorization(ctx.get('authorization'))
+    const refuse = (detail: string) => new HttpProblem(401, 'Device not authenticated', detail)
+    if (!auth) throw refuse('Sign the request with the device key (IMS-Device authorization)')
+    if (Math.abs(auth.at - now) > Math.min(this.skewMs(), REPLAY_WINDOW_MS))
+      throw refuse('The request time is outside the accepted window: check the phone’s clock')
+    const device = this.devices.identity(auth.deviceId)
+    if (!device) throw refuse('Unknown device')
+    const raw =
+      ctx.method === 'GET' || ctx.method === 'HEAD' ? Buffer.alloc(0) : await readRawBody(ctx, BODY_LIMIT)
+    const bodyHash = createHash('sha256').update(raw).digest('base64url')
+    const record = requestRecord(ctx.method, ctx.originalUrl, auth.at, bodyHash)
+    if (!(await verifyRecord(device.key, record, auth.signature)))
+      throw refuse('The request signature does not verify')
+    if (device.status === 'revoked' || (device.status === 'pending' && !allowPending))
+      throw new HttpProblem(403, 'Device not active', `This authenticator is ${device.status}`)
+    this.remember(auth.signature, now)
+    ctx.state.deviceId = device.id
+    return device.id
+  }
+
+  private remember(signature: string, now: number): void {
+    for (const [sig, at] of this.seen) {
+      if (at > now - 2 * REPLAY_WINDOW_MS) break
+      this.seen.delete(sig)
+    }
+    if (this.seen.has(signature))
+      throw new HttpProblem(401, 'Device not authenticated', 'This signed request was already used')
+    this.seen.set(signature, now)
+  }
+}

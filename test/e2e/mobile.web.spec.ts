@@ -1,0 +1,303 @@
+import { resolve } from 'node:path'
+import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test'
+import QRCode from 'qrcode'
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server'
+import { REPO_ROOT } from '../helpers/process'
+import { axePath, seriousViolations } from './axe'
+
+/**
+ * The mobile authenticator in Chromium, with separate browser contexts for the people involved: the
+ * operator's console (activation QR code), the cardholder's phone (the installed authenticator, its own
+ * IndexedDB and key) and the merchant's screen (checkout with the challenge page, or a payment screen with a
+ * rotating QR code). "Scanning" a QR code is opening its link in the phone's context, after checking the
+ * image shown encodes exactly that link. Every page runs under its CSP: a violation fails the test.
+ */
+let srv: TestServer
+let token: string
+let serial = 0
+
+const api = async (path: string, init: RequestInit & { json?: unknown } = {}) => {
+  const res = await srv.api(path, { ...init, token })
+  const text = await res.text()
+  expect(res.status, `${path}: ${text}`).toBeLessThan(300)
+  return (text ? JSON.parse(text) : {}) as Record<string, unknown>
+}
+
+test.beforeAll(async () => {
+  srv = await startTestServer({ consoleRoot: resolve(REPO_ROOT, 'out/renderer') })
+  token = await srv.login(ADMIN.username, ADMIN.password)
+  await api('/api/lab/demo', { method: 'POST' })
+})
+test.afterAll(async () => {
+  await srv?.stop()
+})
+
+/** A context whose pages fail the test on any CSP violation, with axe-core available. */
+async function context(browser: Browser): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ baseURL: srv.url })
+  await ctx.addInitScript({ path: axePath })
+  await ctx.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      ;(window as unknown as { cspViolations: string[] }).cspViolations ??= []
+      ;(window as unknown as { cspViolations: string[] }).cspViolations.push(
+        `${e.violatedDirective} ${e.blockedURI}`,
+      )
+    })
+  })
+  return ctx
+}
+const cspViolations = (page: Page) =>
+  page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? [])
+
+async function enrol(): Promise<{ id: number; pan: string; mobile: string; name: string }> {
+  serial++
+  const body = `497011${String(serial).padStart(9, '0')}`
+  let sum = 0
+  for (let i = 0; i < body.length; i++) {
+    let d = Number(body[body.length - 1 - i])
+    if (i % 2 === 0) d = d * 2 > 9 ? d * 2 - 9 : d * 2
+    sum += d
+  }
+  const pan = body + String((10 - (sum % 10)) % 10)
+  const mobile = `+4477008${String(serial).padStart(5, '0')}`
+  const name = `Phone Owner ${serial}`
+  const view = await api('/api/cardholders', {
+    method: 'POST',
+    json: { pan, expiry: '3012', name, mobile, language: 'en', method: 'mobile-signature' },
+  })
+  return { id: view.id as number, pan, mobile, name }
+}
+
+async function smsCode(mobile: string): Promise<string> {
+  const messages = (await api(`/api/virtual-phone/messages?to=${encodeURIComponent(mobile)}`)) as unknown as {
+    text: string
+  }[]
+  return /code (\d{6})/.exec(messages.at(-1)!.text)![1]
+}
+
+/** The QR image must be exactly the QR code of the link printed next to it. */
+async function expectQrOf(image: string, link: string): Promise<void> {
+  const svg = await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
+  expect(image).toBe(`data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`)
+}
+
+/** Activates the phone context through the console's QR code; returns the phone's page. */
+async function activate(
+  browser: Browser,
+  holder: { name: string; mobile: string; pan: string },
+  shots = false,
+) {
+  const operator = await (await context(browser)).newPage()
+  await operator.goto('/')
+  await operator.getByLabel('Username').fill(ADMIN.username)
+  await operator.getByLabel('Password').fill(ADMIN.password)
+  await operator.getByRole('button', { name: 'Sign in' }).click()
+  await operator.goto('/#/devices')
+  await operator.getByLabel('Last four digits, mobile number or name').fill(holder.name)
+  await operator.getByRole('button', { name: 'Find' }).click()
+  await operator.getByRole('button', { name: new RegExp(holder.name) }).click()
+  await expect(operator.getByText('No authenticator activated.')).toBeVisible()
+  await operator.getByRole('button', { name: 'Show an activation QR code' }).click()
+  const qr = operator.getByRole('img', { name: `Activation QR code for ${holder.name}` })
+  await expect(qr).toBeVisible()
+  await operator.getByText('Link', { exact: true }).click()
+  const link = (await operator.locator('code.link').textContent())!
+  await expectQrOf((await qr.getAttribute('src'))!, link)
+  if (shots) {
+    await test.info().attach('console-devices-activation.png', {
+      body: await operator.screenshot(),
+      contentType: 'image/png',
+    })
+    expect(await seriousViolations(operator)).toEqual([])
+  }
+  expect(await cspViolations(operator)).toEqual([])
+
+  const phone = await (await context(browser)).newPage()
+  phone.on('dialog', (d) => void d.accept())
+  await phone.goto(link)
+  await expect(phone.getByRole('heading', { name: 'Activate' })).toBeVisible()
+  await phone.getByLabel('Name of this phone').fill('My Pixel')
+  await phone.getByRole('button', { name: 'Activate this phone' }).click()
+  await expect(phone.getByLabel('Code from the SMS')).toBeVisible()
+  if (shots) {
+    await test
+      .info()
+      .attach('authenticator-code.png', { body: await phone.screenshot(), contentType: 'image/png' })
+    expect(await seriousViolations(phone)).toEqual([])
+  }
+  await phone.getByLabel('Code from the SMS').fill(await smsCode(holder.mobile))
+  await phone.getByRole('button', { name: 'Confirm' }).click()
+  await expect(phone.getByText('No payment is waiting for your approval.')).toBeVisible()
+  // The key is non-extractable and kept in IndexedDB: a reload still knows the device.
+  await phone.reload()
+  await expect(phone.getByText('No payment is waiting for your approval.')).toBeVisible()
+  const extractable = await phone.evaluate(
+    () =>
+      new Promise<boolean>((done) => {
+        const req = indexedDB.open('ims-authenticator', 1)
+        req.onsuccess = () => {
+          const get = req.result.transaction('device').objectStore('device').get('current')
+          get.onsuccess = () => done((get.result as { keys: CryptoKeyPair }).keys.privateKey.extractable)
+        }
+      }),
+  )
+  expect(extractable).toBe(false)
+
+  // The console now lists the device; the operator can revoke it later.
+  await operator.getByRole('button', { name: new RegExp(holder.name) }).click()
+  await expect(operator.getByRole('button', { name: 'Revoke My Pixel' })).toBeVisible()
+  await operator.context().close()
+  return phone
+}
+
+test('activation from the console’s QR code, then an approval on a rotating-QR payment screen', async ({
+  browser,
+}) => {
+  const holder = await enrol()
+  const phone = await activate(browser, holder, true)
+  const manifest = await (await fetch(`${srv.url}/authenticator/manifest.webmanifest`)).json()
+  expect(manifest).toMatchObject({ display: 'standalone', scope: '/authenticator/' })
+  expect(
+    await phone.evaluate(
+      async () => (await navigator.serviceWorker.getRegistration('/authenticator/'))?.scope,
+    ),
+  ).toMatch(/\/authenticator\/$/)
+
+  // A call-centre / terminal flow: decoupled authentication, the merchant's screen shows the rotating code.
+  const purchase = await api('/api/lab/purchases', {
+    method: 'POST',
+    json: { pan: holder.pan, amount: 8990, flow: 'decoupled' },
+  })
+  expect((purchase.ares as Record<string, string>).transStatus).toBe('D')
+  const screen = await api('/api/mobile/screens', {
+    method: 'POST',
+    json: { acsTransID: purchase.acsTransID },
+  })
+  const merchant = await (await context(browser)).newPage()
+  await merchant.goto(String(screen.url))
+  const qr = merchant.getByRole('img', { name: 'QR code to approve the payment' })
+  await expect(qr).toBeVisible()
+  await expect(merchant.getByText('EUR 89.90')).toBeVisible()
+  await test
+    .info()
+    .attach('payment-screen.png', { body: await merchant.screenshot(), contentType: 'image/png' })
+  expect(await seriousViolations(merchant)).toEqual([])
+
+  // The remote tap is not enough: the phone shows the request but asks for the scan.
+  const card = phone.locator(`[data-approval="${String(purchase.acsTransID)}"]`)
+  await expect(card).toBeVisible()
+  await expect(card.getByRole('button', { name: 'Approve' })).toBeDisabled()
+  await expect(card.getByText('Scan the QR code on the payment screen')).toBeVisible()
+
+  const link = (await qr.getAttribute('data-link'))!
+  await expectQrOf((await qr.getAttribute('src'))!, link)
+  await phone.goto(link)
+  await expect(card.getByText('Scanned at the payment screen.')).toBeVisible()
+  await test
+    .info()
+    .attach('authenticator-approval.png', { body: await phone.screenshot(), contentType: 'image/png' })
+  expect(await seriousViolations(phone)).toEqual([])
+  await card.getByRole('button', { name: 'Approve' }).click()
+  await expect(phone.getByText('Payment approved.')).toBeVisible()
+  await expect(merchant.getByText('Approved by the cardholder')).toBeVisible()
+  const rreqs = (await api(`/api/lab/purchases/${String(purchase.id)}`)).rreqs as Record<string, unknown>[]
+  expect(rreqs[0]).toMatchObject({ transStatus: 'Y' })
+  expect(await cspViolations(phone)).toEqual([])
+  expect(await cspViolations(merchant)).toEqual([])
+})
+
+test('the QR code on the payment screen changes with each period', async ({ browser }) => {
+  const holder = await enrol()
+  await api('/api/mobile/settings', { method: 'PUT', json: { qrPeriodSeconds: 1 } })
+  try {
+    const purchase = await api('/api/lab/purchases', {
+      method: 'POST',
+      json: { pan: holder.pan, amount: 100, flow: 'decoupled' },
+    })
+    const screen = await api('/api/mobile/screens', {
+      method: 'POST',
+      json: { acsTransID: purchase.acsTransID },
+    })
+    const merchant = await (await context(browser)).newPage()
+    await merchant.goto(String(screen.url))
+    const qr = merchant.getByRole('img', { name: 'QR code to approve the payment' })
+    const first = await qr.getAttribute('data-link')
+    await expect(qr).not.toHaveAttribute('data-link', first!, { timeout: 5000 })
+  } finally {
+    await api('/api/mobile/settings', { method: 'PUT', json: { qrPeriodSeconds: 30 } })
+  }
+})
+
+test('decline and “this wasn’t me” from the authenticator', async ({ browser }) => {
+  const holder = await enrol()
+  const phone = await activate(browser, holder)
+  const first = await api('/api/lab/purchases', {
+    method: 'POST',
+    json: { pan: holder.pan, amount: 1500, flow: 'decoupled' },
+  })
+  const card = phone.locator(`[data-approval="${String(first.acsTransID)}"]`)
+  await card.getByRole('button', { name: 'Decline' }).click()
+  await expect(phone.getByText('Payment declined.')).toBeVisible()
+  expect(((await api(`/api/lab/purchases/${String(first.id)}`)).rreqs as unknown[])[0]).toMatchObject({
+    transStatus: 'N',
+  })
+
+  const second = await api('/api/lab/purchases', {
+    method: 'POST',
+    json: { pan: holder.pan, amount: 99900, flow: 'decoupled' },
+  })
+  await phone
+    .locator(`[data-approval="${String(second.acsTransID)}"]`)
+    .getByRole('button', { name: 'This wasn’t me' })
+    .click()
+  await expect(phone.getByText('Payment refused and your card blocked.')).toBeVisible()
+  const after = await api('/api/lab/purchases', {
+    method: 'POST',
+    json: { pan: holder.pan, amount: 100, flow: 'challenge' },
+  })
+  expect(after.ares).toMatchObject({ transStatus: 'R', transStatusReason: '11' })
+})
+
+test('browser challenge: the page shows the rotating QR code and continues by itself after the tap', async ({
+  browser,
+}) => {
+  const holder = await enrol()
+  const phone = await activate(browser, holder)
+  const merchant = await (await context(browser)).newPage()
+
+  // Tap on the pushed request: the challenge page in the merchant's iframe finishes on its own.
+  const first = await api('/api/lab/purchases', {
+    method: 'POST',
+    json: { pan: holder.pan, amount: 2599, flow: 'challenge' },
+  })
+  await merchant.goto(`${srv.url.replace('127.0.0.1', 'localhost')}${String(first.checkoutUrl)}`)
+  const frame = merchant.frameLocator('iframe[name="acs-challenge"]')
+  const qr = frame.getByRole('img', { name: 'QR code of this payment' })
+  await expect(qr).toHaveAttribute('src', /^data:image\/svg\+xml;base64,/)
+  await test
+    .info()
+    .attach('challenge-page-qr.png', { body: await merchant.screenshot(), contentType: 'image/png' })
+  const card = phone.locator(`[data-approval="${String(first.acsTransID)}"]`)
+  await card.getByRole('button', { name: 'Approve' }).click()
+  await expect(merchant.locator('#result')).toHaveText('Authentication result: Y')
+  const rreqs = (await api(`/api/lab/purchases/${String(first.id)}`)).rreqs as Record<string, unknown>[]
+  expect(rreqs).toHaveLength(1)
+  expect(rreqs[0]).toMatchObject({ transStatus: 'Y', authenticationType: '03' })
+
+  // Scanning the code on the challenge page binds the approval to that page.
+  const second = await api('/api/lab/purchases', {
+    method: 'POST',
+    json: { pan: holder.pan, amount: 4200, flow: 'challenge' },
+  })
+  await merchant.goto(`${srv.url.replace('127.0.0.1', 'localhost')}${String(second.checkoutUrl)}`)
+  await expect(qr).toHaveAttribute('data-link', /#poi=/)
+  const link = (await qr.getAttribute('data-link'))!
+  await expectQrOf((await qr.getAttribute('src'))!, link)
+  await phone.goto(link)
+  const scanned = phone.locator(`[data-approval="${String(second.acsTransID)}"]`)
+  await expect(scanned.getByText('Scanned at the payment screen.')).toBeVisible()
+  await scanned.getByRole('button', { name: 'Approve' }).click()
+  await expect(merchant.locator('#result')).toHaveText('Authentication result: Y')
+  const stats = await api('/api/mobile/statistics')
+  expect((stats.scannedShare as number) > 0).toBe(true)
+})
