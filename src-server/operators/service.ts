@@ -308,8 +308,11 @@ export class OperatorService {
 
   private checkTotp(sealedSecret: Buffer, code: string, now: number): number | null {
     const secret = this.vault.open(sealedSecret).toString('utf8')
-    // A clone per check: setting `epoch` on otplib's shared instance would freeze its clock for every other user.
-    const delta = authenticator.clone({ ...TOTP_OPTIONS, epoch: now }).checkDelta(code, secret)
+    // A private copy per check: setting `epoch` on otplib's shared instance would freeze its clock for every
+    // other user (and clone(options) keeps the original's options, so they are set on the copy instead).
+    const totp = authenticator.clone()
+    totp.options = { ...TOTP_OPTIONS, epoch: now }
+    const delta = totp.checkDelta(code, secret)
     return delta === null ? null : Math.floor(now / 30_000) + delta
   }
 

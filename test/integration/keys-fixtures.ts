@@ -45,13 +45,11 @@ export async function custodianWithTotp(
   return { token: ((await res.json()) as { token: string }).token, secret: begin.secret }
 }
 
-/**
- * The code for a given time. The in-process server sets the shared authenticator's epoch before every
- * check (and clone() keeps a set epoch), so set it here too rather than cloning.
- */
+/** The code for a given time, from a private copy (the shared instance's clock is left alone). */
 export function totpAt(secret: string, epochMs: number): string {
-  authenticator.options = { ...authenticator.options, epoch: epochMs }
-  return authenticator.generate(secret)
+  const totp = authenticator.clone()
+  totp.options = { epoch: epochMs }
+  return totp.generate(secret)
 }
 
 export async function expectProblem(
