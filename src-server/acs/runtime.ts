@@ -92,7 +92,7 @@ export class AcsRuntime {
         new DongleMethod(d.dongles, d.sms, methodSettings, d.templates),
       ].map((m) => [m.name, m]),
     )
-    this.events = new AuthenticationEvents(d.log)
+    this.events = new AuthenticationEvents(d.db, d.log)
     const common = {
       events: this.events,
       db: d.db,

@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/audit-log'
 import type { Vault } from '../crypto/vault'
 import { HttpProblem } from '../http/problem'
 import type { IssuerRepository, ResolvedRange } from '../issuers/repository'
-import type { Db } from '../store/db'
+import { statementCache, type Db } from '../store/db'
 import type { AuthMethod, CardholderView, EnrolmentLine, Status } from './model'
 
 interface CardholderRow {
@@ -57,6 +57,7 @@ export class CardholderRepository {
   private readonly byLookup
   private readonly cardsOf
   private readonly holderById
+  private readonly sql: ReturnType<typeof statementCache>
 
   constructor(
     private readonly db: Db,
@@ -64,6 +65,7 @@ export class CardholderRepository {
     private readonly issuers: IssuerRepository,
     private readonly audit: AuditLog,
   ) {
+    this.sql = statementCache(db)
     this.byLookup = db.prepare(
       `SELECT c.id AS cardId, c.cardholder_id AS cardholderId, h.issuer_id AS issuerId, c.range_id AS rangeId,
               c.pan_masked AS panMasked, c.expiry, c.status AS cardStatus, h.status AS cardholderStatus,
@@ -93,60 +95,56 @@ export class CardholderRepository {
   upsert(line: EnrolmentLine, now = new Date().toISOString()): UpsertResult {
     const range = this.rangeFor(line.pan)
     const lookup = this.vault.panLookup(line.pan)
-    const existing = this.db
-      .prepare('SELECT id, cardholder_id FROM cards WHERE pan_lookup = ?')
-      .get(lookup) as { id: number; cardholder_id: number } | undefined
+    const existing = this.sql('SELECT id, cardholder_id FROM cards WHERE pan_lookup = ?').get(lookup) as
+      { id: number; cardholder_id: number } | undefined
     if (existing) {
-      this.db
-        .prepare(
-          `UPDATE cardholders SET name = ?, mobile = ?, email = ?, language = ?, method = ?, updated_at = ? WHERE id = ?`,
-        )
-        .run(
-          line.name,
-          line.mobile ?? null,
-          line.email ?? null,
-          line.language,
-          line.method,
-          now,
-          existing.cardholder_id,
-        )
-      this.db
-        .prepare('UPDATE cards SET expiry = ?, range_id = ?, updated_at = ? WHERE id = ?')
-        .run(line.expiry, range.id, now, existing.id)
-      return 'updated'
-    }
-    const holder = this.db
-      .prepare(
-        `INSERT INTO cardholders (issuer_id, name, mobile, email, language, method, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        range.issuerId,
+      this.sql(
+        `UPDATE cardholders SET name = ?, mobile = ?, email = ?, language = ?, method = ?, updated_at = ? WHERE id = ?`,
+      ).run(
         line.name,
         line.mobile ?? null,
         line.email ?? null,
         line.language,
         line.method,
         now,
-        now,
+        existing.cardholder_id,
       )
-    const sealed = this.vault.sealPan(line.pan)
-    this.db
-      .prepare(
-        `INSERT INTO cards (cardholder_id, range_id, pan_ct, pan_lookup, pan_masked, last4, expiry, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        holder.lastInsertRowid,
-        range.id,
-        sealed.ciphertext,
-        sealed.lookup,
-        sealed.masked,
-        sealed.last4,
+      this.sql('UPDATE cards SET expiry = ?, range_id = ?, updated_at = ? WHERE id = ?').run(
         line.expiry,
+        range.id,
         now,
-        now,
+        existing.id,
       )
+      return 'updated'
+    }
+    const holder = this.sql(
+      `INSERT INTO cardholders (issuer_id, name, mobile, email, language, method, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      range.issuerId,
+      line.name,
+      line.mobile ?? null,
+      line.email ?? null,
+      line.language,
+      line.method,
+      now,
+      now,
+    )
+    const sealed = this.vault.sealPan(line.pan)
+    this.sql(
+      `INSERT INTO cards (cardholder_id, range_id, pan_ct, pan_lookup, pan_masked, last4, expiry, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      holder.lastInsertRowid,
+      range.id,
+      sealed.ciphertext,
+      sealed.lookup,
+      sealed.masked,
+      sealed.last4,
+      line.expiry,
+      now,
+      now,
+    )
     return 'inserted'
   }
 
@@ -218,35 +216,31 @@ export class CardholderRepository {
       const card = this.findByPan(q.pan)
       ids = card && card.cardholderId > after ? [card.cardholderId] : []
     } else if (q.last4) {
-      ids = this.db
-        .prepare(
-          'SELECT DISTINCT cardholder_id FROM cards WHERE last4 = ? AND cardholder_id > ? ORDER BY cardholder_id LIMIT ?',
-        )
+      ids = this.sql(
+        'SELECT DISTINCT cardholder_id FROM cards WHERE last4 = ? AND cardholder_id > ? ORDER BY cardholder_id LIMIT ?',
+      )
         .pluck()
         .all(q.last4, after, q.limit) as number[]
     } else if (q.mobile) {
-      ids = this.db
-        .prepare('SELECT id FROM cardholders WHERE mobile = ? AND id > ? ORDER BY id LIMIT ?')
+      ids = this.sql('SELECT id FROM cardholders WHERE mobile = ? AND id > ? ORDER BY id LIMIT ?')
         .pluck()
         .all(q.mobile, after, q.limit) as number[]
     } else if (q.name) {
       // Prefix match on the NOCASE index (`name >= x AND name < x + U+FFFF` keeps it an index range scan),
       // ordered by (name, id): the page after a cardholder continues from that cardholder's name and id.
       const afterName = q.after
-        ? ((this.db.prepare('SELECT name FROM cardholders WHERE id = ?').pluck().get(q.after) as
+        ? ((this.sql('SELECT name FROM cardholders WHERE id = ?').pluck().get(q.after) as
             string | undefined) ?? '')
         : ''
-      ids = this.db
-        .prepare(
-          `SELECT id FROM cardholders WHERE name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?
+      ids = this.sql(
+        `SELECT id FROM cardholders WHERE name COLLATE NOCASE >= ? AND name COLLATE NOCASE < ?
              AND (name COLLATE NOCASE, id) > (?, ?)
            ORDER BY name COLLATE NOCASE, id LIMIT ?`,
-        )
+      )
         .pluck()
         .all(q.name, q.name + '\uffff', afterName, after, q.limit) as number[]
     } else {
-      ids = this.db
-        .prepare('SELECT id FROM cardholders WHERE id > ? ORDER BY id LIMIT ?')
+      ids = this.sql('SELECT id FROM cardholders WHERE id > ? ORDER BY id LIMIT ?')
         .pluck()
         .all(after, q.limit) as number[]
     }
@@ -268,23 +262,21 @@ export class CardholderRepository {
     const before = this.get(id)
     const { reason, ...fields } = patch
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `UPDATE cardholders SET mobile = coalesce(?, mobile), email = coalesce(?, email), method = coalesce(?, method),
+      this.sql(
+        `UPDATE cardholders SET mobile = coalesce(?, mobile), email = coalesce(?, email), method = coalesce(?, method),
            language = coalesce(?, language), status = coalesce(?, status),
            status_reason = CASE WHEN ? IS NULL THEN status_reason ELSE ? END, updated_at = ? WHERE id = ?`,
-        )
-        .run(
-          fields.mobile ?? null,
-          fields.email ?? null,
-          fields.method ?? null,
-          fields.language ?? null,
-          fields.status ?? null,
-          fields.status ?? null,
-          reason,
-          new Date().toISOString(),
-          id,
-        )
+      ).run(
+        fields.mobile ?? null,
+        fields.email ?? null,
+        fields.method ?? null,
+        fields.language ?? null,
+        fields.status ?? null,
+        fields.status ?? null,
+        reason,
+        new Date().toISOString(),
+        id,
+      )
       this.audit.record({
         actor,
         action: 'cardholder.update',
@@ -304,13 +296,16 @@ export class CardholderRepository {
   }
 
   setCardStatus(cardId: number, status: Status, reason: string, actor: string): void {
-    const card = this.db.prepare('SELECT pan_masked, status FROM cards WHERE id = ?').get(cardId) as
+    const card = this.sql('SELECT pan_masked, status FROM cards WHERE id = ?').get(cardId) as
       { pan_masked: string; status: Status } | undefined
     if (!card) throw new HttpProblem(404, 'Not found', `No card with id ${cardId}`)
     this.db.transaction(() => {
-      this.db
-        .prepare('UPDATE cards SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?')
-        .run(status, reason, new Date().toISOString(), cardId)
+      this.sql('UPDATE cards SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?').run(
+        status,
+        reason,
+        new Date().toISOString(),
+        cardId,
+      )
       this.audit.record({
         actor,
         action: 'card.status',

@@ -1,4 +1,4 @@
-import type { Db } from '../store/db'
+import { statementCache, type Db } from '../store/db'
 import { HttpProblem } from '../http/problem'
 import type { AuditLog } from '../audit/audit-log'
 import { padPan, rangeBounds, type Brand, type Branding, type CardRange, type Issuer } from './model'
@@ -59,38 +59,39 @@ export type ResolvedRange = ReturnType<typeof toRange>
  */
 export class IssuerRepository {
   private ranges: ResolvedRange[] | undefined
+  private readonly sql: ReturnType<typeof statementCache>
 
   constructor(
     private readonly db: Db,
     private readonly audit: AuditLog,
-  ) {}
+  ) {
+    this.sql = statementCache(db)
+  }
 
   listIssuers(): Issuer[] {
-    return (this.db.prepare('SELECT * FROM issuers ORDER BY name').all() as IssuerRow[]).map(toIssuer)
+    return (this.sql('SELECT * FROM issuers ORDER BY name').all() as IssuerRow[]).map(toIssuer)
   }
 
   getIssuer(id: number): Issuer {
-    const row = this.db.prepare('SELECT * FROM issuers WHERE id = ?').get(id) as IssuerRow | undefined
+    const row = this.sql('SELECT * FROM issuers WHERE id = ?').get(id) as IssuerRow | undefined
     if (!row) throw new HttpProblem(404, 'Not found', `No issuer with id ${id}`)
     return toIssuer(row)
   }
 
   createIssuer(input: Omit<Issuer, 'id' | 'createdAt'>, actor: string): Issuer {
-    if (this.db.prepare('SELECT 1 FROM issuers WHERE name = ?').get(input.name)) {
+    if (this.sql('SELECT 1 FROM issuers WHERE name = ?').get(input.name)) {
       throw new HttpProblem(409, 'Conflict', `An issuer named ${input.name} exists`)
     }
     return this.db.transaction(() => {
-      const info = this.db
-        .prepare(
-          'INSERT INTO issuers (name, acs_reference_number, acs_operator_id, branding, created_at) VALUES (?, ?, ?, ?, ?)',
-        )
-        .run(
-          input.name,
-          input.acsReferenceNumber,
-          input.acsOperatorId ?? null,
-          JSON.stringify(input.branding),
-          new Date().toISOString(),
-        )
+      const info = this.sql(
+        'INSERT INTO issuers (name, acs_reference_number, acs_operator_id, branding, created_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(
+        input.name,
+        input.acsReferenceNumber,
+        input.acsOperatorId ?? null,
+        JSON.stringify(input.branding),
+        new Date().toISOString(),
+      )
       this.audit.record({ actor, action: 'issuer.create', target: `issuer:${input.name}` })
       return this.getIssuer(Number(info.lastInsertRowid))
     })()
@@ -100,17 +101,9 @@ export class IssuerRepository {
     const current = this.getIssuer(id)
     const next = { ...current, ...patch }
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          'UPDATE issuers SET name = ?, acs_reference_number = ?, acs_operator_id = ?, branding = ? WHERE id = ?',
-        )
-        .run(
-          next.name,
-          next.acsReferenceNumber,
-          next.acsOperatorId ?? null,
-          JSON.stringify(next.branding),
-          id,
-        )
+      this.sql(
+        'UPDATE issuers SET name = ?, acs_reference_number = ?, acs_operator_id = ?, branding = ? WHERE id = ?',
+      ).run(next.name, next.acsReferenceNumber, next.acsOperatorId ?? null, JSON.stringify(next.branding), id)
       this.audit.record({
         actor,
         action: 'issuer.update',
@@ -122,14 +115,15 @@ export class IssuerRepository {
   }
 
   listRanges(issuerId?: number): ResolvedRange[] {
-    const rows = this.db
-      .prepare('SELECT * FROM card_ranges WHERE (? IS NULL OR issuer_id = ?) ORDER BY low')
-      .all(issuerId ?? null, issuerId ?? null) as RangeRow[]
+    const rows = this.sql('SELECT * FROM card_ranges WHERE (? IS NULL OR issuer_id = ?) ORDER BY low').all(
+      issuerId ?? null,
+      issuerId ?? null,
+    ) as RangeRow[]
     return rows.map(toRange)
   }
 
   getRange(id: number): ResolvedRange {
-    const row = this.db.prepare('SELECT * FROM card_ranges WHERE id = ?').get(id) as RangeRow | undefined
+    const row = this.sql('SELECT * FROM card_ranges WHERE id = ?').get(id) as RangeRow | undefined
     if (!row) throw new HttpProblem(404, 'Not found', `No card range with id ${id}`)
     return toRange(row)
   }
@@ -140,27 +134,25 @@ export class IssuerRepository {
   ): ResolvedRange {
     this.getIssuer(input.issuerId)
     const { low, high } = rangeBounds(input.startPrefix, input.endPrefix)
-    if (this.db.prepare('SELECT 1 FROM card_ranges WHERE low = ? AND high = ?').get(low, high)) {
+    if (this.sql('SELECT 1 FROM card_ranges WHERE low = ? AND high = ?').get(low, high)) {
       throw new HttpProblem(409, 'Conflict', 'A card range with exactly these bounds exists')
     }
     const id = this.db.transaction(() => {
-      const info = this.db
-        .prepare(
-          `INSERT INTO card_ranges (issuer_id, brand, start_prefix, end_prefix, low, high, production, method_url, auth_value, created_at)
+      const info = this.sql(
+        `INSERT INTO card_ranges (issuer_id, brand, start_prefix, end_prefix, low, high, production, method_url, auth_value, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          input.issuerId,
-          input.brand,
-          input.startPrefix,
-          input.endPrefix,
-          low,
-          high,
-          input.production ? 1 : 0,
-          input.methodUrl ?? null,
-          JSON.stringify(input.authValue),
-          new Date().toISOString(),
-        )
+      ).run(
+        input.issuerId,
+        input.brand,
+        input.startPrefix,
+        input.endPrefix,
+        low,
+        high,
+        input.production ? 1 : 0,
+        input.methodUrl ?? null,
+        JSON.stringify(input.authValue),
+        new Date().toISOString(),
+      )
       this.audit.record({
         actor,
         action: 'card-range.create',
@@ -176,7 +168,7 @@ export class IssuerRepository {
   setRangeStatus(id: number, status: 'active' | 'disabled', actor: string): ResolvedRange {
     const range = this.getRange(id)
     this.db.transaction(() => {
-      this.db.prepare('UPDATE card_ranges SET status = ? WHERE id = ?').run(status, id)
+      this.sql('UPDATE card_ranges SET status = ? WHERE id = ?').run(status, id)
       this.audit.record({
         actor,
         action: `card-range.${status === 'active' ? 'enable' : 'disable'}`,

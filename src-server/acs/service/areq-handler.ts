@@ -239,26 +239,26 @@ export class AReqHandler {
       this.d.ledger.message(ids, 'AReq', 'in', areq, now)
       this.d.ledger.message(ids, 'ARes', 'out', aresText, now)
       built.commit?.()
+      // Challenges are reported when they end (ChallengeFlow.end).
+      if (card && range && built.outcome.transStatus !== 'C' && built.outcome.transStatus !== 'D')
+        this.d.events.emit({
+          acsTransID,
+          issuerId: range.issuerId,
+          cardId: card.cardId,
+          cardholderId: card.cardholderId,
+          cardStatus: card.cardStatus === 'active' ? card.cardholderStatus : card.cardStatus,
+          mobile: card.mobile,
+          language: card.language,
+          panMasked: card.panMasked,
+          merchantName: areq.merchantName,
+          purchaseAmount: areq.purchaseAmount,
+          purchaseCurrency: areq.purchaseCurrency,
+          purchaseExponent: areq.purchaseExponent,
+          amountText: formatAmount(areq.purchaseAmount, areq.purchaseCurrency, areq.purchaseExponent),
+          transStatus: String(ares.transStatus),
+          challenged: false,
+        })
     })
-    // Challenges are reported when they end (ChallengeFlow.end).
-    if (card && range && built.outcome.transStatus !== 'C' && built.outcome.transStatus !== 'D')
-      this.d.events.emit({
-        acsTransID,
-        issuerId: range.issuerId,
-        cardId: card.cardId,
-        cardholderId: card.cardholderId,
-        cardStatus: card.cardStatus === 'active' ? card.cardholderStatus : card.cardStatus,
-        mobile: card.mobile,
-        language: card.language,
-        panMasked: card.panMasked,
-        merchantName: areq.merchantName,
-        purchaseAmount: areq.purchaseAmount,
-        purchaseCurrency: areq.purchaseCurrency,
-        purchaseExponent: areq.purchaseExponent,
-        amountText: formatAmount(areq.purchaseAmount, areq.purchaseCurrency, areq.purchaseExponent),
-        transStatus: String(ares.transStatus),
-        challenged: false,
-      })
     return ares
   }
 

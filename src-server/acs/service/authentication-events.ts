@@ -1,10 +1,11 @@
 import type { Logger } from '../../log'
+import type { Db } from '../../store/db'
 
 /**
  * One authentication of an enrolled card, as observers (the fraud notifier) learn about it: when the ARes
- * is final (frictionless, refused, attempts) right after it is committed, and for challenged and decoupled
- * ones when the challenge ends. No PAN. Observers cannot change the answer, and their failures are logged,
- * never passed to the cardholder or the DS.
+ * is final (frictionless, refused, attempts), and for challenged and decoupled ones when the challenge ends.
+ * No PAN. Observers cannot change the answer, and their failures are logged, never passed to the cardholder
+ * or the DS.
  */
 export interface AuthenticationEvent {
   acsTransID: string
@@ -26,19 +27,28 @@ export interface AuthenticationEvent {
   challenged: boolean
 }
 
+/**
+ * Emitted inside the transaction that records the result, so what observers write (the fraud alert and its
+ * SMS) commits with the authentication or not at all: a crash can never leave an authentication whose
+ * notification was lost. Each observer runs in its own savepoint, so a failing one is rolled back alone.
+ */
 export class AuthenticationEvents {
   private readonly observers: ((e: AuthenticationEvent) => void)[] = []
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+  ) {}
 
   on(observer: (e: AuthenticationEvent) => void): void {
     this.observers.push(observer)
   }
 
+  /** Call inside the transaction that records the authentication's result. */
   emit(e: AuthenticationEvent): void {
     for (const observe of this.observers) {
       try {
-        observe(e)
+        this.db.transaction(observe)(e)
       } catch (err) {
         this.log.error({ err, acsTransID: e.acsTransID }, 'authentication observer failed')
       }

@@ -164,8 +164,6 @@ export class ChallengeFlow {
         eci: rreq.eci as string | undefined,
       })
       outboxId = this.d.outbox.enqueue(rreq, c.dsURL)
-    })()
-    if (outboxId !== undefined)
       this.d.events.emit({
         acsTransID: ch.acsTransID,
         issuerId: c.issuerId,
@@ -183,6 +181,7 @@ export class ChallengeFlow {
         transStatus: e.transStatus,
         challenged: true,
       })
+    })()
     return outboxId
   }
 

@@ -11,6 +11,7 @@ import authMethods from './0200-auth-methods'
 import fraud from './0210-fraud'
 import sms from './0300-sms'
 import modems from './0310-modems'
+import smsQueueIndexes from './0320-sms-queue-indexes'
 import dongles from './0400-dongles'
 import keys from './0500-keys'
 import peds from './0510-peds'
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly Migration[] = [
   fraud,
   sms,
   modems,
+  smsQueueIndexes,
   dongles,
   keys,
   peds,
