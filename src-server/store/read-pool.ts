@@ -12,7 +12,7 @@ const Database = require(workerData.driver)
 const db = new Database(workerData.file, { readonly: true, fileMustExist: true })
 db.pragma('busy_timeout = 5000')
 db.pragma('cache_size = -8192')
-db.pragma('mmap_size = 67108864')
+db.pragma('mmap_size = 0') // no memory-mapped I/O, as on the writer (store/db.ts)
 const cache = new Map()
 parentPort.on('message', ({ id, sql, params }) => {
   try {
