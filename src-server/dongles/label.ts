@@ -1,4 +1,3 @@
-import PDFDocument from 'pdfkit'
 import QRCode from 'qrcode'
 
 /** What a token label shows. Deliberately no seed field: a label is public, it sits on the token. */
@@ -19,11 +18,13 @@ export interface LabelOptions {
 const POINTS_PER_MM = 72 / 25.4
 
 /** Renders a one-page PDF label: serial and model as text plus a QR code of the serial, drawn as vectors. */
-export function renderTokenLabel(label: TokenLabel, options: LabelOptions = {}): Promise<Buffer> {
+export async function renderTokenLabel(label: TokenLabel, options: LabelOptions = {}): Promise<Buffer> {
   if (!label.serial || label.serial.length > 64) throw new RangeError('a label serial has 1 to 64 characters')
   const width = (options.widthMm ?? 62) * POINTS_PER_MM
   const height = (options.heightMm ?? 29) * POINTS_PER_MM
   const margin = 2 * POINTS_PER_MM
+  // Loaded on first use: pdfkit and its font tables cost several MB the server needs only for PDFs.
+  const { default: PDFDocument } = await import('pdfkit')
   const doc = new PDFDocument({
     size: [width, height],
     margin: 0,

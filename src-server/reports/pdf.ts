@@ -1,4 +1,3 @@
-import PDFDocument from 'pdfkit'
 import type { ReportColumn } from './schemas'
 
 export interface PdfReport {
@@ -20,7 +19,9 @@ const ROW_HEIGHT = 11
  * column (ellipsis), the header repeated on each page. Uses pdfkit's built-in Helvetica, so no font file
  * is needed; text outside WinAnsi is replaced by pdfkit.
  */
-export function toPdf(report: PdfReport): Promise<Buffer> {
+export async function toPdf(report: PdfReport): Promise<Buffer> {
+  // Loaded on first use: pdfkit and its font tables cost several MB the server needs only for PDFs.
+  const { default: PDFDocument } = await import('pdfkit')
   const doc = new PDFDocument({
     size: 'A4',
     layout: 'landscape',

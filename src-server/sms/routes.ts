@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { ServerModule } from '../module'
 import { Mobile } from '../enrolment/model'
+import { statementCache } from '../store/db'
 
 const VirtualMessage = z.object({
   id: z.number(),
@@ -41,11 +42,15 @@ const InboxItem = z.object({
   ref: z.string().optional(),
 })
 
+/** How many messages each way the virtual phone shows. */
+const VIRTUAL_PHONE_HISTORY = 100
+
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString())
 
 export const smsModule: ServerModule = {
   name: 'sms',
   register(api, { sms, db }) {
+    const sql = statementCache(db)
     api.route({
       method: 'get',
       path: '/api/virtual-phone/messages',
@@ -56,14 +61,16 @@ export const smsModule: ServerModule = {
       query: z.object({ to: Mobile }),
       responses: { 200: z.array(VirtualMessage) },
       handler(_ctx, { query }) {
-        const out = db
-          .prepare(
-            `SELECT id, status, created_at FROM sms_outbox WHERE to_number = ? AND gateway = 'virtual' ORDER BY id`,
-          )
-          .all(query.to) as { id: number; status: string; created_at: number }[]
-        const inbound = db
-          .prepare('SELECT id, text, received_at, outcome FROM sms_inbox WHERE from_number = ? ORDER BY id')
-          .all(query.to) as { id: number; text: string; received_at: number; outcome: string }[]
+        // The latest messages each way, like a handset's screen: a pilot number that received thousands of
+        // codes would otherwise decrypt every one of them on each refresh.
+        const out = sql(
+          `SELECT id, status, created_at FROM sms_outbox WHERE to_number = ? AND gateway = 'virtual'
+           ORDER BY id DESC LIMIT ${VIRTUAL_PHONE_HISTORY}`,
+        ).all(query.to) as { id: number; status: string; created_at: number }[]
+        const inbound = sql(
+          `SELECT id, text, received_at, outcome FROM sms_inbox WHERE from_number = ?
+           ORDER BY id DESC LIMIT ${VIRTUAL_PHONE_HISTORY}`,
+        ).all(query.to) as { id: number; text: string; received_at: number; outcome: string }[]
         return [
           ...out.map((m) => ({
             id: m.id,
