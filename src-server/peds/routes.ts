@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { actorOf, sessionOf } from '../app'
+import { IdParams } from '../http/params'
 import type { ServerModule } from '../module'
 import { EventTickets, streamEvents } from './events'
 import {
@@ -14,8 +15,6 @@ import {
   TrustImport,
   TrustView,
 } from './model'
-
-const IdParam = z.object({ id: z.coerce.number().int().positive() })
 
 export const pedsModule: ServerModule = {
   name: 'peds',
@@ -86,7 +85,7 @@ export const pedsModule: ServerModule = {
       summary: 'Remove a station that never injected',
       tags: ['peds'],
       auth: { permission: 'peds.inject' },
-      params: IdParam,
+      params: IdParams,
       responses: { 204: null },
       handler(ctx, { params }) {
         peds.removeStation(params.id, actorOf(ctx))
@@ -122,7 +121,7 @@ export const pedsModule: ServerModule = {
       summary: 'A run with its inventory and injections',
       tags: ['peds'],
       auth: { permission: 'keys.read' },
-      params: IdParam,
+      params: IdParams,
       responses: { 200: RunDetail },
       handler: (_ctx, { params }) => peds.runDetail(params.id),
     })
@@ -132,7 +131,7 @@ export const pedsModule: ServerModule = {
       summary: 'Inject the devices on these stations, all at once; progress on /api/peds/events',
       tags: ['peds'],
       auth: { permission: 'peds.inject' },
-      params: IdParam,
+      params: IdParams,
       body: InjectRequest,
       responses: { 202: z.array(Injection) },
       handler(ctx, { params, body }) {

@@ -1,6 +1,7 @@
 import type { Context } from 'koa'
 import { z } from 'zod'
 import { actorOf } from '../app'
+import { IdParams } from '../http/params'
 import type { ServerModule } from '../module'
 import {
   CardListName,
@@ -14,8 +15,6 @@ import {
   Terminal,
 } from './model'
 import type { TerminalService } from './service'
-
-const IdParam = z.object({ id: z.coerce.number().int().positive() })
 
 export const terminalsModule: ServerModule = {
   name: 'terminals',
@@ -48,7 +47,7 @@ export const terminalsModule: ServerModule = {
       summary: 'Assign a parameter set to a terminal (it downloads it on its next call)',
       tags: ['terminals'],
       auth: { permission: 'terminals.manage' },
-      params: IdParam,
+      params: IdParams,
       body: z.object({ parameterSetId: z.number().int().positive() }),
       responses: { 200: Terminal },
       handler: (ctx, { params, body }) =>

@@ -2,7 +2,8 @@ import type { Context, Next } from 'koa'
 import { z } from 'zod'
 import { actorOf } from '../app'
 import type { ApiRegistry } from '../http/api'
-import { HttpProblem, problemMiddleware } from '../http/problem'
+import { apiRoutes } from '../http/dispatch'
+import { problemMiddleware } from '../http/problem'
 import type { Logger } from '../log'
 import type { ServerModule } from '../module'
 import { appKeyOf } from './api-key'
@@ -34,20 +35,10 @@ const PinParams = z.object({ pinId: Id })
  */
 function pinApiMiddleware(api: ApiRegistry, log: Logger) {
   const problems = problemMiddleware(log)
-  const routes = api.router.routes()
-  const methods = api.router.allowedMethods({ throw: true })
+  const routes = apiRoutes(api)
   return async (ctx: Context, next: Next) => {
     if (!ctx.path.startsWith('/2fa/')) return next()
-    await problems(ctx, async () => {
-      try {
-        await methods(ctx as never, () => routes(ctx as never, () => Promise.resolve()))
-      } catch (err) {
-        const status = (err as { status?: number }).status
-        if (!(err instanceof HttpProblem) && (status === 405 || status === 501))
-          throw new HttpProblem(405, 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}`)
-        throw err
-      }
-    })
+    await problems(ctx, () => routes(ctx, () => Promise.resolve()))
     if (ctx.status === 401) ctx.set('WWW-Authenticate', 'App realm="2fa"')
     ctx.set('Cache-Control', 'no-store')
     ctx.set('X-Content-Type-Options', 'nosniff')
