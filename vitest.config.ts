@@ -5,6 +5,7 @@ export default defineConfig({
     include: [
       'src-server/**/*.test.ts',
       'src-main/**/*.test.ts',
+      'src-renderer/src/lib/**/*.test.ts',
       'hardware/**/*.test.ts',
       'test/unit/**/*.test.ts',
       'test/integration/**/*.test.ts',

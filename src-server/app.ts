@@ -4,6 +4,7 @@ import { Health } from './contract'
 import { ApiRegistry } from './http/api'
 import { consoleSecurityHeaders, hostAndOriginGuard } from './http/guards'
 import { HttpProblem, problemMiddleware } from './http/problem'
+import { apiRoutes } from './http/dispatch'
 import { findConsoleRoot, serveConsole } from './http/static'
 import type { ServerModule } from './module'
 import { can, type Permission } from './operators/permissions'
@@ -164,8 +165,7 @@ export function createApp(services: Services, options: AppOptions = {}): { app: 
     options.consoleRoot === null ? undefined : (options.consoleRoot ?? findConsoleRoot(import.meta.dirname))
   const staticFiles = consoleRoot ? serveConsole(consoleRoot) : undefined
   const headers = consoleSecurityHeaders()
-  const routes = api.router.routes()
-  const methods = api.router.allowedMethods({ throw: true })
+  const routes = apiRoutes(api)
 
   // The console API and the console pages: problem+json errors, host/origin guard, strict headers.
   app.use(async (ctx, next) => {
@@ -174,22 +174,10 @@ export function createApp(services: Services, options: AppOptions = {}): { app: 
     await headers(ctx, () =>
       problems(ctx, async () => {
         if (ctx.path.startsWith('/api/')) await guard(ctx, () => Promise.resolve())
-        const routed = ctx as never
-        try {
-          await methods(routed, () =>
-            routes(routed, async () => {
-              if (staticFiles && !ctx.path.startsWith('/api/')) await staticFiles(ctx, next)
-              else await next()
-            }),
-          )
-        } catch (err) {
-          if (err instanceof HttpProblem) throw err
-          const e = err as { status?: number }
-          if (e.status === 405 || e.status === 501) {
-            throw new HttpProblem(405, 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}`)
-          }
-          throw err
-        }
+        await routes(ctx, async () => {
+          if (staticFiles && !ctx.path.startsWith('/api/')) await staticFiles(ctx, next)
+          else await next()
+        })
       }),
     )
   })
