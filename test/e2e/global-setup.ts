@@ -36,7 +36,7 @@ function runInit(dataDir: string): Promise<void> {
   })
 }
 
-function startServer(dataDir: string): Promise<{ server: ChildProcess; baseUrl: string }> {
+function startServer(dataDir: string): Promise<{ server: ChildProcess; baseUrl: string; output: string[] }> {
   return new Promise((resolvePromise, reject) => {
     const server = spawn(process.execPath, [SERVER_ENTRY], {
       cwd: repo,
@@ -60,7 +60,7 @@ function startServer(dataDir: string): Promise<{ server: ChildProcess; baseUrl: 
       const match = /^IMS listening on (http:\/\/\S+)$/.exec(line.trim())
       if (match) {
         clearTimeout(timer)
-        resolvePromise({ server, baseUrl: match[1] })
+        resolvePromise({ server, baseUrl: match[1], output })
       }
     })
     server.on('error', (error) => fail(`The server could not be started: ${error.message}`))
@@ -75,11 +75,20 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'ims-e2e-'))
   await runInit(dataDir)
-  const { server, baseUrl } = await startServer(dataDir)
+  const { server, baseUrl, output } = await startServer(dataDir)
   server.removeAllListeners('exit')
+  let stopping = false
+  // A server that dies mid-run fails every later spec with "connection refused": say why, once, here.
+  server.on('exit', (code, signal) => {
+    if (!stopping)
+      console.error(
+        `The e2e server exited during the run (exit ${code}, signal ${signal}). Its last lines:\n${output.join('\n')}`,
+      )
+  })
   process.env[BASE_URL_ENV] = baseUrl
 
   return async () => {
+    stopping = true
     if (server.exitCode === null) {
       const exited = new Promise((done) => server.once('exit', done))
       server.kill('SIGTERM')
