@@ -291,7 +291,7 @@ export class ChannelAuthService {
     this.d.db.transaction(() => {
       const stored = JSON.parse(row.method_state) as StoredState
       const step = this.method(row).resend(this.subject(row), stored.state)
-      this.store(row.id, { state: step.state, prompt: step.prompt, notice: step.notice })
+      this.store(row.id, { ...stored, state: step.state, prompt: step.prompt, notice: step.notice })
     })()
     return this.get(client, id)
   }
@@ -326,7 +326,8 @@ export class ChannelAuthService {
 
   private apply(row: RequestRow, stored: StoredState, v: Verification): void {
     const now = Date.now()
-    if (v.outcome === 'retry') this.store(row.id, { state: v.state, prompt: v.prompt, notice: v.notice })
+    if (v.outcome === 'retry')
+      this.store(row.id, { ...stored, state: v.state, prompt: v.prompt, notice: v.notice })
     else {
       const status =
         v.outcome === 'success' ? 'authenticated' : v.outcome === 'refused' ? 'refused' : 'failed'

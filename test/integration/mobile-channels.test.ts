@@ -216,6 +216,10 @@ describe('channel requests with the mobile signature', () => {
     })
     expect(created).not.toHaveProperty('screen')
     const code = await lab.lastCode(holder.mobile)
+    const wrong = await client(`/api/v1/auth-requests/${String(created.id)}/verify`, {
+      code: code === '000000' ? '111111' : '000000',
+    })
+    expect(wrong.body).toMatchObject({ notice: { kind: 'wrong-code' }, fallbackFrom: 'mobile-signature' })
     const done = await client(`/api/v1/auth-requests/${String(created.id)}/verify`, { code })
     expect(done.body).toMatchObject({ status: 'authenticated', fallbackFrom: 'mobile-signature' })
 
