@@ -183,7 +183,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   })
   acs.events.on(fraud.onAuthenticated)
   sms.onIncomingSms('fraud', fraud.onSmsReply)
-  const mobile = new MobileService({ db, log, audit, keyring, sms, cardholders, acs, fraud })
+  const mobile = new MobileService({ db, log, audit, keyring, vault, sms, cardholders, acs, fraud, channels })
   return {
     config,
     log,

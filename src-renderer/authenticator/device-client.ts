@@ -7,6 +7,7 @@
 import {
   activationRecord,
   approvalRecord,
+  approvalReference,
   deviceAuthorization,
   requestRecord,
   type Decision,
@@ -155,7 +156,7 @@ export class DeviceClient {
     if (!this.device) throw new Error('this authenticator is not activated')
     const record = approvalRecord({
       decision,
-      acsTransID: a.acsTransID,
+      ...approvalReference(a),
       amount: a.amount,
       exponent: a.exponent,
       currency: a.currency,
@@ -173,7 +174,7 @@ export class DeviceClient {
     a: ApprovalView,
     decision: Decision,
     poiToken?: string,
-  ): Promise<{ status: string; transStatus: string }> {
+  ): Promise<{ status: string; transStatus?: string }> {
     const signedAt = Date.now()
     const { signature } = await this.signDecision(a, decision, signedAt)
     return this.sendDecision(a.id, { decision, signedAt, poiToken, signature })
@@ -182,7 +183,7 @@ export class DeviceClient {
   sendDecision(
     id: string,
     body: { decision: Decision; signedAt: number; poiToken?: string; signature: string },
-  ): Promise<{ status: string; transStatus: string }> {
+  ): Promise<{ status: string; transStatus?: string }> {
     return this.call('POST', `/api/mobile/v1/approvals/${encodeURIComponent(id)}/decision`, body)
   }
 }

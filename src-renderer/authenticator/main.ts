@@ -161,15 +161,23 @@ async function decide(id: string, decision: Decision): Promise<void> {
   render()
 }
 
+/** Payments outside 3-D Secure, by the channel the merchant asked through. */
+const CHANNEL: Record<NonNullable<ApprovalView['channel']>, string> = {
+  MOTO: 'Order by phone or mail',
+  EDC: 'Payment at a shop terminal',
+  ECOM: 'Online payment',
+}
+
 function approvalCard(entry: { view: ApprovalView; poiToken?: string }): HTMLElement {
   const a = entry.view
   const needsScan = a.presence === 'scan' && !entry.poiToken
   const headingId = `approval-${a.id}`
   return h(
     'section',
-    { class: 'card', 'aria-labelledby': headingId, 'data-approval': a.acsTransID },
+    { class: 'card', 'aria-labelledby': headingId, 'data-approval': a.acsTransID ?? a.authRequest ?? a.id },
     h('h2', { id: headingId }, a.merchant || 'Payment'),
     h('p', { class: 'amount' }, a.amountText ?? 'No amount'),
+    a.channel ? h('p', { class: 'muted' }, CHANNEL[a.channel]) : undefined,
     h('p', { class: 'muted' }, `Card ${a.panMasked}`),
     entry.poiToken ? h('p', { class: 'notice' }, 'Scanned at the payment screen.') : undefined,
     needsScan

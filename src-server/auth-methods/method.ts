@@ -22,6 +22,11 @@ export interface ChallengeSubject {
   merchantName?: string
   /** e.g. "EUR 12.34". */
   amountText?: string
+  /**
+   * Set for an authentication request of the channel API (MOTO, EDC, ECOM): `acsTransID` then holds the
+   * request's id, not a 3-D Secure transaction's.
+   */
+  channel?: 'MOTO' | 'EDC' | 'ECOM'
 }
 
 /**
@@ -45,6 +50,8 @@ export type Prompt =
  */
 export interface ScreenPanel {
   stateUrl: string
+  /** The screen's own page (a shop terminal or call-centre desk shows it); absent on older challenges. */
+  pageUrl?: string
   /** Alternative text of the code and the line under it, in the cardholder's language. */
   alt: string
   caption: string
@@ -97,4 +104,16 @@ export interface AuthenticationMethod {
    * SMS answers leave it out. Must not change anything: the ACS asks every pending challenge of the sender.
    */
   matchReply?(state: MethodState, text: string): ReplyMatch
+  /**
+   * The cardholder decides in another application (the mobile authenticator), which ends the authentication
+   * itself: nothing typed, posted or replied by SMS is an answer. Channels show a waiting screen.
+   */
+  readonly decidedElsewhere?: boolean
+  /**
+   * Whether the method can reach this card's holder now (the mobile signature needs an active
+   * authenticator). Methods that always can leave it out.
+   */
+  availableFor?(card: { cardId: number }): boolean
+  /** The method that challenges instead when `availableFor` says no (SMS OTP for the mobile signature). */
+  readonly fallback?: string
 }

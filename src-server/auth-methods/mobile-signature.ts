@@ -14,7 +14,8 @@ import type {
  * "Mobile Signature": the cardholder approves in the bank's authenticator (docs/mobile-authenticator.md),
  * which signs the transaction with a device-bound ECDSA key. The decision never comes through the page or
  * the SDK: the authenticator posts it to the mobile API, which checks the signature and ends the challenge
- * through the ACS flow. Here the method only opens the approval request and shows the waiting screen.
+ * through the ACS flow (or the channel API's request, for MOTO / EDC / ECOM). Here the method only opens the
+ * approval request and shows the waiting screen.
  */
 interface ApprovalState extends MethodState {
   approvalId: string
@@ -39,8 +40,19 @@ export class MobileSignatureMethod implements AuthenticationMethod {
   readonly authenticationType = '03' as const
   readonly authValueMethod = 'oob-app' as const
   readonly modes = ['browser', 'app', 'decoupled'] as const
+  readonly decidedElsewhere = true
+  /** A cardholder without an active authenticator gets a code by SMS instead of waiting for nothing. */
+  readonly fallback = 'sms-otp'
 
-  constructor(private readonly approvals: ApprovalService) {}
+  constructor(
+    private readonly approvals: ApprovalService,
+    /** Whether an active (not revoked) authenticator is bound to the card. */
+    private readonly hasAuthenticator: (cardId: number) => boolean,
+  ) {}
+
+  availableFor(card: { cardId: number }): boolean {
+    return this.hasAuthenticator(card.cardId)
+  }
 
   /** The waiting screen, with the payment screen's rotating QR code (scanning it binds the approval). */
   private prompt(subject: ChallengeSubject, state: MethodState): Prompt {
@@ -49,7 +61,11 @@ export class MobileSignatureMethod implements AuthenticationMethod {
       kind: 'oob',
       maskedDestination: maskMobile(subject.mobile),
       instruction: INSTRUCTION[subject.language] ?? INSTRUCTION.en,
-      screen: { stateUrl: `/poi/${poiId}/state`, ...(SCAN[subject.language] ?? SCAN.en) },
+      screen: {
+        stateUrl: `/poi/${poiId}/state`,
+        pageUrl: `/poi/${poiId}`,
+        ...(SCAN[subject.language] ?? SCAN.en),
+      },
     }
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import { chooseMethod } from '../auth-methods/choose'
 import type {
   AuthenticationMethod,
   ChallengeMode,
@@ -45,6 +46,26 @@ interface StoredState {
   state: MethodState
   prompt: Prompt
   notice?: Notice
+  /** The cardholder's own method when another one runs instead (see chooseMethod). */
+  fallbackFrom?: string
+}
+
+/** A request as the mobile authenticator shows it, for the approval of a `mobile-signature` request. */
+export interface ChannelApprovalSubject {
+  id: string
+  channel: AuthRequestView['channel']
+  cardId: number
+  cardholderId: number
+  issuerId: number
+  panMasked: string
+  /** Decimal amount in major units, as the client sent it (`12.34`). */
+  amount: string
+  currency: string
+  merchant: string
+  mobile: string | null
+  language: string
+  /** Still waiting for the cardholder: pending and not past its deadline. */
+  open: boolean
 }
 
 export interface ChannelAuthDeps {
@@ -64,15 +85,21 @@ const iso = (ms: number) => new Date(ms).toISOString()
  * Cardholder authentication for payments outside 3-D Secure: MOTO (the cardholder reads the code to a call
  * centre agent), EDC (the code is keyed on the terminal) and ECOM without 3DS. A request challenges the
  * card by its enrolled method through the authentication-method interface; the code comes back through
- * /verify (code-entry methods) or by SMS reply (reply-only methods), and the result goes to the client by
- * GET and by a signed webhook.
+ * /verify (code-entry methods) or by SMS reply (reply-only methods), or the cardholder approves in the mobile
+ * authenticator, which ends the request through conclude(). The result goes to the client by GET and by a
+ * signed webhook.
  */
 export class ChannelAuthService {
   private readonly byId
   private readonly cardById
+  private readonly approvalSubjectById
 
   constructor(private readonly d: ChannelAuthDeps) {
     this.byId = d.db.prepare('SELECT * FROM channel_auth_requests WHERE id = ?')
+    this.approvalSubjectById = d.db.prepare(
+      `SELECT r.*, c.cardholder_id, h.issuer_id FROM channel_auth_requests r
+       JOIN cards c ON c.id = r.card_id JOIN cardholders h ON h.id = c.cardholder_id WHERE r.id = ?`,
+    )
     this.cardById = d.db.prepare(
       `SELECT c.id AS cardId, c.cardholder_id AS cardholderId, h.issuer_id AS issuerId, c.range_id AS rangeId,
               c.pan_masked AS panMasked, c.expiry, c.status AS cardStatus, h.status AS cardholderStatus,
@@ -109,20 +136,30 @@ export class ChannelAuthService {
     return card
   }
 
-  /** Code entry when the method offers it (the agent or terminal keys the code), else an SMS reply. */
-  private methodFor(card: CardRecord): { method: AuthenticationMethod; mode: ChallengeMode } {
-    const method = this.d.methods.get(card.method)
-    const mode = method?.modes.includes('browser')
-      ? 'browser'
-      : method?.modes.includes('decoupled')
-        ? 'decoupled'
-        : undefined
-    if (!method || !mode || !card.mobile)
+  /**
+   * The cardholder's method, or its fallback when it cannot reach them now (chooseMethod). Code entry when
+   * the method offers it (the agent or terminal keys the code), else an SMS reply; a method decided in
+   * another application (the mobile authenticator) runs decoupled: the client just waits for the result.
+   */
+  private methodFor(card: CardRecord): {
+    method: AuthenticationMethod
+    mode: ChallengeMode
+    fallbackFrom?: string
+  } {
+    const chosen = chooseMethod(this.d.methods, card)
+    const method = chosen?.method
+    const mode =
+      method?.modes.includes('browser') && !method.decidedElsewhere
+        ? 'browser'
+        : method?.modes.includes('decoupled')
+          ? 'decoupled'
+          : undefined
+    if (!method || !mode)
       throw unprocessable(
         'No authentication method',
         `This card's authentication method (${card.method}) cannot be used on this channel`,
       )
-    return { method, mode }
+    return { method, mode, fallbackFrom: chosen?.fallbackFrom }
   }
 
   create(client: AuthenticatedClient, input: CreateAuthRequest): { created: boolean; view: AuthRequestView } {
@@ -136,7 +173,7 @@ export class ChannelAuthService {
       if (existing) return { created: false, view: this.get(client, existing) }
     }
     const card = this.findCard(input)
-    const { method, mode } = this.methodFor(card)
+    const { method, mode, fallbackFrom } = this.methodFor(card)
     const id = randomUUID()
     const now = Date.now()
     this.d.db.transaction(() => {
@@ -148,6 +185,7 @@ export class ChannelAuthService {
         merchant: input.merchant,
         amount: input.amount,
         currency: input.currency,
+        channel: input.channel,
       }
       const step = method.start(this.subject(row), mode)
       this.d.db
@@ -170,21 +208,24 @@ export class ChannelAuthService {
           mode,
           card.mobile,
           card.language,
-          JSON.stringify({ state: step.state, prompt: step.prompt } satisfies StoredState),
+          JSON.stringify({ state: step.state, prompt: step.prompt, fallbackFrom } satisfies StoredState),
           now,
           now + REQUEST_TTL_MS,
         )
       this.referenceOf(card.cardId)
     })()
     this.d.log.info(
-      { authRequest: id, channel: input.channel, card: card.panMasked, method: method.name },
+      { authRequest: id, channel: input.channel, card: card.panMasked, method: method.name, fallbackFrom },
       'channel authentication started',
     )
     return { created: true, view: this.get(client, id) }
   }
 
   private subject(
-    r: Pick<RequestRow, 'id' | 'mobile' | 'language' | 'pan_masked' | 'merchant' | 'amount' | 'currency'>,
+    r: Pick<
+      RequestRow,
+      'id' | 'mobile' | 'language' | 'pan_masked' | 'merchant' | 'amount' | 'currency' | 'channel'
+    >,
   ): ChallengeSubject {
     return {
       acsTransID: r.id,
@@ -193,6 +234,7 @@ export class ChannelAuthService {
       panMasked: r.pan_masked,
       merchantName: r.merchant,
       amountText: `${r.currency} ${r.amount}`,
+      channel: r.channel,
     }
   }
 
@@ -232,6 +274,10 @@ export class ChannelAuthService {
   verify(client: AuthenticatedClient, id: string, code: string): AuthRequestView {
     const row = this.pendingRow(client, id)
     this.d.db.transaction(() => {
+      if (this.method(row).decidedElsewhere)
+        throw conflict(
+          'The cardholder approves this request in their authenticator; there is no code to enter',
+        )
       if (row.mode !== 'browser')
         throw conflict('The cardholder answers this request by SMS reply; there is no code to enter')
       const stored = JSON.parse(row.method_state) as StoredState
@@ -245,20 +291,25 @@ export class ChannelAuthService {
     this.d.db.transaction(() => {
       const stored = JSON.parse(row.method_state) as StoredState
       const step = this.method(row).resend(this.subject(row), stored.state)
-      this.store(row.id, { state: step.state, prompt: step.prompt, notice: step.notice })
+      this.store(row.id, { ...stored, state: step.state, prompt: step.prompt, notice: step.notice })
     })()
     return this.get(client, id)
   }
 
-  /** SMS replies from a cardholder with a pending reply-mode request: the newest one decides. */
+  /**
+   * SMS replies from a cardholder with a pending reply-mode request: the newest one decides. Requests decided
+   * in the authenticator take no SMS answer, so they are passed over.
+   */
   readonly onSmsReply: IncomingHandler = (sms) => {
     return this.d.db.transaction(() => {
-      const row = this.d.db
-        .prepare(
-          `SELECT * FROM channel_auth_requests WHERE mobile = ? AND status = 'pending' AND mode = 'decoupled' AND expires_at > ?
-           ORDER BY created_at DESC LIMIT 1`,
-        )
-        .get(sms.from, Date.now()) as RequestRow | undefined
+      const row = (
+        this.d.db
+          .prepare(
+            `SELECT * FROM channel_auth_requests WHERE mobile = ? AND status = 'pending' AND mode = 'decoupled' AND expires_at > ?
+             ORDER BY created_at DESC`,
+          )
+          .all(sms.from, Date.now()) as RequestRow[]
+      ).find((r) => !this.d.methods.get(r.method)?.decidedElsewhere)
       if (!row) return undefined
       const stored = JSON.parse(row.method_state) as StoredState
       const method = this.method(row)
@@ -275,7 +326,8 @@ export class ChannelAuthService {
 
   private apply(row: RequestRow, stored: StoredState, v: Verification): void {
     const now = Date.now()
-    if (v.outcome === 'retry') this.store(row.id, { state: v.state, prompt: v.prompt, notice: v.notice })
+    if (v.outcome === 'retry')
+      this.store(row.id, { ...stored, state: v.state, prompt: v.prompt, notice: v.notice })
     else {
       const status =
         v.outcome === 'success' ? 'authenticated' : v.outcome === 'refused' ? 'refused' : 'failed'
@@ -289,19 +341,54 @@ export class ChannelAuthService {
       .run(JSON.stringify(stored), id)
   }
 
-  /** Records a final status and queues its webhook, in the caller's transaction. */
+  /**
+   * A pending request's approval as the mobile authenticator shows it (the method ran under this request's
+   * id); undefined for an unknown id.
+   */
+  approvalSubject(id: string, now = Date.now()): ChannelApprovalSubject | undefined {
+    const r = this.approvalSubjectById.get(id) as
+      (RequestRow & { cardholder_id: number; issuer_id: number }) | undefined
+    if (!r) return undefined
+    return {
+      id: r.id,
+      channel: r.channel,
+      cardId: r.card_id,
+      cardholderId: r.cardholder_id,
+      issuerId: r.issuer_id,
+      panMasked: r.pan_masked,
+      amount: r.amount,
+      currency: r.currency,
+      merchant: r.merchant,
+      mobile: r.mobile,
+      language: r.language,
+      open: r.status === 'pending' && now < r.expires_at,
+    }
+  }
+
+  /**
+   * Ends a pending request with a decision the cardholder made in another application (the mobile
+   * authenticator's signed approval), in the caller's transaction: the result reaches the client by GET and
+   * webhook like any other. False when the request was no longer pending or past its deadline.
+   */
+  conclude(id: string, status: 'authenticated' | 'refused', now = Date.now()): boolean {
+    const row = this.byId.get(id) as RequestRow | undefined
+    if (!row || row.status !== 'pending' || now >= row.expires_at) return false
+    return this.decide(row, status, JSON.parse(row.method_state) as StoredState, now)
+  }
+
+  /** Records a final status and queues its webhook, in the caller's transaction; false if already final. */
   private decide(
     row: RequestRow,
     status: Exclude<AuthRequestStatus, 'pending'>,
     stored: StoredState,
     now: number,
-  ): void {
+  ): boolean {
     const changed = this.d.db
       .prepare(
         `UPDATE channel_auth_requests SET status = ?, method_state = ?, decided_at = ? WHERE id = ? AND status = 'pending'`,
       )
       .run(status, JSON.stringify(stored), now, row.id).changes
-    if (!changed) return
+    if (!changed) return false
     this.d.log.info({ authRequest: row.id, status }, 'channel authentication decided')
     const webhook = this.d.clients.webhookOf(row.client_id)
     if (webhook) {
@@ -312,6 +399,7 @@ export class ChannelAuthService {
         authRequest: this.view(decided),
       })
     }
+    return true
   }
 
   /** Ends requests whose cardholder did not answer in time; run by a timer. */
@@ -328,6 +416,7 @@ export class ChannelAuthService {
   private view(r: RequestRow): AuthRequestView {
     const stored = JSON.parse(r.method_state) as StoredState
     const p = stored.prompt
+    const screen = p.kind === 'oob' ? p.screen?.pageUrl : undefined
     return {
       id: r.id,
       status: r.status,
@@ -337,7 +426,12 @@ export class ChannelAuthService {
       currency: r.currency,
       merchant: r.merchant,
       method: r.method,
-      interaction: r.mode === 'decoupled' ? 'reply' : 'code-entry',
+      ...(stored.fallbackFrom ? { fallbackFrom: stored.fallbackFrom } : {}),
+      interaction: this.d.methods.get(r.method)?.decidedElsewhere
+        ? 'approval'
+        : r.mode === 'decoupled'
+          ? 'reply'
+          : 'code-entry',
       prompt:
         p.kind === 'code'
           ? {
@@ -347,6 +441,7 @@ export class ChannelAuthService {
               resendAvailable: p.resendAvailable,
             }
           : { kind: 'oob', maskedDestination: p.maskedDestination },
+      ...(screen ? { screen: { path: screen } } : {}),
       ...(stored.notice ? { notice: stored.notice } : {}),
       ...(r.client_reference ? { clientReference: r.client_reference } : {}),
       createdAt: iso(r.created_at),

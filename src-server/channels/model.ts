@@ -94,15 +94,29 @@ export const AuthRequestView = z.object({
   amount: z.string(),
   currency: z.string(),
   merchant: z.string(),
+  /** The method that actually challenges the cardholder. */
   method: z.string(),
-  /** code-entry: the agent or terminal sends the code to /verify; reply: the cardholder answers by SMS. */
-  interaction: z.enum(['code-entry', 'reply']),
+  /**
+   * The cardholder's own method, when it could not reach them and `method` runs instead (a mobile
+   * signature without an active authenticator falls back to SMS OTP).
+   */
+  fallbackFrom: z.string().optional(),
+  /**
+   * code-entry: the agent or terminal sends the code to /verify; reply: the cardholder answers by SMS;
+   * approval: the cardholder approves in the bank's authenticator (scanning the QR code of `screen`).
+   */
+  interaction: z.enum(['code-entry', 'reply', 'approval']),
   prompt: z.object({
     kind: z.enum(['code', 'oob']),
     maskedDestination: z.string(),
     codeLength: z.number().optional(),
     resendAvailable: z.boolean().optional(),
   }),
+  /**
+   * The point-of-interaction screen of an approval, on this server: the merchant's or call centre's screen
+   * shows this page, a QR code refreshed every 30 s that the cardholder scans with the authenticator.
+   */
+  screen: z.object({ path: z.string() }).optional(),
   /** What the last answer changed: a wrong code (with attempts left), a code resent, an expired code. */
   notice: z
     .object({

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { AcsRuntime } from '../acs/runtime'
-import type { Challenge } from '../acs/service/challenge-store'
-import type { Ending } from '../acs/service/challenge-flow'
+import type { AuthenticationEvent } from '../acs/service/authentication-events'
 import type { ChallengeMode, ChallengeSubject } from '../auth-methods/method'
 import type { AuditLog } from '../audit/audit-log'
 import { HttpProblem } from '../http/problem'
@@ -15,12 +13,15 @@ import type { ApprovalView, MethodStatistics } from './model'
 import type { PoiTokens } from './poi'
 import type { MobileSettingsStore } from './settings'
 import { verifyRecord } from './signature'
+import type { ApprovalSubjects, SubjectFacts, SubjectKind } from './subjects'
 
 export type ApprovalStatus = 'pending' | 'approved' | 'declined' | 'fraud'
 
 interface ApprovalRow {
   id: string
-  acs_trans_id: string
+  subject_kind: SubjectKind
+  /** The acsTransID, or the channel request's id. */
+  subject_ref: string
   mode: ChallengeMode
   nonce: string
   poi_id: string
@@ -35,14 +36,16 @@ interface ApprovalRow {
 }
 
 /** Reports a payment the cardholder disowned: the same report and card suspension as a FRAUD SMS reply. */
-export type FraudReporter = (report: { challenge: Challenge; cardholderId: number; deviceId: string }) => void
+export type FraudReporter = (disowned: AuthenticationEvent & { mobile: string }) => void
 
 export interface ApprovalDeps {
   db: Db
   log: Logger
   audit: AuditLog
   sms: SmsService
-  acs: AcsRuntime
+  /** The public base of links in wake-up SMS (the ACS's publicBaseUrl), when one is configured. */
+  publicBaseUrl: () => string | undefined
+  subjects: Record<SubjectKind, ApprovalSubjects>
   devices: DeviceRegistry
   hub: DeviceHub
   poi: PoiTokens
@@ -50,36 +53,32 @@ export interface ApprovalDeps {
   reportFraud: FraudReporter
 }
 
-const ENDINGS: Record<Decision, Ending> = {
-  approve: { transStatus: 'Y' },
-  decline: { transStatus: 'N', transStatusReason: '01' },
-  // "This wasn't me": refused as suspected fraud, and the card is suspended before the RReq leaves.
-  fraud: { transStatus: 'N', transStatusReason: '11' },
-}
 const STATUS_OF: Record<Decision, ApprovalStatus> = {
   approve: 'approved',
   decline: 'declined',
   fraud: 'fraud',
 }
 
-/** The exponent of the amount: the AReq's own when the challenge kept it, else read off the display text. */
-function exponentOf(c: Challenge['context']): string {
-  if (!c.purchaseAmount) return '-'
-  const kept = (c as { purchaseExponent?: string }).purchaseExponent
-  if (kept !== undefined && /^\d$/.test(kept)) return kept
-  return String(/\.(\d+)$/.exec(c.amountText ?? '')?.[1].length ?? 0)
-}
+/** Whether the subject still waits: the approval pending and unexpired, its challenge or request not ended. */
+const LIVE_SQL = `a.expires_at > @now AND COALESCE(c.status != 'ended', r.status = 'pending' AND r.expires_at > @now, 0)`
+/** Approvals with what they are about: the ACS challenge or the channel request. */
+const WITH_SUBJECTS_SQL = `mobile_approvals a
+  LEFT JOIN acs_challenges c ON a.subject_kind = '3ds' AND c.acs_trans_id = a.subject_ref
+  LEFT JOIN channel_auth_requests r ON a.subject_kind = 'channel' AND r.id = a.subject_ref`
 
 /**
- * Approval requests of the `mobile-signature` method. One per challenge, opened when the challenge
- * starts; the open authenticators of the card hear about it at once (SSE), others get an SMS with a link.
- * The cardholder's signed decision ends the challenge through the ACS flow's own ending, the one SMS replies
- * use, so the browser page, the app's oobContinue and decoupled all see the result.
+ * Approval requests of the `mobile-signature` method. One per challenge of the ACS, or per request of the
+ * channel API (MOTO, EDC, ECOM), opened when the method starts; the open authenticators of the card hear
+ * about it at once (SSE), others get an SMS with a link. The cardholder's signed decision ends the challenge
+ * or the request through its own ending (subjects.ts), so every channel sees the result as it sees others.
  */
 export class ApprovalService {
   constructor(private readonly d: ApprovalDeps) {}
 
-  /** Opens the approval of a challenge (inside the ACS's transaction); devices are told once it commits. */
+  /**
+   * Opens the approval of a challenge or channel request (inside its transaction); devices are told once it
+   * committed. A shop terminal (EDC) has the cardholder in front of it: approving there takes the scan.
+   */
   open(
     subject: ChallengeSubject,
     mode: ChallengeMode,
@@ -87,36 +86,39 @@ export class ApprovalService {
   ): { approvalId: string; poiId: string } {
     const settings = this.d.settings.get()
     const id = randomBytes(16).toString('base64url')
+    const scan = settings.scanRequired || subject.channel === 'EDC'
     this.d.db
       .prepare(
-        `INSERT INTO mobile_approvals (id, acs_trans_id, mode, nonce, poi_id, presence, status, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)
-         ON CONFLICT (acs_trans_id) DO NOTHING`,
+        `INSERT INTO mobile_approvals (id, subject_kind, subject_ref, mode, nonce, poi_id, presence, status, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+         ON CONFLICT (subject_ref) DO NOTHING`,
       )
       .run(
         id,
+        subject.channel ? 'channel' : '3ds',
         subject.acsTransID,
         mode,
         randomBytes(24).toString('base64url'),
         randomBytes(16).toString('base64url'),
-        settings.scanRequired ? 'scan' : 'tap',
+        scan ? 'scan' : 'tap',
         now,
         now + settings.approvalTtlSeconds * 1000,
       )
-    const existing = this.byTrans(subject.acsTransID)!
-    // Decoupled challenges are inserted after start() in the same transaction: announce once it committed.
+    const existing = this.byRef(subject.acsTransID)!
+    // Decoupled challenges and channel requests are inserted after start() in the same transaction: announce
+    // once it committed.
     setImmediate(() => {
       try {
         this.announce(existing.id, subject)
       } catch (err) {
-        this.d.log.error({ err, acsTransID: subject.acsTransID }, 'mobile approval announcement failed')
+        this.d.log.error({ err, reference: subject.acsTransID }, 'mobile approval announcement failed')
       }
     })
     return { approvalId: existing.id, poiId: existing.poi_id }
   }
 
-  private byTrans(acsTransID: string): ApprovalRow | undefined {
-    return this.d.db.prepare('SELECT * FROM mobile_approvals WHERE acs_trans_id = ?').get(acsTransID) as
+  private byRef(ref: string): ApprovalRow | undefined {
+    return this.d.db.prepare('SELECT * FROM mobile_approvals WHERE subject_ref = ?').get(ref) as
       ApprovalRow | undefined
   }
 
@@ -127,28 +129,25 @@ export class ApprovalService {
     return row
   }
 
-  private challenge(row: ApprovalRow): Challenge | undefined {
-    return this.d.acs.challenges.get(row.acs_trans_id)
+  private facts(row: ApprovalRow, now = Date.now()): SubjectFacts | undefined {
+    return this.d.subjects[row.subject_kind].facts(row.subject_ref, now)
   }
 
   /** Pushes the request to the card's open authenticators, or texts the cardholder a link to open one. */
   private announce(id: string, subject: ChallengeSubject): void {
     const row = this.row(id)
-    const ch = this.challenge(row)
-    if (!ch || ch.status === 'ended') return
-    const devices = this.d.devices.devicesForCard(ch.context.cardId)
+    const facts = this.facts(row)
+    if (!facts?.open) return
+    const devices = this.d.devices.devicesForCard(facts.cardId)
     const reached = this.d.hub.publish(
       devices.map((dv) => dv.id),
       'approval',
-      this.view(row, ch),
+      this.view(row, facts),
     )
     if (reached > 0) return
-    const base = this.d.acs.settings.get().publicBaseUrl ?? devices[0]?.origin
+    const base = this.d.publicBaseUrl() ?? devices[0]?.origin
     if (!base) {
-      this.d.log.warn(
-        { acsTransID: row.acs_trans_id },
-        'mobile approval: the card has no active authenticator',
-      )
+      this.d.log.warn({ reference: row.subject_ref }, 'mobile approval: the card has no active authenticator')
       return
     }
     this.d.db.prepare('UPDATE mobile_approvals SET woken_by_sms = 1 WHERE id = ?').run(id)
@@ -161,22 +160,22 @@ export class ApprovalService {
       kind: 'mobile-wake',
       priority: 0,
       idempotencyKey: `mobile-wake:${id}`,
-      ref: row.acs_trans_id,
+      ref: row.subject_ref,
     })
   }
 
-  private view(row: ApprovalRow, ch: Challenge, poi?: string): ApprovalView {
-    const c = ch.context
+  private view(row: ApprovalRow, f: SubjectFacts, poi?: string): ApprovalView {
     return {
       id: row.id,
-      acsTransID: row.acs_trans_id,
+      ...f.reference,
+      ...(f.channel ? { channel: f.channel } : {}),
       mode: row.mode,
-      merchant: c.merchantName ?? '',
-      amount: c.purchaseAmount ?? '-',
-      exponent: exponentOf(c),
-      currency: c.purchaseAmount ? (c.purchaseCurrency ?? '-') : '-',
-      amountText: c.amountText,
-      panMasked: c.panMasked,
+      merchant: f.merchant,
+      amount: f.amount,
+      exponent: f.exponent,
+      currency: f.currency,
+      amountText: f.amountText,
+      panMasked: f.panMasked,
       issuedAt: row.created_at,
       expiresAt: row.expires_at,
       nonce: row.nonce,
@@ -185,34 +184,40 @@ export class ApprovalService {
     }
   }
 
-  private isOpen(row: ApprovalRow, ch: Challenge | undefined, now: number): ch is Challenge {
-    return row.status === 'pending' && !!ch && ch.status !== 'ended' && now < row.expires_at
+  private isOpen(row: ApprovalRow, f: SubjectFacts | undefined, now: number): f is SubjectFacts {
+    return row.status === 'pending' && !!f?.open && now < row.expires_at
   }
 
   /** Open approvals this device may decide, newest first. */
   pendingFor(deviceId: string, now = Date.now()): ApprovalView[] {
     const rows = this.d.db
       .prepare(
-        `SELECT a.* FROM mobile_approvals a JOIN acs_challenges c ON c.acs_trans_id = a.acs_trans_id
-         WHERE a.status = 'pending' AND a.expires_at > ? AND c.status != 'ended'
-           AND json_extract(c.context, '$.cardId') IN (SELECT card_id FROM mobile_device_cards WHERE device_id = ?)
+        `SELECT a.* FROM ${WITH_SUBJECTS_SQL}
+         WHERE a.status = 'pending' AND ${LIVE_SQL}
+           AND COALESCE(json_extract(c.context, '$.cardId'), r.card_id)
+             IN (SELECT card_id FROM mobile_device_cards WHERE device_id = @device)
          ORDER BY a.created_at DESC LIMIT 20`,
       )
-      .all(now, deviceId) as ApprovalRow[]
+      .all({ now, device: deviceId }) as ApprovalRow[]
     return rows.flatMap((r) => {
-      const ch = this.challenge(r)
-      return this.isOpen(r, ch, now) ? [this.view(r, ch)] : []
+      const f = this.facts(r, now)
+      return this.isOpen(r, f, now) ? [this.view(r, f)] : []
     })
+  }
+
+  /** The subject of an approval this device may see: its card must be bound to the device. */
+  private boundFacts(deviceId: string, row: ApprovalRow, now: number, notBound: HttpProblem) {
+    const f = this.facts(row, now)
+    if (!f || !this.d.devices.isBound(deviceId, f.cardId)) throw notBound
+    if (!this.isOpen(row, f, now)) throw this.closed(row)
+    return f
   }
 
   /** One approval for this device (the SMS link opens it). */
   getFor(deviceId: string, id: string, now = Date.now()): ApprovalView {
     const row = this.row(id)
-    const ch = this.challenge(row)
-    if (!ch || !this.d.devices.isBound(deviceId, ch.context.cardId))
-      throw new HttpProblem(404, 'Unknown approval', 'No such approval request')
-    if (!this.isOpen(row, ch, now)) throw this.closed(row)
-    return this.view(row, ch)
+    const unknown = new HttpProblem(404, 'Unknown approval', 'No such approval request')
+    return this.view(row, this.boundFacts(deviceId, row, now, unknown))
   }
 
   private closed(row: ApprovalRow): HttpProblem {
@@ -221,17 +226,17 @@ export class ApprovalService {
       : new HttpProblem(409, 'Already decided', `This payment request was already ${row.status}`)
   }
 
+  private notYourCard(): HttpProblem {
+    return new HttpProblem(403, 'Not your card', 'This payment is not for a card of this authenticator')
+  }
+
   /** A scanned QR code: the approval of that screen, when this device may decide it. */
   resolvePoi(deviceId: string, token: string, now = Date.now()): ApprovalView {
     const poiId = this.poiOf(token, now)
     const row = this.d.db.prepare('SELECT * FROM mobile_approvals WHERE poi_id = ?').get(poiId) as
       ApprovalRow | undefined
     if (!row) throw new HttpProblem(404, 'Unknown screen', 'This code does not belong to a payment')
-    const ch = this.challenge(row)
-    if (!ch || !this.d.devices.isBound(deviceId, ch.context.cardId))
-      throw new HttpProblem(403, 'Not your card', 'This payment is not for a card of this authenticator')
-    if (!this.isOpen(row, ch, now)) throw this.closed(row)
-    return this.view(row, ch, row.poi_id)
+    return this.view(row, this.boundFacts(deviceId, row, now, this.notYourCard()), row.poi_id)
   }
 
   private poiOf(token: string, now: number): string {
@@ -257,15 +262,12 @@ export class ApprovalService {
     id: string,
     body: { decision: Decision; signedAt: number; poiToken?: string; signature: string },
     now = Date.now(),
-  ): Promise<{ status: ApprovalStatus; transStatus: string }> {
+  ): Promise<{ status: ApprovalStatus; transStatus?: string }> {
     const device = this.d.devices.identity(deviceId)
     if (!device || device.status !== 'active')
       throw new HttpProblem(403, 'Device not active', 'This authenticator is not active')
     const row = this.row(id)
-    const ch = this.challenge(row)
-    if (!ch || !this.d.devices.isBound(deviceId, ch.context.cardId))
-      throw new HttpProblem(403, 'Not your card', 'This payment is not for a card of this authenticator')
-    if (!this.isOpen(row, ch, now)) throw this.closed(row)
+    const f = this.boundFacts(deviceId, row, now, this.notYourCard())
     const skew = this.d.settings.get().clockSkewSeconds * 1000
     if (Math.abs(body.signedAt - now) > skew)
       throw new HttpProblem(400, 'Clock out of range', 'The device clock differs too much from the bank’s')
@@ -277,14 +279,13 @@ export class ApprovalService {
     }
     if (body.decision === 'approve' && row.presence === 'scan' && poi === '-')
       throw new HttpProblem(403, 'Scan required', 'Scan the QR code on the payment screen to approve')
-    const view = this.view(row, ch)
     const record = approvalRecord({
       decision: body.decision,
-      acsTransID: row.acs_trans_id,
-      amount: view.amount,
-      exponent: view.exponent,
-      currency: view.currency,
-      merchant: view.merchant,
+      ...f.reference,
+      amount: f.amount,
+      exponent: f.exponent,
+      currency: f.currency,
+      merchant: f.merchant,
       issuedAt: row.created_at,
       signedAt: body.signedAt,
       nonce: row.nonce,
@@ -292,15 +293,13 @@ export class ApprovalService {
       poi,
     })
     if (!(await verifyRecord(device.key, record, body.signature))) {
-      this.d.log.warn({ device: deviceId, acsTransID: row.acs_trans_id }, 'mobile approval: bad signature')
+      this.d.log.warn({ device: deviceId, reference: row.subject_ref }, 'mobile approval: bad signature')
       throw new HttpProblem(401, 'Invalid signature', 'The decision is not signed by this device')
     }
     const status = STATUS_OF[body.decision]
-    const c = ch.context
-    const counted = ch.mode === 'decoupled' ? ch : { ...ch, interactionCounter: ch.interactionCounter + 1 }
-    // One transaction: the decision, the suspension and the challenge's ending (with its RReq) all happen or
-    // none does, so a challenge that timed out meanwhile leaves the approval undecided.
-    const outboxId = this.d.db.transaction(() => {
+    // One transaction: the decision, the suspension and the subject's ending (the RReq, the channel result
+    // and its webhook) all happen or none does, so a challenge that timed out meanwhile leaves it undecided.
+    const finished = this.d.db.transaction(() => {
       const claimed = this.d.db
         .prepare(
           `UPDATE mobile_approvals SET status = ?, device_id = ?, signed_record = ?, signature = ?, scanned = ?, decided_at = ?
@@ -317,27 +316,25 @@ export class ApprovalService {
         ).changes
       if (!claimed) throw this.closed(this.row(id))
       this.d.devices.touch(deviceId, now)
-      const ended = this.d.acs.flow.end(counted, ENDINGS[body.decision])
-      if (ended === undefined)
-        throw new HttpProblem(410, 'Request expired', 'This payment request has expired')
-      if (body.decision === 'fraud')
-        this.d.reportFraud({ challenge: ch, cardholderId: device.cardholderId, deviceId })
+      const ended = this.d.subjects[row.subject_kind].finish(row.subject_ref, body.decision, now)
+      if (!ended) throw new HttpProblem(410, 'Request expired', 'This payment request has expired')
+      if (body.decision === 'fraud') this.d.reportFraud(f.disowned(device.cardholderId))
       this.d.audit.record({
         actor: `cardholder:${device.cardholderId}`,
         action: `mobile.approval.${body.decision}`,
-        target: `card:${c.panMasked}`,
-        details: { acsTransID: row.acs_trans_id, device: deviceId, scanned: poi !== '-' },
+        target: `card:${f.panMasked}`,
+        details: { ...f.reference, device: deviceId, scanned: poi !== '-' },
       })
       return ended
     })()
-    void this.d.acs.outbox.deliver(outboxId)
+    finished.afterCommit()
     this.d.hub.publish(
-      this.d.devices.devicesForCard(c.cardId).map((dv) => dv.id),
+      this.d.devices.devicesForCard(f.cardId).map((dv) => dv.id),
       'closed',
       { id },
     )
     this.notifyScreen(row.poi_id)
-    return { status, transStatus: ENDINGS[body.decision].transStatus }
+    return { status, ...(finished.transStatus ? { transStatus: finished.transStatus } : {}) }
   }
 
   // ------------------------------------------------------------------------------------------ screens
@@ -368,46 +365,39 @@ export class ApprovalService {
   screen(
     poiId: string,
     now = Date.now(),
-  ): { merchant: string; amountText?: string; status: ApprovalStatus | 'expired'; acsTransID: string } & (
+  ): { merchant: string; amountText?: string; status: ApprovalStatus | 'expired' } & (
     { token: string; expiresAt: number; refreshInMs: number } | { token?: undefined }
   ) {
     const row = this.d.db.prepare('SELECT * FROM mobile_approvals WHERE poi_id = ?').get(poiId) as
       ApprovalRow | undefined
     if (!row) throw new HttpProblem(404, 'Unknown screen', 'No payment is waiting on this screen')
-    const ch = this.challenge(row)
-    const base = {
-      merchant: ch?.context.merchantName ?? '',
-      amountText: ch?.context.amountText,
-      acsTransID: row.acs_trans_id,
-    }
-    if (!this.isOpen(row, ch, now))
+    const f = this.facts(row, now)
+    const base = { merchant: f?.merchant ?? '', amountText: f?.amountText }
+    if (!this.isOpen(row, f, now))
       return { ...base, status: row.status === 'pending' ? 'expired' : row.status }
     const period = this.d.settings.get().qrPeriodSeconds
     const minted = this.d.poi.mint(poiId, period, now)
     return { ...base, status: 'pending', ...minted, refreshInMs: period * 1000 }
   }
 
-  /** Turns the approval of a transaction into a scan-to-approve one and names its screen. */
+  /** Turns the approval of a 3-D Secure transaction into a scan-to-approve one and names its screen. */
   requireScan(acsTransID: string, actor: string): { poiId: string } {
-    const row = this.byTrans(acsTransID)
-    if (!row) throw new HttpProblem(404, 'Unknown transaction', 'No mobile approval for this transaction')
+    const row = this.byRef(acsTransID)
+    if (row?.subject_kind !== '3ds')
+      throw new HttpProblem(404, 'Unknown transaction', 'No mobile approval for this transaction')
     if (row.status !== 'pending') throw this.closed(row)
     this.d.db.prepare(`UPDATE mobile_approvals SET presence = 'scan' WHERE id = ?`).run(row.id)
     this.d.audit.record({ actor, action: 'mobile.poi.open', details: { acsTransID } })
     // Authenticators already showing the request learn that it now needs the scan.
-    const ch = this.challenge(row)
-    if (this.isOpen(row, ch, Date.now()))
+    const now = Date.now()
+    const f = this.facts(row, now)
+    if (this.isOpen(row, f, now))
       this.d.hub.publish(
-        this.d.devices.devicesForCard(ch.context.cardId).map((dv) => dv.id),
+        this.d.devices.devicesForCard(f.cardId).map((dv) => dv.id),
         'approval',
-        this.view({ ...row, presence: 'scan' }, ch),
+        this.view({ ...row, presence: 'scan' }, f),
       )
     return { poiId: row.poi_id }
-  }
-
-  /** The POI id of a transaction's approval (the challenge page shows its QR code). */
-  poiIdFor(acsTransID: string): string | undefined {
-    return this.byTrans(acsTransID)?.poi_id
   }
 
   statistics(now = Date.now()): MethodStatistics {
@@ -423,12 +413,12 @@ export class ApprovalService {
     const counts = db
       .prepare(
         `SELECT
-           SUM(a.status = 'pending' AND a.expires_at > @now AND c.status != 'ended') AS pending,
-           SUM(a.status = 'pending' AND NOT (a.expires_at > @now AND c.status != 'ended')) AS expired,
+           SUM(a.status = 'pending' AND ${LIVE_SQL}) AS pending,
+           SUM(a.status = 'pending' AND NOT (${LIVE_SQL})) AS expired,
            SUM(a.status = 'approved') AS approved, SUM(a.status = 'declined') AS declined,
            SUM(a.status = 'fraud') AS fraud, SUM(a.scanned) AS scanned, SUM(a.woken_by_sms) AS woken,
            SUM(a.status != 'pending') AS decided, COUNT(*) AS total
-         FROM mobile_approvals a LEFT JOIN acs_challenges c ON c.acs_trans_id = a.acs_trans_id`,
+         FROM ${WITH_SUBJECTS_SQL}`,
       )
       .get({ now }) as Record<string, number | null>
     const durations = db

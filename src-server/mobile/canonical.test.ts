@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import {
   approvalRecord,
+  approvalReference,
   parseDeviceAuthorization,
   percentEncode,
   RecordError,
   requestRecord,
 } from './canonical'
-import { PoiTokens } from './poi'
 
 const FIELDS = {
   decision: 'approve' as const,
@@ -43,6 +43,25 @@ describe('canonical records', () => {
     )
   })
 
+  it('names a channel request by an authRequest line, with the currency as the merchant sent it', () => {
+    const { acsTransID, ...rest } = FIELDS
+    const record = approvalRecord({ ...rest, authRequest: acsTransID, amount: '4990', currency: 'EUR' })
+    expect(record.split('\n').slice(0, 6)).toEqual([
+      'IMS-MOBILE-APPROVAL/1',
+      'decision:approve',
+      `authRequest:${acsTransID}`,
+      'amount:4990',
+      'exponent:2',
+      'currency:EUR',
+    ])
+    // A 3-D Secure record takes the numeric code only, a channel record the alphabetic one only.
+    expect(() => approvalRecord({ ...rest, authRequest: acsTransID })).toThrow(RecordError)
+    expect(() => approvalRecord({ ...FIELDS, currency: 'EUR' })).toThrow(RecordError)
+    expect(approvalReference({ authRequest: acsTransID })).toEqual({ authRequest: acsTransID })
+    expect(() => approvalReference({ acsTransID, authRequest: acsTransID })).toThrow(RecordError)
+    expect(() => approvalReference({})).toThrow(RecordError)
+  })
+
   it('percent-encodes everything but the RFC 3986 unreserved characters', () => {
     expect(percentEncode("A-z_0.9~!'()*\n:")).toBe('A-z_0.9~%21%27%28%29%2A%0A%3A')
   })
@@ -72,21 +91,5 @@ describe('canonical records', () => {
       signature: sig,
     })
     expect(parseDeviceAuthorization(`Bearer q8Y2mIYz0xq2TGhPz8kKjw.123.${sig}`)).toBeUndefined()
-  })
-})
-
-describe('screen tokens', () => {
-  const poiId = 'q8Y2mIYz0xq2TGhPz8kKjw'
-  it('live two periods, name only the screen, and cannot be forged or reused by another server', () => {
-    const tokens = new PoiTokens()
-    const now = 1_767_225_600_000
-    const { token, expiresAt } = tokens.mint(poiId, 30, now)
-    expect(expiresAt).toBe(now + 60_000)
-    expect(tokens.verify(token, now + 59_999)).toEqual({ poiId })
-    expect(tokens.verify(token, now + 60_000)).toEqual({ error: 'expired' })
-    const [id, exp, mac] = token.split('.')
-    expect(tokens.verify(`${id}.${Number(exp) + 600}.${mac}`, now)).toEqual({ error: 'forged' })
-    expect(new PoiTokens().verify(token, now)).toEqual({ error: 'forged' })
-    expect(tokens.verify('not a token', now)).toEqual({ error: 'malformed' })
   })
 })

@@ -16,18 +16,34 @@ export const REQUEST_RECORD_VERSION = 'IMS-MOBILE-REQUEST/1'
 export const DECISIONS = ['approve', 'decline', 'fraud'] as const
 export type Decision = (typeof DECISIONS)[number]
 
+/**
+ * What is approved: a 3-D Secure transaction (`acsTransID:` line, the record 3-D Secure approvals always had)
+ * or an authentication request of the channel API, MOTO / EDC / ECOM (`authRequest:` line). The line's name
+ * keeps the two kinds apart, so a signature over one can never be taken for the other.
+ */
+export type ApprovalReference =
+  { acsTransID: string; authRequest?: undefined } | { authRequest: string; acsTransID?: undefined }
+
+/** The reference of an approval request as the device API gives it (ApprovalView: one of the two). */
+export function approvalReference(v: { acsTransID?: string; authRequest?: string }): ApprovalReference {
+  if (v.authRequest !== undefined && v.acsTransID === undefined) return { authRequest: v.authRequest }
+  if (v.acsTransID !== undefined && v.authRequest === undefined) return { acsTransID: v.acsTransID }
+  throw new RecordError('an approval names either an acsTransID or an authRequest')
+}
+
 /** What the cardholder approves or refuses: the transaction, the server's challenge and the device. */
-export interface ApprovalFields {
+export type ApprovalFields = ApprovalReference & {
   decision: Decision
-  /** Lowercase UUID of the 3-D Secure transaction. */
-  acsTransID: string
-  /** purchaseAmount in minor units (digits), or '-' for a non-payment authentication. */
+  /** Amount in minor units (digits), or '-' for a non-payment authentication. */
   amount: string
-  /** purchaseExponent (one digit), or '-'. */
+  /** Decimal places of the amount (one digit), or '-'. */
   exponent: string
-  /** ISO 4217 numeric currency code (three digits), or '-'. */
+  /**
+   * ISO 4217 code, or '-': numeric (three digits) for 3-D Secure, as in the AReq; alphabetic (three capital
+   * letters) for a channel request, as the merchant sent it.
+   */
   currency: string
-  /** merchantName as received in the AReq (may be empty). */
+  /** merchantName as received (may be empty). */
   merchant: string
   /** When the server opened the approval request (ms since the epoch). */
   issuedAt: number
@@ -59,11 +75,15 @@ export function percentEncode(text: string): string {
 const isMillis = (n: number) => Number.isSafeInteger(n) && n >= 0
 
 export function approvalRecord(f: ApprovalFields): string {
+  const threeDS = f.acsTransID !== undefined
   check((DECISIONS as readonly string[]).includes(f.decision), 'decision')
-  check(UUID.test(f.acsTransID), 'acsTransID')
+  check(
+    threeDS ? UUID.test(f.acsTransID) : UUID.test(f.authRequest ?? ''),
+    threeDS ? 'acsTransID' : 'authRequest',
+  )
   check(f.amount === '-' || /^\d{1,48}$/.test(f.amount), 'amount')
   check(f.exponent === '-' || /^\d$/.test(f.exponent), 'exponent')
-  check(f.currency === '-' || /^\d{3}$/.test(f.currency), 'currency')
+  check(f.currency === '-' || (threeDS ? /^\d{3}$/ : /^[A-Z]{3}$/).test(f.currency), 'currency')
   check(typeof f.merchant === 'string' && f.merchant.length <= 100, 'merchant')
   check(isMillis(f.issuedAt), 'issuedAt')
   check(isMillis(f.signedAt), 'signedAt')
@@ -73,7 +93,7 @@ export function approvalRecord(f: ApprovalFields): string {
   return [
     APPROVAL_RECORD_VERSION,
     `decision:${f.decision}`,
-    `acsTransID:${f.acsTransID}`,
+    threeDS ? `acsTransID:${f.acsTransID}` : `authRequest:${f.authRequest}`,
     `amount:${f.amount}`,
     `exponent:${f.exponent}`,
     `currency:${f.currency}`,

@@ -75,6 +75,7 @@ export class DeviceRegistry {
   private readonly keys = new Map<string, KeyObject>()
   private readonly byId
   private readonly touchStmt
+  private readonly activeForCard
 
   constructor(
     private readonly db: Db,
@@ -85,6 +86,12 @@ export class DeviceRegistry {
   ) {
     this.byId = db.prepare('SELECT * FROM mobile_devices WHERE id = ?')
     this.touchStmt = db.prepare('UPDATE mobile_devices SET last_used_at = ? WHERE id = ?')
+    this.activeForCard = db
+      .prepare(
+        `SELECT 1 FROM mobile_device_cards c JOIN mobile_devices d ON d.id = c.device_id
+         WHERE c.card_id = ? AND d.status = 'active' LIMIT 1`,
+      )
+      .pluck()
   }
 
   /** A single-use activation token for a cardholder's next device (only its hash is stored). */
@@ -316,6 +323,11 @@ export class DeviceRegistry {
     return !!this.db
       .prepare('SELECT 1 FROM mobile_device_cards WHERE device_id = ? AND card_id = ?')
       .get(deviceId, cardId)
+  }
+
+  /** Whether an active device may approve for this card (asked for every challenge of the method). */
+  hasActiveDevice(cardId: number): boolean {
+    return this.activeForCard.get(cardId) !== undefined
   }
 
   /** Active devices that may approve for this card. */

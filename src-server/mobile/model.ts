@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { Channel } from '../channels/model'
 import { DECISIONS } from './canonical'
 
 /** What the authenticator reports about the device it runs on; stored only as a hash (fingerprintOf). */
@@ -58,11 +59,18 @@ export type DeviceView = z.infer<typeof DeviceView>
 /** An approval request as the authenticator shows it: what the cardholder approves, and what it signs. */
 export const ApprovalView = z.object({
   id: z.string(),
-  acsTransID: z.string(),
+  /** The 3-D Secure transaction approved; absent for a channel request. */
+  acsTransID: z.string().optional(),
+  /** The channel API's authentication request approved (MOTO, EDC, ECOM); absent for 3-D Secure. */
+  authRequest: z.string().optional(),
+  /** The channel of an authRequest: a phone or mail order, a shop terminal, a web shop without 3-D Secure. */
+  channel: Channel.optional(),
   mode: z.enum(['browser', 'app', 'decoupled']),
   merchant: z.string(),
+  /** Minor units (digits) or '-'; with exponent and currency exactly as the signed record takes them. */
   amount: z.string(),
   exponent: z.string(),
+  /** ISO 4217: numeric for 3-D Secure, alphabetic for a channel request; '-' without an amount. */
   currency: z.string(),
   /** e.g. "EUR 12.34", for display only. */
   amountText: z.string().optional(),
@@ -88,7 +96,11 @@ export const DecisionRequest = z
   .strict()
 
 export const ApprovalStatus = z.enum(['pending', 'approved', 'declined', 'fraud'])
-export const DecisionResponse = z.object({ status: ApprovalStatus, transStatus: z.string() })
+export const DecisionResponse = z.object({
+  status: ApprovalStatus,
+  /** The 3-D Secure result sent in the RReq; absent for a channel request. */
+  transStatus: z.string().optional(),
+})
 
 export const MobileSettings = z
   .object({

@@ -359,6 +359,15 @@ export const mobileModule: ServerModule = {
       },
     })
     api.route({
+      method: 'post',
+      path: '/api/mobile/screen-keys/rotate',
+      summary: 'Replace the signing key of the screens’ QR codes now (codes on screen stay valid; audited)',
+      tags: ['mobile'],
+      auth: { permission: 'keys.manage' },
+      responses: { 200: z.object({ keyId: z.number() }) },
+      handler: (ctx) => mobile.rotateScreenKey(actorOf(ctx)),
+    })
+    api.route({
       method: 'get',
       path: '/api/mobile/statistics',
       summary: 'Mobile signature method statistics',

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test'
 import QRCode from 'qrcode'
+import { DeviceClient } from '../../src-renderer/authenticator/device-client'
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server'
 import { REPO_ROOT } from '../helpers/process'
 import { axePath, seriousViolations } from './axe'
@@ -206,8 +207,72 @@ test('activation from the console’s QR code, then an approval on a rotating-QR
   expect(await cspViolations(merchant)).toEqual([])
 })
 
+test('MOTO through the channel API: the call centre’s screen shows the code, the phone scans and approves', async ({
+  browser,
+}) => {
+  const holder = await enrol()
+  const phone = await activate(browser, holder)
+  const client = await api('/api/channel-clients', {
+    method: 'POST',
+    json: { name: 'Call centre e2e', channels: ['MOTO'] },
+  })
+  const asClient = async (path: string, json?: unknown) => {
+    const res = await srv.api(path, {
+      method: json === undefined ? 'GET' : 'POST',
+      headers: { authorization: `App ${String(client.apiKey)}` },
+      ...(json === undefined ? {} : { json }),
+    })
+    expect(res.status, path).toBeLessThan(300)
+    return (await res.json()) as Record<string, unknown>
+  }
+  const request = await asClient('/api/v1/auth-requests', {
+    channel: 'MOTO',
+    pan: holder.pan,
+    amount: '129.00',
+    currency: 'EUR',
+    merchant: 'Phone Order Desk',
+  })
+  expect(request).toMatchObject({ method: 'mobile-signature', interaction: 'approval' })
+
+  const desk = await (await context(browser)).newPage()
+  await desk.goto((request.screen as { path: string }).path)
+  const qr = desk.getByRole('img', { name: 'QR code to approve the payment' })
+  await expect(qr).toBeVisible()
+  await expect(desk.getByText('EUR 129.00')).toBeVisible()
+  await test.info().attach('moto-screen.png', { body: await desk.screenshot(), contentType: 'image/png' })
+  expect(await seriousViolations(desk)).toEqual([])
+
+  const link = (await qr.getAttribute('data-link'))!
+  await expectQrOf((await qr.getAttribute('src'))!, link)
+  await phone.goto(link)
+  const card = phone.locator(`[data-approval="${String(request.id)}"]`)
+  await expect(card.getByText('Order by phone or mail')).toBeVisible()
+  await expect(card.getByText('Scanned at the payment screen.')).toBeVisible()
+  await test
+    .info()
+    .attach('authenticator-moto.png', { body: await phone.screenshot(), contentType: 'image/png' })
+  expect(await seriousViolations(phone)).toEqual([])
+  await card.getByRole('button', { name: 'Approve' }).click()
+  await expect(phone.getByText('Payment approved.')).toBeVisible()
+  await expect(desk.getByText('Approved by the cardholder')).toBeVisible()
+  expect((await asClient(`/api/v1/auth-requests/${String(request.id)}`)).status).toBe('authenticated')
+  expect(await cspViolations(phone)).toEqual([])
+  expect(await cspViolations(desk)).toEqual([])
+})
+
 test('the QR code on the payment screen changes with each period', async ({ browser }) => {
   const holder = await enrol()
+  // The approval (and so its screen) exists only for a cardholder with an active authenticator: without one
+  // the ACS falls back to SMS OTP. A phone simulated in Node (the authenticator's own protocol code) will do.
+  const { link } = await api(`/api/mobile/cardholders/${holder.id}/activations`, { method: 'POST' })
+  const phone = new DeviceClient(srv.url)
+  await phone.activate(new URL(String(link)).hash.replace(/^#activate=/, ''), 'Node phone', {
+    platform: 'Linux',
+    userAgent: 'playwright',
+    screen: '412x915@2.6',
+    timeZone: 'Europe/Paris',
+  })
+  await phone.confirm(await smsCode(holder.mobile))
   await api('/api/mobile/settings', { method: 'PUT', json: { qrPeriodSeconds: 1 } })
   try {
     const purchase = await api('/api/lab/purchases', {

@@ -159,7 +159,7 @@ describe('devices', () => {
     const { purchase } = await browserChallenge(lab, victim)
     expect(await intruder.approvals()).toEqual([])
     const row = lab.srv.services.db
-      .prepare('SELECT id, nonce, created_at FROM mobile_approvals WHERE acs_trans_id = ?')
+      .prepare('SELECT id, nonce, created_at FROM mobile_approvals WHERE subject_ref = ?')
       .get(purchase.acsTransID) as { id: string; nonce: string; created_at: number }
     // Even knowing everything the server would send the right device, the intruder's signature is refused.
     const e = await refused(

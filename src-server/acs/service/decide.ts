@@ -1,5 +1,6 @@
 import type { CardRecord } from '../../enrolment/repository'
 import type { AuthenticationMethod } from '../../auth-methods/method'
+import { chooseMethod } from '../../auth-methods/choose'
 import { evaluate, type CardStatus, type CompiledRuleSet, type HistoryFacts } from '../../risk/evaluate'
 import type { AReq } from '../protocol/areq'
 import { DeviceChannel, versionAtLeast } from '../protocol/versions'
@@ -90,16 +91,18 @@ export function decide({ areq, card, cardStatus, ruleSet, facts, methods }: Deci
       transStatus: 'Y',
       why: { ...why, reason: `${why.reason}; cardholder has no challenge method: frictionless` },
     }
-  const method = methods.get(card!.method)
-  if (!method || !card!.mobile)
+  const chosen = chooseMethod(methods, card!)
+  if (!chosen)
     return {
       transStatus: 'U',
       transStatusReason: '22',
       why: { ...why, reason: `${why.reason}; method ${card!.method} unavailable` },
     }
+  const { method, note } = chosen
   const decoupled =
     areq.threeDSRequestorDecReqInd === 'Y' &&
     versionAtLeast(areq.messageVersion, '2.2.0') &&
     method.modes.includes('decoupled')
-  return { transStatus: decoupled ? 'D' : 'C', mandated: d.challengeMandated ?? true, method, why }
+  const noted = note ? { ...why, reason: `${why.reason}; ${note}` } : why
+  return { transStatus: decoupled ? 'D' : 'C', mandated: d.challengeMandated ?? true, method, why: noted }
 }

@@ -17,6 +17,7 @@ import keys from './0500-keys'
 import peds from './0510-peds'
 import terminals from './0600-terminals'
 import mobile from './0700-mobile'
+import mobileSubjectsQrKeys from './0710-mobile-subjects-qr-keys'
 import twofa from './0900-twofa'
 import channels from './0910-channels'
 
@@ -39,6 +40,7 @@ export const MIGRATIONS: readonly Migration[] = [
   peds,
   terminals,
   mobile,
+  mobileSubjectsQrKeys,
   twofa,
   channels,
 ]
