@@ -16,6 +16,7 @@ import keys from './0500-keys'
 import peds from './0510-peds'
 import terminals from './0600-terminals'
 import mobile from './0700-mobile'
+import dashboardStats from './0800-dashboard-stats'
 import twofa from './0900-twofa'
 import channels from './0910-channels'
 
@@ -37,6 +38,7 @@ export const MIGRATIONS: readonly Migration[] = [
   peds,
   terminals,
   mobile,
+  dashboardStats,
   twofa,
   channels,
 ]
