@@ -7,7 +7,12 @@ import type { z } from 'zod'
 import type { Statistics, TransactionView } from '../../../src-server/acs/ledger/queries'
 import type { Operator, Role } from '../../../src-server/contract'
 import type { CardholderAuthentication } from '../../../src-server/console-api/authentications'
-import type { Overview } from '../../../src-server/console-api/overview'
+import type {
+  Dashboard,
+  DashboardAlarm,
+  DashboardDay,
+  MethodShare,
+} from '../../../src-server/console-api/dashboard/schema'
 import type { AuthMethod, CardholderView, Status } from '../../../src-server/enrolment/model'
 import type { ReportInfo, ReportKind, ReportPage } from '../../../src-server/reports/schemas'
 import type { DownloadedFile } from './api'
@@ -17,8 +22,11 @@ export type {
   AuthMethod,
   CardholderAuthentication,
   CardholderView,
+  Dashboard,
+  DashboardAlarm,
+  DashboardDay,
+  MethodShare,
   Operator,
-  Overview,
   ReportInfo,
   ReportKind,
   ReportPage,
@@ -176,7 +184,10 @@ export const reportsApi = {
 }
 
 export const dashboardApi = {
-  overview: () => api.request<Overview>('GET', '/api/console/overview'),
+  figures: (issuerId?: number) =>
+    api.request<Dashboard>('GET', `/api/console/dashboard${queryString({ issuerId })}`),
+  eventTicket: () => api.request<{ ticket: string }>('POST', '/api/console/dashboard/events/ticket'),
+  acknowledgeAlarm: (id: number) => api.request<void>('POST', `/api/alarms/${id}/acknowledge`),
 }
 
 export interface OutboxMessage {

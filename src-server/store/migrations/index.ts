@@ -18,6 +18,7 @@ import peds from './0510-peds'
 import terminals from './0600-terminals'
 import mobile from './0700-mobile'
 import mobileSubjectsQrKeys from './0710-mobile-subjects-qr-keys'
+import dashboardStats from './0800-dashboard-stats'
 import twofa from './0900-twofa'
 import channels from './0910-channels'
 
@@ -41,6 +42,7 @@ export const MIGRATIONS: readonly Migration[] = [
   terminals,
   mobile,
   mobileSubjectsQrKeys,
+  dashboardStats,
   twofa,
   channels,
 ]
