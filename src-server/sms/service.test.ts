@@ -134,6 +134,24 @@ describe('SMS outbox', () => {
       attempts: 2,
     })
   })
+
+  it('fails a message it cannot decrypt and goes on sending the others', async () => {
+    const { db, sms } = setup()
+    const bad = sms.enqueue({ to: '+447700900005', text: 'lost', kind: 'test', idempotencyKey: 'e' }).id
+    sms.enqueue({ to: '+447700900005', text: 'fine', kind: 'test', idempotencyKey: 'f' })
+    // As a restore under another master key or a damaged page leaves it.
+    db.prepare('UPDATE sms_outbox SET text_sealed = randomblob(60) WHERE id = ?').run(bad)
+    const gw = new ScriptedGateway(async () => ({ messageRef: '1' }))
+    sms.useGateway(gw)
+    const sent = settle(sms, 'sent')
+    sms.start()
+    await sent
+    expect(gw.sent.map((m) => m.text)).toEqual(['fine'])
+    expect(sms.outbox({ limit: 2 }).map((m) => [m.status, m.last_error])).toEqual([
+      ['sent', null],
+      ['failed', 'the stored text cannot be decrypted'],
+    ])
+  })
 })
 
 describe('SMS inbox', () => {
