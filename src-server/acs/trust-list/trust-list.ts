@@ -37,6 +37,10 @@ interface Row {
   removal_reason: string | null
 }
 
+/** The AReq path's read: one point lookup on the partial unique index `acs_trusted_merchants_active`. */
+export const TRUSTED_PAIR_SQL =
+  'SELECT 1 FROM acs_trusted_merchants WHERE card_id = ? AND merchant_key = ? AND removed_at IS NULL'
+
 const SELECT_VIEW = `SELECT t.*, c.pan_masked FROM acs_trusted_merchants t JOIN cards c ON c.id = t.card_id`
 
 function view(r: Row): TrustedMerchantView {
@@ -75,7 +79,7 @@ export class TrustCheck {
 }
 
 export class TrustList {
-  /** The AReq path's statement, prepared once: one point read on the partial unique index. */
+  /** The AReq path's statement, prepared once. */
   private readonly activePair
   private readonly insert
   private readonly sql: ReturnType<typeof statementCache>
@@ -84,11 +88,7 @@ export class TrustList {
     private readonly db: Db,
     private readonly audit: AuditLog,
   ) {
-    this.activePair = db
-      .prepare(
-        'SELECT 1 FROM acs_trusted_merchants WHERE card_id = ? AND merchant_key = ? AND removed_at IS NULL',
-      )
-      .pluck()
+    this.activePair = db.prepare(TRUSTED_PAIR_SQL).pluck()
     this.insert = db.prepare(
       `INSERT INTO acs_trusted_merchants (card_id, merchant_key, merchant_name, acquirer_bin, acquirer_merchant_id,
          source, acs_trans_id, added_at, added_by)
