@@ -8,7 +8,7 @@ const CardholderId = z.object({ id: z.coerce.number().int().positive() })
 const Entry = CardholderId.extend({ entryId: z.coerce.number().int().positive() })
 
 /** Console API of the ACS trust list: a cardholder's trusted merchants, added or removed with a reason (audited). */
-export function registerTrustListRoutes(api: ApiRegistry, { acs }: Services): void {
+export function registerTrustListRoutes(api: ApiRegistry, { acs, cardholders }: Services): void {
   api.route({
     method: 'get',
     path: '/api/cardholders/:id/trusted-merchants',
@@ -18,7 +18,10 @@ export function registerTrustListRoutes(api: ApiRegistry, { acs }: Services): vo
     params: CardholderId,
     query: z.object({ includeRemoved: z.stringbool().default(false) }),
     responses: { 200: z.array(TrustedMerchantView) },
-    handler: (_ctx, { params, query }) => acs.trustList.forCardholder(params.id, query.includeRemoved),
+    handler(_ctx, { params, query }) {
+      cardholders.get(params.id) // 404 for an unknown cardholder rather than an empty list
+      return acs.trustList.forCardholder(params.id, query.includeRemoved)
+    },
   })
   api.route({
     method: 'post',
