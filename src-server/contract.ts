@@ -70,3 +70,4 @@ export const SetupRequest = z.object({
 })
 export type SetupRequest = z.infer<typeof SetupRequest>
 export * from './modems/contract'
+export * from './acs/trust-list/contract'

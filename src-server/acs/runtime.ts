@@ -24,6 +24,7 @@ import { ChallengeFlow } from './service/challenge-flow'
 import { ChallengeStore } from './service/challenge-store'
 import { RReqOutbox } from './service/rreq-outbox'
 import { AcsSettingsStore } from './settings'
+import { TrustList } from './trust-list/trust-list'
 
 export interface AcsRuntimeDeps {
   db: Db
@@ -70,6 +71,8 @@ export class AcsRuntime {
   readonly methods: ReadonlyMap<string, AuthenticationMethod>
   /** Each finished authentication of an enrolled card (the fraud notifier listens). */
   readonly events: AuthenticationEvents
+  /** The (card, merchant) pairs cardholders trusted: the rules' `trustList` fact. */
+  readonly trustList: TrustList
   readonly areq: AReqHandler
   readonly flow: ChallengeFlow
   private timer: NodeJS.Timeout | undefined
@@ -93,6 +96,7 @@ export class AcsRuntime {
       ].map((m) => [m.name, m]),
     )
     this.events = new AuthenticationEvents(d.db, d.log)
+    this.trustList = new TrustList(d.db, d.audit)
     const common = {
       events: this.events,
       db: d.db,
@@ -103,6 +107,7 @@ export class AcsRuntime {
       challenges: this.challenges,
       authValues: this.authValues,
       methods: this.methods,
+      trustList: this.trustList,
     }
     this.areq = new AReqHandler({
       ...common,

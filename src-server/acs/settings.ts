@@ -20,6 +20,12 @@ export const AcsSettings = z
     decoupledDefaultSeconds: z.number().int().min(1).max(604_800).default(600),
     /** Issuer policy: never wait longer than this for a decoupled answer, whatever the requestor allows. */
     decoupledCapSeconds: z.number().int().min(1).max(604_800).default(604_800),
+    /**
+     * Offer the cardholder, on a code-entry challenge (2.2.0 and later), to trust the merchant so the next
+     * purchase skips the code. Only offered when the card's rule set consults the trust list, so the offer
+     * never promises what the issuer's rules would ignore.
+     */
+    trustListOffer: z.boolean().default(true),
     rreqMaxAttempts: z.number().int().min(1).max(20).default(8),
     rreqRetryBaseMs: z.number().int().min(100).max(600_000).default(2000),
   })

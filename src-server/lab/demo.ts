@@ -93,6 +93,7 @@ export function demoRuleSet(issuerId: number) {
       {
         id: 'trusted-merchant',
         version: 1,
+        description: 'the cardholder trusted this merchant for this card in an earlier challenge',
         when: [{ type: 'trustList', listed: true }],
         outcome: { transStatus: 'Y' },
       },

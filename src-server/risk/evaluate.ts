@@ -13,7 +13,7 @@ export interface HistoryFacts {
   countInWindow(windowMinutes: number): number
   /** Sum of prior purchase amounts in `currency` (minor units) in the last `windowMinutes`. */
   amountInWindow(windowMinutes: number, currency: string): number
-  /** Whether the cardholder trusts this merchant (trust list / whitelist). */
+  /** Whether the cardholder trusts this merchant for this card (the ACS's own trust list). */
   isTrustedMerchant(): boolean
 }
 
@@ -54,6 +54,8 @@ interface CompiledRule {
 export interface CompiledRuleSet {
   ruleSet: RuleSet
   rules: CompiledRule[]
+  /** Whether an enabled rule consults the trust list (so offering the cardholder to trust a merchant means something). */
+  usesTrustList: boolean
 }
 
 class CachedFacts {
@@ -168,17 +170,17 @@ function describe(c: Condition): string {
 
 /** Compile a validated rule set (see validateRuleSet) once, when it is activated. */
 export function compileRuleSet(ruleSet: RuleSet): CompiledRuleSet {
+  const enabled = ruleSet.rules.filter((r) => r.enabled)
   return {
     ruleSet,
-    rules: ruleSet.rules
-      .filter((r) => r.enabled)
-      .map((r) => ({
-        id: r.id,
-        version: r.version,
-        outcome: r.outcome,
-        reason: r.description ?? (r.when.length ? r.when.map(describe).join(' and ') : 'always'),
-        predicates: r.when.map(compileCondition),
-      })),
+    usesTrustList: enabled.some((r) => r.when.some((c) => c.type === 'trustList')),
+    rules: enabled.map((r) => ({
+      id: r.id,
+      version: r.version,
+      outcome: r.outcome,
+      reason: r.description ?? (r.when.length ? r.when.map(describe).join(' and ') : 'always'),
+      predicates: r.when.map(compileCondition),
+    })),
   }
 }
 

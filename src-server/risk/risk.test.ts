@@ -197,6 +197,16 @@ describe('evaluate', () => {
     evaluate(compiled, input(), f)
     expect(calls).toEqual(['status', 'count:60', 'amount:1440:978', 'trusted'])
   })
+  it('says whether an enabled rule consults the trust list (a disabled one does not count)', () => {
+    expect(compiled.usesTrustList).toBe(true)
+    const without = { ...validated.ruleSet, rules: validated.ruleSet.rules.filter((r) => r.id !== 'trusted') }
+    expect(compileRuleSet(without).usesTrustList).toBe(false)
+    const disabled = {
+      ...validated.ruleSet,
+      rules: validated.ruleSet.rules.map((r) => (r.id === 'trusted' ? { ...r, enabled: false } : r)),
+    }
+    expect(compileRuleSet(disabled).usesTrustList).toBe(false)
+  })
   it('disabled rules never fire', () => {
     expect(decide({ merchantCountryCode: '840', purchaseAmount: '99999' }).ruleId).toBe('default')
   })

@@ -18,6 +18,10 @@ export interface Texts {
   continue: string
   redirecting: string
   continueWithoutScript: string
+  /** The trust-list offer beside the code entry. */
+  trustMerchant: (merchant: string) => string
+  /** The same offer without the name, where the name would not fit (the app's 64-character whitelistingInfoText). */
+  trustThisMerchant: string
 }
 
 const TEXTS: Record<Locale, Texts> = {
@@ -38,6 +42,8 @@ const TEXTS: Record<Locale, Texts> = {
     continue: 'Continue',
     redirecting: 'Returning to the merchant…',
     continueWithoutScript: 'Continue',
+    trustMerchant: (m) => `Trust ${m} — skip the code next time`,
+    trustThisMerchant: 'Trust this merchant — skip the code next time',
   },
   fr: {
     title: 'Confirmez votre paiement',
@@ -57,6 +63,8 @@ const TEXTS: Record<Locale, Texts> = {
     continue: 'Continuer',
     redirecting: 'Retour vers le marchand…',
     continueWithoutScript: 'Continuer',
+    trustMerchant: (m) => `Faire confiance à ${m} — sans code la prochaine fois`,
+    trustThisMerchant: 'Faire confiance à ce marchand — sans code la prochaine fois',
   },
   de: {
     title: 'Bestätigen Sie Ihre Zahlung',
@@ -75,6 +83,8 @@ const TEXTS: Record<Locale, Texts> = {
     continue: 'Weiter',
     redirecting: 'Zurück zum Händler…',
     continueWithoutScript: 'Weiter',
+    trustMerchant: (m) => `${m} vertrauen – nächstes Mal ohne Code`,
+    trustThisMerchant: 'Diesem Händler vertrauen – nächstes Mal ohne Code',
   },
 }
 
@@ -85,4 +95,11 @@ export function localeFor(browserLanguage: string | undefined): Locale {
 
 export function textsFor(locale: Locale): Texts {
   return TEXTS[locale]
+}
+
+/** The trust-list offer in at most `maxLength` characters: with the merchant's name when it fits. */
+export function trustOfferText(locale: Locale, merchant: string, maxLength = Infinity): string {
+  const t = TEXTS[locale]
+  const named = t.trustMerchant(merchant)
+  return named.length <= maxLength ? named : t.trustThisMerchant
 }

@@ -2,7 +2,7 @@ import { Window } from 'happy-dom'
 import { describe, expect, it } from 'vitest'
 import { parseThreeDSMethodData } from '../protocol/method'
 import { escapeHtml } from './escape'
-import { localeFor } from './i18n'
+import { localeFor, trustOfferText } from './i18n'
 import {
   renderFinalCResPage,
   renderMethodResponsePage,
@@ -111,6 +111,39 @@ describe('OTP page', () => {
     const d = dom(html)
     expect(d.querySelector('input[name=nonce]')?.getAttribute('value')).toBe(evil)
     expect(escapeHtml(`<a href="x">'&`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;')
+  })
+
+  it('offers the trust list as a labelled checkbox in the code form, keeping the choice; none unless offered', () => {
+    expect(dom(renderOtpPage(otp())).querySelector('input[type=checkbox]')).toBeNull()
+    const label = trustOfferText('en', 'Test <Merchant>')
+    expect(label).toBe('Trust Test <Merchant> — skip the code next time')
+    for (const checked of [false, true]) {
+      const d = dom(renderOtpPage(otp({ trustOffer: { label, checked } })))
+      const box = d.querySelector('form input[type=checkbox]#trust')!
+      expect([box.getAttribute('name'), box.getAttribute('value'), box.hasAttribute('checked')]).toEqual([
+        'trust',
+        'Y',
+        checked,
+      ])
+      expect(d.querySelector('label[for=trust]')?.textContent).toBe(label)
+      // Still exactly one text input: the checkbox is not a second code field.
+      expect(d.querySelectorAll('input[type=text]')).toHaveLength(1)
+    }
+    expect(renderOtpPage(otp({ trustOffer: { label, checked: false } }))).toContain('Test &lt;Merchant&gt;')
+  })
+
+  it('the trust-list text is localised and drops the name when it must fit a length (the SDK’s 64)', () => {
+    expect(trustOfferText('fr', 'Boulangerie')).toBe(
+      'Faire confiance à Boulangerie — sans code la prochaine fois',
+    )
+    expect(trustOfferText('de', 'Bäckerei')).toBe('Bäckerei vertrauen – nächstes Mal ohne Code')
+    const long = 'A Merchant With A Rather Long Trading Name'
+    for (const locale of ['en', 'fr', 'de'] as const) {
+      const fitted = trustOfferText(locale, long, 64)
+      expect(fitted.length).toBeLessThanOrEqual(64)
+      expect(fitted).not.toContain(long)
+    }
+    expect(trustOfferText('en', 'Shop', 64)).toBe('Trust Shop — skip the code next time')
   })
 
   it('shows a data-URI logo', () => {

@@ -43,6 +43,8 @@ export interface OtpPage extends PageCommon {
   codeLength?: number
   /** Replaces "We sent a code to …" (a dongle's code is not sent anywhere). */
   instruction?: string
+  /** The trust-list offer: a checkbox posted as `trust=Y` with the code. */
+  trustOffer?: { label: string; checked: boolean }
 }
 
 export interface OobWaitingPage extends PageCommon {
@@ -86,7 +88,10 @@ p{margin:.4em 0}
 .notice.info{border-color:${colour};background:#eef3fa;color:#1b1b1b}
 label{display:block;font-weight:600;margin:.6em 0 .2em}
 input[type=text]{width:100%;font-size:1.3em;padding:6px 8px;letter-spacing:.15em;border:2px solid #767676;border-radius:4px}
-input[type=text]:focus,button:focus{outline:3px solid ${colour};outline-offset:2px}
+input[type=text]:focus,input[type=checkbox]:focus,button:focus{outline:3px solid ${colour};outline-offset:2px}
+.trust{display:flex;align-items:flex-start;gap:8px;margin-top:.6em}
+.trust input{flex:none;width:1.15em;height:1.15em;margin:.15em 0 0;accent-color:${colour}}
+.trust label{display:inline;font-weight:400;margin:0}
 .actions{display:flex;flex-wrap:wrap;gap:6px;margin-top:.8em}
 button{font:inherit;padding:8px 12px;border-radius:4px;border:2px solid ${colour};background:#fff;color:${colour};cursor:pointer;flex:1 1 auto}
 button.primary{background:${colour};color:#fff}
@@ -161,7 +166,7 @@ ${noticeHtml(p.locale, p.notice)}
 ${hiddenStep(p)}
 <label for="otp">${e(t.codeLabel)}</label>
 <input type="text" id="otp" name="otp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{4,${digits}}" maxlength="${digits}" required autofocus${p.notice?.kind === 'wrong-code' ? ' aria-invalid="true"' : ''}>
-<div class="actions">
+${p.trustOffer ? trustCheckbox(p.trustOffer) : ''}<div class="actions">
 <button type="submit" name="action" value="submit" class="primary">${e(t.submit)}</button>
 ${p.resendAvailable ? `<button type="submit" name="action" value="resend" formnovalidate>${e(t.resend)}</button>\n` : ''}<button type="submit" name="action" value="cancel" formnovalidate>${e(t.cancel)}</button>
 </div>
@@ -169,6 +174,10 @@ ${p.resendAvailable ? `<button type="submit" name="action" value="resend" formno
 </main>
 </div>`
   return page(p.locale, t.title, p.windowSize, colourOf(p.branding), body)
+}
+
+function trustCheckbox(o: { label: string; checked: boolean }): string {
+  return `<div class="trust"><input type="checkbox" id="trust" name="trust" value="Y"${o.checked ? ' checked' : ''}><label for="trust">${e(o.label)}</label></div>\n`
 }
 
 /** Out-of-band wait (SMS reply, app approval): Continue / Cancel, and an optional status poll. */

@@ -58,6 +58,9 @@ export type CRes = Record<string, unknown> & {
   challengeCompletionInd: 'Y' | 'N'
 }
 
+/** The trust-list offer's text on the SDK's own checkbox. */
+export const WHITELISTING_INFO_TEXT_MAX = 64
+
 const MAX_LENGTH: Partial<Record<keyof ChallengeUi, number>> = {
   challengeInfoHeader: 45,
   challengeInfoLabel: 45,
@@ -71,7 +74,7 @@ const MAX_LENGTH: Partial<Record<keyof ChallengeUi, number>> = {
   expandInfoText: 256,
   oobAppLabel: 45,
   oobContinueLabel: 45,
-  whitelistingInfoText: 64,
+  whitelistingInfoText: WHITELISTING_INFO_TEXT_MAX,
 }
 
 /** Fields that only exist from 2.2.0 on. */

@@ -184,6 +184,23 @@ describe('buildRReq', () => {
       }).interactionCounter,
     ).toBe('99')
   })
+  it('carries the ACS trust-list status from 2.2.0 on (trustList* in 2.3.1), never in 2.1.0', () => {
+    const y = {
+      transStatus: 'Y' as const,
+      authenticationValue: AV,
+      eci: '05',
+      authenticationType: '02' as const,
+      interactionCounter: 1,
+      whiteListStatus: { status: 'Y' as const, source: '03' as const },
+    }
+    expect(buildRReq(tx, y)).toMatchObject({ whiteListStatus: 'Y', whiteListStatusSource: '03' })
+    const v231 = buildRReq({ ...tx, messageVersion: '2.3.1' }, y)
+    expect(v231).toMatchObject({ trustListStatus: 'Y', trustListStatusSource: '03' })
+    expect(v231.whiteListStatus).toBeUndefined()
+    const v210 = buildRReq({ ...tx, messageVersion: '2.1.0' }, y)
+    expect(v210.whiteListStatus).toBeUndefined()
+    expect(v210.trustListStatus).toBeUndefined()
+  })
   it('reports cancels and timeouts', () => {
     const r = buildRReq(tx, {
       transStatus: 'U',

@@ -102,8 +102,12 @@ export function buildRReq(tx: RReqTransaction, result: RReqResult): RReq {
   rreq.challengeCancel = result.challengeCancel
   if (tx.deviceChannel === DeviceChannel.APP) rreq.acsRenderingType = result.acsRenderingType
   if (result.whiteListStatus && versionAtLeast(v, '2.2.0')) {
-    rreq.whiteListStatus = result.whiteListStatus.status
-    rreq.whiteListStatusSource = result.whiteListStatus.source
+    // 2.3.1 renames the pair, as in the ARes.
+    const [status, source] = versionAtLeast(v, '2.3.1')
+      ? ['trustListStatus', 'trustListStatusSource']
+      : ['whiteListStatus', 'whiteListStatusSource']
+    rreq[status] = result.whiteListStatus.status
+    rreq[source] = result.whiteListStatus.source
   }
   return rreq
 }

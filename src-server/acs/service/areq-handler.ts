@@ -20,8 +20,10 @@ import { buildARes, type AcsRenderingType, type AResOutcome } from '../protocol/
 import { buildErro, type Erro } from '../protocol/erro'
 import { isEndpointUrl } from '../protocol/formats'
 import { serializeMessage } from '../protocol/serialize'
-import { DeviceChannel } from '../protocol/versions'
+import { DeviceChannel, versionAtLeast } from '../protocol/versions'
 import type { AcsSettingsStore } from '../settings'
+import { merchantIdentity, type MerchantIdentity } from '../trust-list/merchant'
+import type { TrustCheck, TrustList } from '../trust-list/trust-list'
 import { formatAmount } from './amount'
 import type { ChallengeContext, ChallengeStore } from './challenge-store'
 import { cardStatusOf, decide, type Decision, type Why } from './decide'
@@ -43,6 +45,7 @@ export interface AReqDeps {
   authValues: AuthValues
   methods: ReadonlyMap<string, AuthenticationMethod>
   events: AuthenticationEvents
+  trustList: TrustList
 }
 
 const CHANNEL: Record<string, Channel> = { '01': 'app', '02': 'browser', '03': '3ri' }
@@ -152,6 +155,9 @@ export class AReqHandler {
     const card = range ? this.d.cardholders.findByPan(pan) : undefined
     let decision: Decision
     let generatorMissing = false
+    let trust: TrustCheck | undefined
+    /** The merchant a challenge may offer to trust: only when the card's rule set consults the trust list. */
+    let trustable: MerchantIdentity | undefined
     if (!range) {
       decision = {
         transStatus: 'N',
@@ -172,12 +178,16 @@ export class AReqHandler {
         card && (card.cardStatus !== 'active' || card.cardholderStatus !== 'active')
           ? (this.statusReason.get(card.cardId) as string | null)
           : null
+      const ruleSet = this.d.rules.forCard(range.issuerId, pan)
+      const merchant = merchantIdentity(areq)
+      trust = this.d.trustList.check(card?.cardId, merchant)
+      if (ruleSet.usesTrustList) trustable = merchant
       decision = decide({
         areq,
         card,
         cardStatus: cardStatusOf(card, reason ?? undefined),
-        ruleSet: this.d.rules.forCard(range.issuerId, pan),
-        facts: this.facts(areq, card, cardKey, reason ?? undefined),
+        ruleSet,
+        facts: this.facts(card, cardKey, reason ?? undefined, trust),
         methods: this.d.methods,
       })
     }
@@ -189,7 +199,7 @@ export class AReqHandler {
       )
 
     const issuer = range ? this.d.issuers.getIssuer(range.issuerId) : undefined
-    const built = await this.outcome(areq, decision, range, card, acsTransID, origin)
+    const built = await this.outcome(areq, decision, range, card, acsTransID, origin, trustable)
     decision = built.decision
     const ares = buildARes({
       areq,
@@ -198,6 +208,11 @@ export class AReqHandler {
       acsOperatorID: issuer?.acsOperatorId,
       outcome: built.outcome,
       allowHttpLoopback: !range?.production,
+      // Said only when the decision looked the pair up and found it (the field exists from 2.2.0 on).
+      whiteListStatus:
+        trust?.outcome === true && versionAtLeast(areq.messageVersion, '2.2.0')
+          ? { status: 'Y', source: '03' }
+          : undefined,
     })
     const aresText = serializeMessage(ares)
     const brand = (range?.brand ?? 'other') as Brand
@@ -263,17 +278,19 @@ export class AReqHandler {
   }
 
   private facts(
-    areq: AReq,
     card: CardRecord | undefined,
     cardKey: Buffer,
     reason: string | undefined,
+    trust: TrustCheck,
   ): HistoryFacts {
     return {
       cardStatus: () => cardStatusOf(card, reason),
       countInWindow: (w) => this.d.ledger.countInWindow(cardKey, w),
       amountInWindow: (w, currency) => this.d.ledger.amountInWindow(cardKey, w, currency),
-      // The requestor's trust list status for this merchant, as the AReq reports it.
-      isTrustedMerchant: () => areq.whiteListStatus === 'Y',
+      // The ACS's own list only. The AReq's whiteListStatus is the requestor's claim (its own list, or the
+      // DS's): it stays in the stored AReq for investigations but grants nothing, since the cardholder never
+      // gave that consent to the issuer.
+      isTrustedMerchant: () => trust.isTrusted(),
     }
   }
 
@@ -289,6 +306,7 @@ export class AReqHandler {
     card: CardRecord | undefined,
     acsTransID: string,
     origin: string,
+    trustable: MerchantIdentity | undefined,
   ): Promise<{ outcome: AResOutcome; decision: Decision; commit?: () => void }> {
     const fail = (reason: string, why: Why, note: string) => {
       const d: Decision = {
@@ -408,6 +426,9 @@ export class AReqHandler {
         },
       }
     }
+    // The offer needs a name the cardholder recognises, and fields that exist only from 2.2.0 on.
+    if (trustable?.merchantName && settings.trustListOffer && versionAtLeast(areq.messageVersion, '2.2.0'))
+      context.trustListOffer = trustable
     const mandated = decision.mandated ? 'Y' : 'N'
     const firstCReqDeadline = now + settings.firstCReqTimeoutSeconds * 1000
     const insert = (mode: 'browser' | 'app', cek?: Buffer) => () =>

@@ -13,7 +13,7 @@ import type { Db } from '../../store/db'
 import type { IncomingHandler } from '../../sms/service'
 import { creqKid, openCReq, sealCRes, type AppTransaction } from '../app-channel/session'
 import { eciFor, type Brand } from '../auth-values/eci'
-import { localeFor, textsFor, type Locale } from '../challenge-ui/i18n'
+import { localeFor, textsFor, trustOfferText, type Locale } from '../challenge-ui/i18n'
 import {
   renderFinalCResPage,
   renderOobWaitingPage,
@@ -22,12 +22,19 @@ import {
 } from '../challenge-ui/pages'
 import type { Ledger } from '../ledger/ledger'
 import { parseBrowserCReq, type AppCReq } from '../protocol/creq'
-import { buildChallengeCRes, buildFinalCRes, type ChallengeUi, type CRes } from '../protocol/cres'
+import {
+  buildChallengeCRes,
+  buildFinalCRes,
+  WHITELISTING_INFO_TEXT_MAX,
+  type ChallengeUi,
+  type CRes,
+} from '../protocol/cres'
 import { buildErro, isErroMessage, type Erro } from '../protocol/erro'
 import { buildRReq, type ChallengeCancel, type ResultStatus } from '../protocol/rreq'
 import { serializeMessage } from '../protocol/serialize'
 import { parseJsonStrict } from '../protocol/strict-json'
 import type { AcsSettingsStore } from '../settings'
+import type { TrustList } from '../trust-list/trust-list'
 import type { AuthValues } from './auth-values'
 import type { AuthenticationEvents } from './authentication-events'
 import type { Challenge, ChallengeStore, DeadlineKind } from './challenge-store'
@@ -44,6 +51,7 @@ export interface FlowDeps {
   authValues: AuthValues
   methods: ReadonlyMap<string, AuthenticationMethod>
   events: AuthenticationEvents
+  trustList: TrustList
 }
 
 /** How a challenge ends: the RReq's status, reason and (for cancels and timeouts) challengeCancel. */
@@ -51,6 +59,8 @@ export interface Ending {
   transStatus: ResultStatus
   transStatusReason?: string
   challengeCancel?: ChallengeCancel
+  /** The cardholder ticked "trust this merchant" with the code that succeeded (only ever set on Y). */
+  trustMerchant?: boolean
 }
 
 export type BrowserAnswer = { kind: 'page'; html: string; formTarget?: string } | { kind: 'erro'; erro: Erro }
@@ -58,6 +68,7 @@ export type BrowserAnswer = { kind: 'page'; html: string; formTarget?: string } 
 export type AppAnswer = { kind: 'jose'; jwe: string } | { kind: 'erro'; erro: Erro } | { kind: 'ended' }
 
 const SUCCESS: Ending = { transStatus: 'Y' }
+const SUCCESS_TRUSTED: Ending = { transStatus: 'Y', trustMerchant: true }
 const FAILED: Ending = { transStatus: 'N', transStatusReason: '01' }
 const CARDHOLDER_CANCEL: Ending = { transStatus: 'N', transStatusReason: '01', challengeCancel: '01' }
 const TIMEOUTS: Record<DeadlineKind, Ending> = {
@@ -119,6 +130,8 @@ export class ChallengeFlow {
     const c = ch.context
     const method = this.method(ch)
     const decoupled = ch.mode === 'decoupled'
+    // Consent counts only with a successful challenge and an offer this transaction actually made.
+    const trusted = e.transStatus === 'Y' && e.trustMerchant === true ? c.trustListOffer : undefined
     const av =
       e.transStatus === 'Y'
         ? this.d.authValues.forCard(c.rangeId, c.cardId, {
@@ -150,6 +163,7 @@ export class ChallengeFlow {
         interactionCounter: decoupled ? undefined : ch.interactionCounter,
         challengeCancel: e.challengeCancel,
         acsRenderingType: c.acsRenderingType,
+        whiteListStatus: trusted ? { status: 'Y', source: '03' } : undefined,
       },
     )
     let outboxId: number | undefined
@@ -164,6 +178,15 @@ export class ChallengeFlow {
         eci: rreq.eci as string | undefined,
       })
       outboxId = this.d.outbox.enqueue(rreq, c.dsURL)
+      if (trusted)
+        this.d.trustList.add({
+          cardId: c.cardId,
+          panMasked: c.panMasked,
+          merchant: trusted,
+          source: 'challenge',
+          acsTransID: ch.acsTransID,
+          actor: `cardholder:${c.panMasked}`,
+        })
       this.d.events.emit({
         acsTransID: ch.acsTransID,
         issuerId: c.issuerId,
@@ -223,13 +246,20 @@ export class ChallengeFlow {
     }
   }
 
-  /** Applies the cardholder's answer; returns the next step or the ending. */
-  private answer(ch: Challenge, input: string): { ch: Challenge; ending?: Ending; notice?: Notice } {
+  /** Applies the cardholder's answer (and their trust-list choice); returns the next step or the ending. */
+  private answer(
+    ch: Challenge,
+    input: string,
+    trust: boolean,
+  ): { ch: Challenge; ending?: Ending; notice?: Notice } {
     const counted = { ...ch, interactionCounter: ch.interactionCounter + 1 }
     const v: Verification = this.method(ch).verify(this.subject(ch), ch.methodState, input, 'entry')
     switch (v.outcome) {
       case 'success':
-        return { ch: { ...counted, methodState: v.state }, ending: SUCCESS }
+        return {
+          ch: { ...counted, methodState: v.state },
+          ending: trust && ch.context.trustListOffer ? SUCCESS_TRUSTED : SUCCESS,
+        }
       case 'failed':
       case 'refused':
         return { ch: { ...counted, methodState: v.state }, ending: FAILED }
@@ -249,7 +279,13 @@ export class ChallengeFlow {
     }
   }
 
-  private stepPage(ch: Challenge, actionUrl: string, notice?: Notice): string {
+  /** The trust-list checkbox of a code-entry screen, when this transaction offers it. */
+  private trustOffer(ch: Challenge, checked: boolean): { label: string; checked: boolean } | undefined {
+    const name = ch.context.trustListOffer?.merchantName
+    return name ? { label: trustOfferText(this.locale(ch), name), checked } : undefined
+  }
+
+  private stepPage(ch: Challenge, actionUrl: string, notice?: Notice, trustChecked = false): string {
     const common = {
       actionUrl,
       acsTransID: ch.acsTransID,
@@ -276,6 +312,7 @@ export class ChallengeFlow {
       resendAvailable: prompt.resendAvailable,
       codeLength: prompt.codeLength,
       instruction: prompt.instruction,
+      trustOffer: this.trustOffer(ch, trustChecked),
     })
   }
 
@@ -341,6 +378,8 @@ export class ChallengeFlow {
     // A stale or missing nonce (back button, double submit, forged post) acts on nothing: show the current step.
     if (!sameNonce(form.get('nonce'), ch.nonce)) return this.reshow(ch, actionUrl)
     const action = form.get('action') ?? 'submit'
+    // The checkbox travels with every post of the code page, so a re-shown page keeps the cardholder's choice.
+    const trust = form.get('trust') === 'Y'
     if (action === 'cancel') {
       await this.endAndReport(ch, CARDHOLDER_CANCEL)
       return this.finalPage(ch, this.finalStatus(ch.acsTransID))
@@ -349,18 +388,18 @@ export class ChallengeFlow {
       const step = this.method(ch).resend(this.subject(ch), ch.methodState)
       const next = { ...ch, methodState: step.state, prompt: step.prompt, nonce: newNonce() }
       if (!this.d.challenges.update(next)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
-      return { kind: 'page', html: this.stepPage(next, actionUrl, step.notice) }
+      return { kind: 'page', html: this.stepPage(next, actionUrl, step.notice, trust) }
     }
     // An out-of-band step is decided by the cardholder's SMS, never by the page: Continue shows where it is.
     if ((ch.prompt as Prompt | undefined)?.kind === 'oob') return this.reshow(ch, actionUrl)
-    const { ch: next, ending, notice } = this.answer(ch, form.get('otp') ?? '')
+    const { ch: next, ending, notice } = this.answer(ch, form.get('otp') ?? '', trust)
     if (ending) {
       await this.endAndReport(next, ending)
       return this.finalPage(next, this.finalStatus(ch.acsTransID))
     }
     const saved = { ...next, nonce: newNonce() }
     if (!this.d.challenges.update(saved)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
-    return { kind: 'page', html: this.stepPage(saved, actionUrl, notice) }
+    return { kind: 'page', html: this.stepPage(saved, actionUrl, notice, trust) }
   }
 
   private reshow(ch: Challenge, actionUrl: string): BrowserAnswer {
@@ -411,7 +450,7 @@ export class ChallengeFlow {
 
   // ------------------------------------------------------------------------------------------ app
 
-  private appUi(ch: Challenge, notice?: Notice): ChallengeUi {
+  private appUi(ch: Challenge, notice?: Notice, trustChecked = false): ChallengeUi {
     const t = textsFor(this.locale(ch))
     const prompt = ch.prompt as Prompt
     const rendering = ch.context.acsRenderingType!
@@ -432,6 +471,7 @@ export class ChallengeFlow {
               codeLength: prompt.codeLength,
               instruction: prompt.instruction,
               notice,
+              trustOffer: this.trustOffer(ch, trustChecked),
             })
           : renderOobWaitingPage({
               actionUrl: 'HTTPS://EMV3DS/challenge',
@@ -475,6 +515,10 @@ export class ChallengeFlow {
       challengeInfoTextIndicator: notice?.kind === 'wrong-code' ? 'Y' : undefined,
       submitAuthenticationLabel: t.submit,
       resendInformationLabel: prompt.resendAvailable ? t.resend : undefined,
+      // The SDK shows its own checkbox with this text and answers whitelistingDataEntry.
+      whitelistingInfoText: ch.context.trustListOffer?.merchantName
+        ? trustOfferText(this.locale(ch), ch.context.trustListOffer.merchantName, WHITELISTING_INFO_TEXT_MAX)
+        : undefined,
     }
   }
 
@@ -562,6 +606,7 @@ export class ChallengeFlow {
     }
     let next: Challenge
     let notice: Notice | undefined
+    let trustChecked = false
     if (ch.status === 'awaiting-creq') {
       next = this.activate(current, this.method(ch).start(this.subject(ch), 'app'))
     } else if (creq.resendChallenge === 'Y') {
@@ -575,17 +620,18 @@ export class ChallengeFlow {
       if (entry === undefined || (oob && !entry.cancel)) next = current
       else if (entry.cancel) return this.appFinal(current, tx, CARDHOLDER_CANCEL)
       else {
-        const r = this.answer(current, entry.input)
+        const r = this.answer(current, entry.input, entry.trust)
         if (r.ending) return this.appFinal(r.ch, tx, r.ending)
         next = r.ch
         notice = r.notice
+        trustChecked = entry.trust
       }
     }
     if (!this.d.challenges.update(next)) return this.appFinal(current, tx)
     return this.sendCRes(
       next,
       tx,
-      buildChallengeCRes(this.ids(ch), tx.state.nextAcsCounter, this.appUi(next, notice)),
+      buildChallengeCRes(this.ids(ch), tx.state.nextAcsCounter, this.appUi(next, notice, trustChecked)),
     )
   }
 
@@ -653,12 +699,20 @@ export class ChallengeFlow {
   }
 }
 
-/** The cardholder's input in an app CReq: native text entry, or the HTML form the SDK serialised. */
-function appEntry(creq: AppCReq): { input: string; cancel?: boolean } | undefined {
-  if (creq.challengeDataEntry !== undefined) return { input: creq.challengeDataEntry }
+/**
+ * The cardholder's input in an app CReq: native text entry (the trust choice in whitelistingDataEntry), or
+ * the HTML form the SDK serialised (the trust checkbox among its fields).
+ */
+function appEntry(creq: AppCReq): { input: string; trust: boolean; cancel?: boolean } | undefined {
+  if (creq.challengeDataEntry !== undefined)
+    return { input: creq.challengeDataEntry, trust: creq.whitelistingDataEntry === 'Y' }
   if (creq.challengeHTMLDataEntry !== undefined) {
     const form = new URLSearchParams(creq.challengeHTMLDataEntry)
-    return { input: form.get('otp') ?? '', cancel: form.get('action') === 'cancel' }
+    return {
+      input: form.get('otp') ?? '',
+      trust: form.get('trust') === 'Y',
+      cancel: form.get('action') === 'cancel',
+    }
   }
   // oobContinue (or an empty CReq) only asks for the current screen again: idempotent, never an attempt.
   return undefined

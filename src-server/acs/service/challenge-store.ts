@@ -6,6 +6,7 @@ import type { ChallengeWindowSize } from '../protocol/creq'
 import type { MessageVersion } from '../protocol/versions'
 import type { ChallengeMode, MethodState, Prompt } from '../../auth-methods/method'
 import type { Brand } from '../auth-values/eci'
+import type { MerchantIdentity } from '../trust-list/merchant'
 
 /** Everything a challenge needs from its AReq, kept so it can finish after a restart. No PAN. */
 export interface ChallengeContext {
@@ -32,6 +33,11 @@ export interface ChallengeContext {
   purchaseExponent?: string
   amountText?: string
   acsRenderingType?: AcsRenderingType
+  /**
+   * The merchant the cardholder may choose to trust on a code-entry screen; absent when no offer is made
+   * (before 2.2.0, offer switched off, a rule set that ignores the trust list, no merchant name).
+   */
+  trustListOffer?: MerchantIdentity
 }
 
 export interface Challenge {

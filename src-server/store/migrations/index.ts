@@ -7,6 +7,7 @@
 import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
 import acs from './0110-acs'
+import acsTrustList from './0120-acs-trust-list'
 import authMethods from './0200-auth-methods'
 import fraud from './0210-fraud'
 import sms from './0300-sms'
@@ -31,6 +32,7 @@ export const MIGRATIONS: readonly Migration[] = [
   foundation,
   issuersEnrolment,
   acs,
+  acsTrustList,
   authMethods,
   fraud,
   sms,
