@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { maskPan } from '../crypto/mask'
 import { makeAReq } from '../acs/fixtures/areq'
@@ -74,6 +74,8 @@ export function buildLabAReq(
     purchaseExponent: String(input.exponent),
     purchaseDate: stamp,
     merchantName: input.merchantName,
+    // One acquirer merchant ID per merchant name, as distinct shops have: the ACS's trust list keys on it.
+    acquirerMerchantID: `LAB-${createHash('sha256').update(input.merchantName).digest('hex').slice(0, 12).toUpperCase()}`,
     mcc: input.mcc,
     threeDSRequestorChallengeInd: CHALLENGE_IND[input.flow],
   })
