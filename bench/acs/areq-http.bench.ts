@@ -220,7 +220,7 @@ const bench: Bench = {
           value: cpu.ims / cpu.imsRequests,
           baseline: cpu.bare / cpu.bareRequests,
           unit: 'ms',
-          note: "server CPU time (all threads) per request under full load vs the bare Koa baseline; unlike throughput it hardly moves with the neighbours' load: a ratio ≤ 2 is the throughput target (≥ 0.5×) on a quiet machine",
+          note: "server CPU time (all threads, from /proc) per request under full load vs the bare Koa baseline: the throughput ratio idle cores would give (≤ 2 ⇔ ≥ 0.5×); the baseline's fsync system time still moves with the disk's load",
         },
         {
           name: 'frictionless p99 at half load',
