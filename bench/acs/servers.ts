@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3'
 import Koa from 'koa'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
@@ -89,9 +89,11 @@ async function startBare(dataDir: string) {
 
 if (process.argv[2] === 'seed') await seedIms(process.argv[3])
 else {
-  const stop = await startBare(mkdtempSync(join(tmpdir(), 'ims-acs-bare-')))
+  const dir = mkdtempSync(join(tmpdir(), 'ims-acs-bare-'))
+  const stop = await startBare(dir)
   process.on('SIGTERM', async () => {
     await stop()
+    rmSync(dir, { recursive: true, force: true })
     process.exit(0)
   })
 }
