@@ -1,8 +1,8 @@
 import type { AuditLog } from '../audit/audit-log'
 import type { Db } from '../store/db'
 import { importOathCsv, importYubikeyCsv } from './csv-import'
-import type { ImportIssue, ImportReport } from './import-report'
-import type { DongleInventory } from './inventory'
+import type { ImportIssue, ImportReport, SeedRecord } from './import-report'
+import type { DongleInventory, SealedSeed } from './inventory'
 import type { ImportFormat, ImportJob } from './model'
 import { importPskc } from './pskc/import'
 
@@ -22,8 +22,6 @@ export interface StartImport {
   password?: string
   preSharedKey?: Uint8Array
   actor: string
-  /** Tokens per insert transaction. */
-  batchSize?: number
   onProgress?(job: ImportJob): void
 }
 
@@ -54,10 +52,14 @@ interface Live {
   inserted: number
 }
 
-/** Input is handed to the parser in slices of this size, with a turn of the event loop between slices. */
+/** Input is handed to the CSV parsers in slices of this size, with a turn of the event loop between slices. */
 const SLICE_BYTES = 1 << 20
-const DEFAULT_BATCH = 10_000
 const PROGRESS_EVERY = 2000
+/**
+ * A PSKC file up to this size is read into memory so that worker threads can parse its parts; a larger one
+ * (about half a million tokens and more) is streamed on the event loop's thread instead.
+ */
+const PSKC_IN_MEMORY_BYTES = 512 << 20
 
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString())
 
@@ -87,11 +89,19 @@ async function* sliced(input: ImportInput, onBytes: (n: number) => void): AsyncG
   }
 }
 
+/** The whole input as one buffer (its size is bounded by the upload limit or PSKC_IN_MEMORY_BYTES). */
+async function gather(input: ImportInput): Promise<Uint8Array> {
+  if (input instanceof Uint8Array) return input
+  const chunks: Uint8Array[] = []
+  for await (const chunk of input) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}
+
 /**
- * Seed imports as jobs: the whole file is parsed and checked (format, MACs, duplicates within the file and
- * against the inventory) before anything is written; then tokens are sealed and inserted in a few large
- * transactions. If a later transaction fails, what the earlier ones inserted is deleted again, so an import
- * lands whole or not at all.
+ * Seed imports as jobs: the whole file is parsed and checked (format, MACs, duplicates within the file) before
+ * anything is written. Seeds are sealed as they are accepted, while the rest of the file is still being read;
+ * then every token goes into the inventory in one transaction, so an import lands whole or not at all, even if
+ * the process dies half-way (a serial already in the inventory aborts that transaction and is reported).
  */
 export class DongleImporter {
   private readonly live = new Map<number, Live>()
@@ -169,70 +179,81 @@ export class DongleImporter {
   ): Promise<ImportJob> {
     const live = this.live.get(id)!
     const progress = () => input.onProgress?.(this.job(id)!)
+    const sealed: SealedSeed[] = []
     try {
-      const source = sliced(input.bytes, (n) => (live.bytesRead += n))
       const options = {
         progressEvery: PROGRESS_EVERY,
-        onProgress: ({ entries }: { entries: number }) => {
+        onProgress: ({ entries, bytes }: { entries: number; bytes: number }) => {
           live.entries = entries
+          live.bytesRead = Math.max(live.bytesRead, bytes)
           progress()
         },
+        onSeeds: (seeds: readonly SeedRecord[]) => {
+          for (const s of seeds) {
+            sealed.push(this.inventory.seal(s))
+            s.secret.fill(0)
+          }
+        },
       }
-      const report: ImportReport =
-        input.format === 'pskc'
-          ? await importPskc(source, {
-              ...options,
-              password: input.password,
-              preSharedKey: input.preSharedKey,
-            })
-          : input.format === 'oath-csv'
+      let report: ImportReport
+      if (input.format === 'pskc') {
+        const source =
+          input.size <= PSKC_IN_MEMORY_BYTES
+            ? await gather(input.bytes)
+            : sliced(input.bytes, (n) => (live.bytesRead += n))
+        report = await importPskc(source, {
+          ...options,
+          password: input.password,
+          preSharedKey: input.preSharedKey,
+        })
+      } else {
+        const source = sliced(input.bytes, (n) => (live.bytesRead += n))
+        report =
+          input.format === 'oath-csv'
             ? await importOathCsv(source, options)
             : await importYubikeyCsv(source, options)
+      }
       live.entries = report.entries
       if (!report.ok) return this.reject(id, input, report.errors, report.moreErrors, report.warnings)
-
-      const duplicates = this.inventory.existing(report.seeds.map((s) => s.serial))
-      if (duplicates.length > 0) {
-        for (const s of report.seeds) s.secret.fill(0)
-        const errors = duplicates.map((serial) => ({
-          message: `serial ${serial} is already in the inventory`,
-        }))
-        return this.reject(id, input, errors.slice(0, 100), Math.max(0, errors.length - 100), report.warnings)
+      // Seeds accepted after the last progress report have not been sealed yet.
+      for (const s of report.seeds.slice(sealed.length)) {
+        sealed.push(this.inventory.seal(s))
+        s.secret.fill(0)
       }
 
       live.status = 'importing'
-      live.total = report.seeds.length
+      live.total = sealed.length
       this.db
         .prepare(
           `UPDATE dongle_imports SET status = 'importing', entries = ?, total = ?, warnings = ? WHERE id = ?`,
         )
-        .run(report.entries, report.seeds.length, JSON.stringify(report.warnings), id)
+        .run(report.entries, sealed.length, JSON.stringify(report.warnings), id)
       progress()
-      const size = input.batchSize ?? DEFAULT_BATCH
       try {
-        for (let i = 0; i < report.seeds.length; i += size) {
-          const slice = report.seeds.slice(i, i + size)
-          this.db.transaction(() => this.inventory.insertSeeds(slice, { importId: id, batch: input.batch }))()
-          for (const s of slice) s.secret.fill(0)
-          live.inserted += slice.length
-          progress()
-          await new Promise((resolve) => setImmediate(resolve))
-        }
+        this.db.transaction(() => this.inventory.insertSealed(sealed, { importId: id, batch: input.batch }))()
       } catch (err) {
-        // A serial inserted by someone else since the check, or a full disk: undo this import's earlier batches.
-        this.inventory.deleteImport(id)
-        const e = err as { code?: string; message: string }
-        const message =
-          e.code === 'SQLITE_CONSTRAINT_UNIQUE'
-            ? 'a serial was added to the inventory while this file was being imported; nothing was imported'
-            : `the inventory could not be written (${e.code ?? 'error'}); nothing was imported`
+        const e = err as { code?: string }
+        if (e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          const duplicates = this.inventory.existing(sealed.map((s) => s.serial))
+          const errors = duplicates.map((serial) => ({
+            message: `serial ${serial} is already in the inventory`,
+          }))
+          if (errors.length > 0) {
+            return this.reject(
+              id,
+              input,
+              errors.slice(0, 100),
+              Math.max(0, errors.length - 100),
+              report.warnings,
+            )
+          }
+        }
+        const message = `the inventory could not be written (${e.code ?? 'error'}); nothing was imported`
         return this.finish(id, input.actor, 'failed', [{ message }], 0)
-      } finally {
-        for (const s of report.seeds) s.secret.fill(0)
       }
+      live.inserted = sealed.length
       return this.finish(id, input.actor, 'done', [], 0, live.inserted)
     } catch (err) {
-      this.inventory.deleteImport(id)
       this.finish(id, input.actor, 'failed', [{ message: 'the import stopped on an internal error' }], 0)
       throw err
     }
