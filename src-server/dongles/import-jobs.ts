@@ -55,11 +55,6 @@ interface Live {
 /** Input is handed to the CSV parsers in slices of this size, with a turn of the event loop between slices. */
 const SLICE_BYTES = 1 << 20
 const PROGRESS_EVERY = 2000
-/**
- * A PSKC file up to this size is read into memory so that worker threads can parse its parts; a larger one
- * (about half a million tokens and more) is streamed on the event loop's thread instead.
- */
-const PSKC_IN_MEMORY_BYTES = 512 << 20
 
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString())
 
@@ -87,14 +82,6 @@ async function* sliced(input: ImportInput, onBytes: (n: number) => void): AsyncG
       await new Promise((resolve) => setImmediate(resolve))
     }
   }
-}
-
-/** The whole input as one buffer (its size is bounded by the upload limit or PSKC_IN_MEMORY_BYTES). */
-async function gather(input: ImportInput): Promise<Uint8Array> {
-  if (input instanceof Uint8Array) return input
-  const chunks: Uint8Array[] = []
-  for await (const chunk of input) chunks.push(chunk)
-  return Buffer.concat(chunks)
 }
 
 /**
@@ -197,12 +184,10 @@ export class DongleImporter {
       }
       let report: ImportReport
       if (input.format === 'pskc') {
-        const source =
-          input.size <= PSKC_IN_MEMORY_BYTES
-            ? await gather(input.bytes)
-            : sliced(input.bytes, (n) => (live.bytesRead += n))
-        report = await importPskc(source, {
+        // Given whole (not sliced): importPskc reads a large file in worker threads.
+        report = await importPskc(input.bytes, {
           ...options,
+          size: input.size,
           password: input.password,
           preSharedKey: input.preSharedKey,
         })

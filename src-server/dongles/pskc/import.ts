@@ -1,7 +1,13 @@
 import { availableParallelism } from 'node:os'
 import { setImmediate } from 'node:timers/promises'
 import { ReportBuilder, type ImportReport } from '../import-report'
-import { importPskcInParallel, PARALLEL_MIN_BYTES, PART_BYTES } from './parallel'
+import {
+  importPskcInParallel,
+  PARALLEL_MAX_BYTES,
+  PARALLEL_MIN_BYTES,
+  PART_BYTES,
+  startPartReaders,
+} from './parallel'
 import { addPackage, readHeader, readPackages, type Keys, type PskcImportOptions } from './read'
 import { KeyPackageSplitter, PskcFormatError, type Segment } from './xml-split'
 
@@ -11,10 +17,12 @@ export type PskcSource = string | Uint8Array | AsyncIterable<string | Uint8Array
 
 export interface PskcThreadOptions {
   /**
-   * Worker threads reading a file given whole as bytes (from PARALLEL_MIN_BYTES up). Default: one per core, at
-   * most four; 0 reads on the calling thread.
+   * Worker threads for a large file (PARALLEL_MIN_BYTES to PARALLEL_MAX_BYTES) given as bytes, or as a stream
+   * with its `size`. Default: one per core, at most four; 0 reads on the calling thread.
    */
   workers?: number
+  /** The size in bytes of a streamed input, if known: a large one is read into memory for the workers. */
+  size?: number
 }
 
 /** A large string input is fed to the splitter in slices so progress is reported as it goes. */
@@ -23,21 +31,41 @@ const MAX_WORKERS = 4
 
 /**
  * Imports OATH seeds from a PSKC (RFC 6030) file: plain, pre-shared-key or PBKDF2 protected. The result is
- * all-or-nothing, with every error located by line and element. A large file given as bytes is read by worker
- * threads, a part each (./parallel.ts); anything else is streamed a KeyPackage at a time on this thread.
+ * all-or-nothing, with every error located by line and element. A large file is read into memory and parsed by
+ * worker threads, a part each (./parallel.ts); anything else is streamed a KeyPackage at a time on this thread.
  */
 export async function importPskc(
   source: PskcSource,
   options: PskcImportOptions & PskcThreadOptions = {},
 ): Promise<ImportReport> {
+  const size =
+    typeof source === 'string' ? undefined : source instanceof Uint8Array ? source.length : options.size
   const workers = options.workers ?? Math.min(availableParallelism(), MAX_WORKERS)
-  if (source instanceof Uint8Array && source.length >= PARALLEL_MIN_BYTES && workers > 0) {
-    const report = await importPskcInParallel(source, options, { workers, partBytes: PART_BYTES })
-    // Undefined when the file cannot be cut into parts that read alone: then it is read in one piece, which
-    // also gives the exact report for a file that is not well-formed.
-    if (report) return report
+  if (workers === 0 || size === undefined || size < PARALLEL_MIN_BYTES || size > PARALLEL_MAX_BYTES) {
+    return importPskcStream(source, options)
   }
-  return importPskcStream(source, options)
+  // The workers start while the file is read.
+  const readers = startPartReaders(Math.min(workers, Math.ceil(size / PART_BYTES)))
+  let bytes: Uint8Array
+  try {
+    bytes = await gather(source as Uint8Array | AsyncIterable<string | Uint8Array>)
+  } catch (err) {
+    void readers.then(
+      (r) => r.close(),
+      () => undefined,
+    )
+    throw err
+  }
+  // Undefined when the file cannot be cut into parts that read alone: then it is read in one piece, which also
+  // gives the exact report for a file that is not well-formed.
+  return (await importPskcInParallel(bytes, options, readers)) ?? importPskcStream(bytes, options)
+}
+
+async function gather(source: Uint8Array | AsyncIterable<string | Uint8Array>): Promise<Uint8Array> {
+  if (source instanceof Uint8Array) return source
+  const chunks: Uint8Array[] = []
+  for await (const chunk of source) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+  return Buffer.concat(chunks)
 }
 
 /** Streams the input through the splitter on this thread, a slice at a time. */

@@ -26,26 +26,41 @@ import { KeyPackageSplitter, PskcFormatError } from './xml-split'
 
 /** Below this, starting workers costs more than it saves. */
 export const PARALLEL_MIN_BYTES = 1 << 20
+/** Above this (half a million tokens and more) the file is streamed instead of held in memory. */
+export const PARALLEL_MAX_BYTES = 512 << 20
 /** About 2,000 KeyPackages: small enough to keep both cores busy to the end and progress moving. */
 export const PART_BYTES = 2 << 20
-
-export interface ParallelTuning {
-  workers: number
-  partBytes: number
-}
 
 interface Part {
   start: number
   end: number
 }
 
+/**
+ * Imports `bytes` with the parse workers `readers` (started by the caller, so they boot while it reads the
+ * file) and closes them; undefined when the file has to be read in one piece instead.
+ */
 export async function importPskcInParallel(
   bytes: Uint8Array,
   options: PskcImportOptions,
-  tuning: ParallelTuning,
+  readers: Promise<PartReaders>,
+  partBytes = PART_BYTES,
+): Promise<ImportReport | undefined> {
+  try {
+    return await readInParts(bytes, options, readers, partBytes)
+  } finally {
+    await (await readers).close()
+  }
+}
+
+async function readInParts(
+  bytes: Uint8Array,
+  options: PskcImportOptions,
+  started: Promise<PartReaders>,
+  partBytes: number,
 ): Promise<ImportReport | undefined> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-  const parts = cutParts(buf, tuning.partBytes)
+  const parts = cutParts(buf, partBytes)
   if (!parts) return undefined
   const head = readHead(buf.subarray(0, parts[0].start))
   if (!head) return undefined
@@ -63,7 +78,7 @@ export async function importPskcInParallel(
     macHash: keys.macHash,
     macKey: keys.macKey && new Uint8Array(keys.macKey),
   }
-  const readers = await PartReaders.start(Math.min(tuning.workers, parts.length))
+  const readers = await started
   const outcomes: Promise<PartOutcome>[] = []
   const send = () => {
     const k = outcomes.length
@@ -101,7 +116,6 @@ export async function importPskcInParallel(
     for (const later of outcomes.slice(merged + 1)) later.then(zeroSecrets, () => undefined)
     taskKeys.encryptionKey?.fill(0)
     taskKeys.macKey?.fill(0)
-    await readers.close()
   }
   report.progress(true)
   if (report.entries === 0 && !report.failed) report.error({ message: 'the file contains no KeyPackage' })
@@ -176,8 +190,18 @@ interface Pending {
   reject(err: Error): void
 }
 
+/**
+ * Starts `count` parse workers for one import. The promise is observed here, so a failure to start surfaces
+ * where it is awaited, not as an unhandled rejection while the caller reads the file.
+ */
+export function startPartReaders(count: number): Promise<PartReaders> {
+  const started = PartReaders.start(count)
+  started.catch(() => undefined)
+  return started
+}
+
 /** Parse workers for one import; each answers its parts in the order it got them. */
-class PartReaders {
+export class PartReaders {
   private constructor(private readonly workers: { worker: Worker; pending: Pending[] }[]) {}
 
   static async start(count: number): Promise<PartReaders> {
