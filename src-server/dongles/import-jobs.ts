@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/audit-log'
 import type { Db } from '../store/db'
 import { importOathCsv, importYubikeyCsv } from './csv-import'
 import type { ImportIssue, ImportReport, SeedRecord } from './import-report'
-import type { DongleInventory, SealedSeed } from './inventory'
+import type { DongleInventory } from './inventory'
 import type { ImportFormat, ImportJob } from './model'
 import { importPskc } from './pskc/import'
 
@@ -86,9 +86,10 @@ async function* sliced(input: ImportInput, onBytes: (n: number) => void): AsyncG
 
 /**
  * Seed imports as jobs: the whole file is parsed and checked (format, MACs, duplicates within the file) before
- * anything is written. Seeds are sealed as they are accepted, while the rest of the file is still being read;
- * then every token goes into the inventory in one transaction, so an import lands whole or not at all, even if
- * the process dies half-way (a serial already in the inventory aborts that transaction and is reported).
+ * anything is written to the inventory. Seeds are sealed and staged as they are accepted, while the rest of the
+ * file is still being read (import-stage.ts); then every token goes into the inventory in one transaction, so
+ * an import lands whole or not at all, even if the process dies half-way. A serial already in the inventory
+ * aborts that transaction and is reported.
  */
 export class DongleImporter {
   private readonly live = new Map<number, Live>()
@@ -166,7 +167,7 @@ export class DongleImporter {
   ): Promise<ImportJob> {
     const live = this.live.get(id)!
     const progress = () => input.onProgress?.(this.job(id)!)
-    const sealed: SealedSeed[] = []
+    const stage = this.inventory.stage(id)
     try {
       const options = {
         progressEvery: PROGRESS_EVERY,
@@ -175,12 +176,7 @@ export class DongleImporter {
           live.bytesRead = Math.max(live.bytesRead, bytes)
           progress()
         },
-        onSeeds: (seeds: readonly SeedRecord[]) => {
-          for (const s of seeds) {
-            sealed.push(this.inventory.seal(s))
-            s.secret.fill(0)
-          }
-        },
+        onSeeds: (seeds: readonly SeedRecord[]) => stage.add(seeds),
       }
       let report: ImportReport
       if (input.format === 'pskc') {
@@ -200,47 +196,43 @@ export class DongleImporter {
       }
       live.entries = report.entries
       if (!report.ok) return this.reject(id, input, report.errors, report.moreErrors, report.warnings)
-      // Seeds accepted after the last progress report have not been sealed yet.
-      for (const s of report.seeds.slice(sealed.length)) {
-        sealed.push(this.inventory.seal(s))
-        s.secret.fill(0)
-      }
+      // Seeds accepted after the last progress report are not staged yet.
+      stage.add(report.seeds.slice(stage.size))
 
       live.status = 'importing'
-      live.total = sealed.length
+      live.total = stage.size
       this.db
         .prepare(
           `UPDATE dongle_imports SET status = 'importing', entries = ?, total = ?, warnings = ? WHERE id = ?`,
         )
-        .run(report.entries, sealed.length, JSON.stringify(report.warnings), id)
+        .run(report.entries, stage.size, JSON.stringify(report.warnings), id)
       progress()
       try {
-        this.db.transaction(() => this.inventory.insertSealed(sealed, { importId: id, batch: input.batch }))()
+        live.inserted = stage.commit(input.batch)
       } catch (err) {
         const e = err as { code?: string }
-        if (e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
-          const duplicates = this.inventory.existing(sealed.map((s) => s.serial))
+        const duplicates = e.code === 'SQLITE_CONSTRAINT_UNIQUE' ? stage.duplicates() : []
+        if (duplicates.length > 0) {
           const errors = duplicates.map((serial) => ({
             message: `serial ${serial} is already in the inventory`,
           }))
-          if (errors.length > 0) {
-            return this.reject(
-              id,
-              input,
-              errors.slice(0, 100),
-              Math.max(0, errors.length - 100),
-              report.warnings,
-            )
-          }
+          return this.reject(
+            id,
+            input,
+            errors.slice(0, 100),
+            Math.max(0, errors.length - 100),
+            report.warnings,
+          )
         }
         const message = `the inventory could not be written (${e.code ?? 'error'}); nothing was imported`
         return this.finish(id, input.actor, 'failed', [{ message }], 0)
       }
-      live.inserted = sealed.length
       return this.finish(id, input.actor, 'done', [], 0, live.inserted)
     } catch (err) {
       this.finish(id, input.actor, 'failed', [{ message: 'the import stopped on an internal error' }], 0)
       throw err
+    } finally {
+      stage.drop()
     }
   }
 

@@ -13,6 +13,7 @@ import {
 } from '../otp/token'
 import type { Db } from '../store/db'
 import type { SeedRecord } from './import-report'
+import { ImportStage } from './import-stage'
 import type { DongleQuery, DongleState, DongleView } from './model'
 
 interface DongleRow {
@@ -90,15 +91,6 @@ function tokenState(r: DongleRow): TokenState {
   }
 }
 
-/** A seed sealed for storage: its record without the plaintext secret. */
-export type SealedSeed = Omit<SeedRecord, 'secret'> & { sealed: Buffer }
-
-/**
- * Rows per INSERT statement when adding many tokens: one statement call per row cost about as much as the row's
- * own B-tree work (16 values, 5 indexes); 64 rows keep the statement at 1,024 parameters.
- */
-const ROWS_PER_INSERT = 64
-
 export interface InsertOptions {
   importId?: number
   batch?: string
@@ -119,7 +111,6 @@ export class DongleInventory {
   private readonly bySerial
   private readonly inUseBy
   private readonly insert
-  private readonly insertMany
   private readonly saveState
 
   constructor(
@@ -132,12 +123,10 @@ export class DongleInventory {
     this.inUseBy = db.prepare(
       `SELECT * FROM dongles WHERE cardholder_id = ? AND state IN ('assigned', 'locked')`,
     )
-    const columns = `(serial, manufacturer, model, kind, algorithm, digits, period, counter, drift_steps,
-         last_time_step, fail_count, locked_until, state, batch, import_id, seed_sealed, programmed_at, created_at, updated_at)`
-    const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, 'in-stock', ?, ?, ?, ?, ?, ?)`
-    this.insert = db.prepare(`INSERT INTO dongles ${columns} VALUES ${row}`)
-    this.insertMany = db.prepare(
-      `INSERT INTO dongles ${columns} VALUES ${Array<string>(ROWS_PER_INSERT).fill(row).join(', ')}`,
+    this.insert = db.prepare(
+      `INSERT INTO dongles (serial, manufacturer, model, kind, algorithm, digits, period, counter, drift_steps,
+         last_time_step, fail_count, locked_until, state, batch, import_id, seed_sealed, programmed_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, 'in-stock', ?, ?, ?, ?, ?, ?)`,
     )
     this.saveState = db.prepare(
       `UPDATE dongles SET counter = ?, drift_steps = ?, last_time_step = ?, fail_count = ?, locked_until = ?,
@@ -146,54 +135,35 @@ export class DongleInventory {
     )
   }
 
-  /** Serials among `serials` that are already in the inventory. */
-  existing(serials: readonly string[]): string[] {
-    const found: string[] = []
-    for (const s of serials) if (this.bySerial.get(s) !== undefined) found.push(s)
-    return found
-  }
-
-  /** Seals a seed under the key hierarchy (`secret-enc` data key, AAD = serial) for {@link insertSealed}. */
-  seal(seed: SeedRecord): SealedSeed {
-    const { secret, ...record } = seed
-    return { ...record, sealed: this.vault.seal('secret-enc', secret, seed.serial) }
-  }
-
-  /** Adds tokens in stock, sealing each seed under the key hierarchy. Call inside a transaction. */
+  /** Adds tokens in stock, sealing each seed under the key hierarchy (AAD = serial). Call inside a transaction. */
   insertSeeds(seeds: readonly SeedRecord[], options: InsertOptions = {}): void {
-    this.insertSealed(
-      seeds.map((s) => this.seal(s)),
-      options,
-    )
+    const now = Date.now()
+    for (const s of seeds) {
+      const state = options.state
+      this.insert.run(
+        s.serial,
+        s.manufacturer ?? null,
+        s.model ?? null,
+        s.kind,
+        s.algorithm,
+        s.digits,
+        s.period,
+        state?.counter ?? s.counter,
+        state?.driftSteps ?? 0,
+        state?.lastTimeStep ?? null,
+        options.batch ?? null,
+        options.importId ?? null,
+        this.vault.seal('secret-enc', s.secret, s.serial),
+        options.programmedAt ?? null,
+        now,
+        now,
+      )
+    }
   }
 
-  /** Adds sealed tokens in stock, many rows to a statement. Call inside a transaction. */
-  insertSealed(seeds: readonly SealedSeed[], options: InsertOptions = {}): void {
-    const now = Date.now()
-    const state = options.state
-    const values = (s: SealedSeed) => [
-      s.serial,
-      s.manufacturer ?? null,
-      s.model ?? null,
-      s.kind,
-      s.algorithm,
-      s.digits,
-      s.period,
-      state?.counter ?? s.counter,
-      state?.driftSteps ?? 0,
-      state?.lastTimeStep ?? null,
-      options.batch ?? null,
-      options.importId ?? null,
-      s.sealed,
-      options.programmedAt ?? null,
-      now,
-      now,
-    ]
-    let i = 0
-    for (; i + ROWS_PER_INSERT <= seeds.length; i += ROWS_PER_INSERT) {
-      this.insertMany.run(seeds.slice(i, i + ROWS_PER_INSERT).flatMap(values))
-    }
-    for (; i < seeds.length; i++) this.insert.run(values(seeds[i]))
+  /** A staging area for the tokens of import `importId` (see {@link ImportStage}). */
+  stage(importId: number): ImportStage {
+    return new ImportStage(this.db, this.vault, importId)
   }
 
   /**

@@ -29,6 +29,11 @@ export interface PskcThreadOptions {
 const SLICE_CHARS = 1 << 20
 const MAX_WORKERS = 4
 
+/** Parse workers for a large file unless told otherwise: one per core, at most four. */
+export function defaultParseWorkers(): number {
+  return Math.min(availableParallelism(), MAX_WORKERS)
+}
+
 /**
  * Imports OATH seeds from a PSKC (RFC 6030) file: plain, pre-shared-key or PBKDF2 protected. The result is
  * all-or-nothing, with every error located by line and element. A large file is read into memory and parsed by
@@ -40,7 +45,7 @@ export async function importPskc(
 ): Promise<ImportReport> {
   const size =
     typeof source === 'string' ? undefined : source instanceof Uint8Array ? source.length : options.size
-  const workers = options.workers ?? Math.min(availableParallelism(), MAX_WORKERS)
+  const workers = options.workers ?? defaultParseWorkers()
   if (workers === 0 || size === undefined || size < PARALLEL_MIN_BYTES || size > PARALLEL_MAX_BYTES) {
     return importPskcStream(source, options)
   }

@@ -1,0 +1,97 @@
+import type { Vault } from '../crypto/vault'
+import type { Db } from '../store/db'
+import type { SeedRecord } from './import-report'
+
+/** Staged rows per INSERT: one statement call per row costs as much as the row's own work in the temp table. */
+const ROWS_PER_INSERT = 64
+const COLUMNS = 'serial, manufacturer, model, kind, algorithm, digits, period, counter, seed_sealed'
+
+/**
+ * The tokens of one import on their way into the inventory. While the file is still being read, accepted seeds
+ * are sealed (AES-GCM under the `secret-enc` data key, AAD = serial) and staged in a TEMP table: it lives in
+ * memory on this connection only, so staging takes no lock on the database and nobody else sees it. When the
+ * whole file has passed, `commit` copies the staged rows into `dongles` with one INSERT … SELECT in one
+ * transaction, so SQLite does the copy natively (no per-row call from JavaScript) and the import lands whole or
+ * not at all, even if the process dies half-way. `drop` removes the stage in every case.
+ */
+export class ImportStage {
+  private readonly table: string
+  private readonly insertMany
+  private readonly insertOne
+  private staged = 0
+
+  constructor(
+    private readonly db: Db,
+    private readonly vault: Vault,
+    private readonly importId: number,
+  ) {
+    this.table = `temp.dongle_import_${importId}`
+    db.exec(`CREATE TEMP TABLE dongle_import_${importId} (
+      serial TEXT NOT NULL, manufacturer TEXT, model TEXT, kind TEXT NOT NULL, algorithm TEXT NOT NULL,
+      digits INTEGER NOT NULL, period INTEGER NOT NULL, counter INTEGER NOT NULL, seed_sealed BLOB NOT NULL)`)
+    const row = `(${COLUMNS.split(',').fill('?').join(', ')})`
+    this.insertMany = db.prepare(
+      `INSERT INTO ${this.table} (${COLUMNS}) VALUES ${Array<string>(ROWS_PER_INSERT).fill(row).join(', ')}`,
+    )
+    this.insertOne = db.prepare(`INSERT INTO ${this.table} (${COLUMNS}) VALUES ${row}`)
+  }
+
+  /** Seeds staged so far. */
+  get size(): number {
+    return this.staged
+  }
+
+  /** Seals and stages seeds (in file order), zeroing their plaintext secrets. */
+  add(seeds: readonly SeedRecord[]): void {
+    const values = (s: SeedRecord) => {
+      const sealed = this.vault.seal('secret-enc', s.secret, s.serial)
+      s.secret.fill(0)
+      return [
+        s.serial,
+        s.manufacturer ?? null,
+        s.model ?? null,
+        s.kind,
+        s.algorithm,
+        s.digits,
+        s.period,
+        s.counter,
+        sealed,
+      ]
+    }
+    this.db.transaction(() => {
+      let i = 0
+      for (; i + ROWS_PER_INSERT <= seeds.length; i += ROWS_PER_INSERT) {
+        this.insertMany.run(seeds.slice(i, i + ROWS_PER_INSERT).flatMap(values))
+      }
+      for (; i < seeds.length; i++) this.insertOne.run(values(seeds[i]))
+    })()
+    this.staged += seeds.length
+  }
+
+  /**
+   * Adds every staged token to the inventory, in stock, in one transaction; returns how many. A serial already
+   * in the inventory aborts it (SQLITE_CONSTRAINT_UNIQUE): {@link duplicates} then names them.
+   */
+  commit(batch: string | null): number {
+    const now = Date.now()
+    const copy = this.db.prepare(
+      `INSERT INTO dongles (${COLUMNS}, drift_steps, fail_count, state, batch, import_id, created_at, updated_at)
+       SELECT ${COLUMNS}, 0, 0, 'in-stock', ?, ?, ?, ? FROM ${this.table} ORDER BY rowid`,
+    )
+    return this.db.transaction(() => copy.run(batch, this.importId, now, now).changes)()
+  }
+
+  /** Staged serials that are already in the inventory, in file order. */
+  duplicates(): string[] {
+    return this.db
+      .prepare(
+        `SELECT serial FROM ${this.table} WHERE serial IN (SELECT serial FROM main.dongles) ORDER BY rowid`,
+      )
+      .pluck()
+      .all() as string[]
+  }
+
+  drop(): void {
+    this.db.exec(`DROP TABLE IF EXISTS ${this.table}`)
+  }
+}
