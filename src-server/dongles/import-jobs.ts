@@ -176,7 +176,7 @@ export class DongleImporter {
           live.bytesRead = Math.max(live.bytesRead, bytes)
           progress()
         },
-        onSeeds: (seeds: readonly SeedRecord[]) => stage.add(seeds),
+        onSeeds: (seeds: readonly SeedRecord[], start: number) => stage.add(seeds, start),
       }
       let report: ImportReport
       if (input.format === 'pskc') {
@@ -196,8 +196,8 @@ export class DongleImporter {
       }
       live.entries = report.entries
       if (!report.ok) return this.reject(id, input, report.errors, report.moreErrors, report.warnings)
-      // Seeds accepted after the last progress report are not staged yet.
-      stage.add(report.seeds.slice(stage.size))
+      // A valid report has handed every seed to onSeeds (ImportOptions), so the stage holds them all.
+      if (stage.size !== report.seeds.length) throw new Error('staged seeds do not match the report')
 
       live.status = 'importing'
       live.total = stage.size

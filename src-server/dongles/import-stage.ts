@@ -41,8 +41,11 @@ export class ImportStage {
     return this.staged
   }
 
-  /** Seals and stages seeds (in file order), zeroing their plaintext secrets. */
-  add(seeds: readonly SeedRecord[]): void {
+  /**
+   * Seals and stages seeds, zeroing their plaintext secrets. `start` is the position of the first of them in
+   * the file's accepted seeds: anything staged from there on (a read that started again) is replaced.
+   */
+  add(seeds: readonly SeedRecord[], start = this.staged): void {
     const values = (s: SeedRecord) => {
       const sealed = this.vault.seal('secret-enc', s.secret, s.serial)
       s.secret.fill(0)
@@ -59,13 +62,15 @@ export class ImportStage {
       ]
     }
     this.db.transaction(() => {
+      // Staged rows are numbered 1, 2, … in file order: rowid = position + 1.
+      if (start < this.staged) this.db.prepare(`DELETE FROM ${this.table} WHERE rowid > ?`).run(start)
       let i = 0
       for (; i + ROWS_PER_INSERT <= seeds.length; i += ROWS_PER_INSERT) {
         this.insertMany.run(seeds.slice(i, i + ROWS_PER_INSERT).flatMap(values))
       }
       for (; i < seeds.length; i++) this.insertOne.run(values(seeds[i]))
     })()
-    this.staged += seeds.length
+    this.staged = start + seeds.length
   }
 
   /**
