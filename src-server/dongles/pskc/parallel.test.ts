@@ -108,4 +108,22 @@ describe('reading a PSKC file in parts on worker threads', () => {
     const streamed = await importPskc(chunks(), { password: PASSWORD, size: file.length })
     expect(streamed).toEqual(whole)
   })
+
+  it('fails every part, also later ones, once a worker fails (nothing waits for an answer that cannot come)', async () => {
+    const readers = await startPartReaders(1)
+    const body = xml.slice(xml.indexOf('<pskc:KeyPackage>'), xml.indexOf('<pskc:KeyPackage>', 5000))
+    const task = () => ({
+      bytes: new Uint8Array(Buffer.from(body)),
+      rootName: 'pskc:KeyContainer',
+      last: false,
+      // Not a hash node:crypto knows: an exception in the worker, not an error in the file.
+      keys: { encryptionKey: new Uint8Array(16), macHash: 'no-such-hash', macKey: new Uint8Array(20) },
+    })
+    try {
+      await expect(readers.read(task())).rejects.toThrow(/digest/i)
+      await expect(readers.read(task())).rejects.toThrow(/digest/i)
+    } finally {
+      await readers.close()
+    }
+  })
 })

@@ -135,7 +135,11 @@ function cutParts(buf: Buffer, partBytes: number): Part[] | undefined {
   for (let i = buf.indexOf('KeyPackage'); i >= 0 && first < 0; i = buf.indexOf('KeyPackage', i + 1)) {
     if (!endsName(buf[i + 10])) continue
     let lt = i - 1
-    if (buf[lt] === COLON) while (lt > 0 && lt > i - 64 && !endsName(buf[lt]) && buf[lt] !== LT) lt--
+    if (buf[lt] === COLON) {
+      // Back over a namespace prefix.
+      lt--
+      while (lt > 0 && i - lt < 64 && !endsName(buf[lt]) && buf[lt] !== LT) lt--
+    }
     if (buf[lt] !== LT) continue
     first = lt
     tag = buf.toString('latin1', lt, i + 10)
@@ -152,7 +156,7 @@ function cutParts(buf: Buffer, partBytes: number): Part[] | undefined {
   return starts.map((start, k) => ({ start, end: starts[k + 1] ?? buf.length }))
 }
 
-/** Whitespace, '/', '>' or '<': what may follow an element name (or precede a prefix). */
+/** Whitespace, '/' or '>': what may follow an element name. */
 function endsName(byte: number | undefined): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x09 || byte === 0x0d || byte === 0x2f || byte === 0x3e
 }
@@ -200,25 +204,32 @@ export function startPartReaders(count: number): Promise<PartReaders> {
   return started
 }
 
-/** Parse workers for one import; each answers its parts in the order it got them. */
+/**
+ * Parse workers for one import; each answers its parts in the order it got them. A worker that fails (an
+ * exception, running out of memory) fails every part not yet answered and every later one: the import stops
+ * with an internal error rather than wait for an answer that cannot come.
+ */
 export class PartReaders {
-  private constructor(private readonly workers: { worker: Worker; pending: Pending[] }[]) {}
+  private readonly workers: { worker: Worker; pending: Pending[] }[] = []
+  private failure: Error | undefined
+  private closing = false
 
-  static async start(count: number): Promise<PartReaders> {
-    const spawn = await workerFactory()
-    const workers = Array.from({ length: Math.max(1, count) }, () => {
+  private constructor(spawn: () => Worker, count: number) {
+    for (let i = 0; i < count; i++) {
       const slot = { worker: spawn(), pending: [] as Pending[] }
       slot.worker.on('message', (outcome: PartOutcome) => slot.pending.shift()?.resolve(outcome))
-      slot.worker.on('error', (err) => {
-        for (const p of slot.pending.splice(0)) p.reject(err)
-      })
-      // Parts still queued when the import stops early are abandoned: they read as not readable alone.
-      slot.worker.on('exit', () => {
+      slot.worker.on('error', (err) => this.fail(err))
+      slot.worker.on('exit', (code) => {
+        if (!this.closing) this.fail(new Error(`a PSKC parse worker stopped (exit code ${code})`))
+        // Parts still queued when the import stops early are abandoned: they read as not readable alone.
         for (const p of slot.pending.splice(0)) p.resolve({ ok: false })
       })
-      return slot
-    })
-    return new PartReaders(workers)
+      this.workers.push(slot)
+    }
+  }
+
+  static async start(count: number): Promise<PartReaders> {
+    return new PartReaders(await workerFactory(), Math.max(1, count))
   }
 
   get size(): number {
@@ -226,6 +237,7 @@ export class PartReaders {
   }
 
   read(task: PartTask): Promise<PartOutcome> {
+    if (this.failure) return Promise.reject(this.failure)
     const slot = this.workers.reduce((a, b) => (b.pending.length < a.pending.length ? b : a))
     const outcome = new Promise<PartOutcome>((resolve, reject) => {
       slot.pending.push({ resolve, reject })
@@ -237,7 +249,13 @@ export class PartReaders {
   }
 
   async close(): Promise<void> {
+    this.closing = true
     await Promise.all(this.workers.map((w) => w.worker.terminate()))
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err
+    for (const slot of this.workers) for (const p of slot.pending.splice(0)) p.reject(this.failure)
   }
 }
 
@@ -251,7 +269,7 @@ async function workerFactory(): Promise<() => Worker> {
     const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
     const entry = JSON.stringify(new URL('./parse-worker.ts', import.meta.url).href)
     const source = `import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}) })`
-    return () => new Worker(source, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 64 } })
+    return () => new Worker(source, { eval: true })
   }
   const { default: path } = await import('./parse-worker?modulePath')
   return () => new Worker(path)
