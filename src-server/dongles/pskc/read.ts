@@ -441,7 +441,7 @@ const PREDEFINED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&'
  * Resolves XML's five predefined entities and character references (`&#38;`, `&#x26;`). Anything else cannot
  * occur: DOCTYPEs are refused, so no other entity can be declared; an undeclared one is left as written.
  */
-export function decodeXmlText(value: string): string {
+function decodeXmlText(value: string): string {
   if (!value.includes('&')) return value
   return value.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|lt|gt|amp|quot|apos);/g, (whole, ref: string) => {
     if (ref[0] !== '#') return PREDEFINED_ENTITIES[ref]
