@@ -5,6 +5,7 @@ import type { SeedRecord } from './import-report'
 /** Staged rows per INSERT: one statement call per row costs as much as the row's own work in the temp table. */
 const ROWS_PER_INSERT = 64
 const COLUMNS = 'serial, manufacturer, model, kind, algorithm, digits, period, counter, seed_sealed'
+const COLUMN_COUNT = COLUMNS.split(',').length
 
 /**
  * The tokens of one import on their way into the inventory. While the file is still being read, accepted seeds
@@ -29,7 +30,7 @@ export class ImportStage {
     db.exec(`CREATE TEMP TABLE dongle_import_${importId} (
       serial TEXT NOT NULL, manufacturer TEXT, model TEXT, kind TEXT NOT NULL, algorithm TEXT NOT NULL,
       digits INTEGER NOT NULL, period INTEGER NOT NULL, counter INTEGER NOT NULL, seed_sealed BLOB NOT NULL)`)
-    const row = `(${COLUMNS.split(',').fill('?').join(', ')})`
+    const row = `(${Array<string>(COLUMN_COUNT).fill('?').join(', ')})`
     this.insertMany = db.prepare(
       `INSERT INTO ${this.table} (${COLUMNS}) VALUES ${Array<string>(ROWS_PER_INSERT).fill(row).join(', ')}`,
     )
@@ -46,29 +47,34 @@ export class ImportStage {
    * the file's accepted seeds: anything staged from there on (a read that started again) is replaced.
    */
   add(seeds: readonly SeedRecord[], start = this.staged): void {
-    const values = (s: SeedRecord) => {
+    // One parameter array, refilled for each statement (binding copies the values).
+    const params: unknown[] = []
+    const put = (s: SeedRecord, at: number) => {
       const sealed = this.vault.seal('secret-enc', s.secret, s.serial)
       s.secret.fill(0)
-      return [
-        s.serial,
-        s.manufacturer ?? null,
-        s.model ?? null,
-        s.kind,
-        s.algorithm,
-        s.digits,
-        s.period,
-        s.counter,
-        sealed,
-      ]
+      params[at] = s.serial
+      params[at + 1] = s.manufacturer ?? null
+      params[at + 2] = s.model ?? null
+      params[at + 3] = s.kind
+      params[at + 4] = s.algorithm
+      params[at + 5] = s.digits
+      params[at + 6] = s.period
+      params[at + 7] = s.counter
+      params[at + 8] = sealed
     }
     this.db.transaction(() => {
       // Staged rows are numbered 1, 2, … in file order: rowid = position + 1.
       if (start < this.staged) this.db.prepare(`DELETE FROM ${this.table} WHERE rowid > ?`).run(start)
       let i = 0
       for (; i + ROWS_PER_INSERT <= seeds.length; i += ROWS_PER_INSERT) {
-        this.insertMany.run(seeds.slice(i, i + ROWS_PER_INSERT).flatMap(values))
+        for (let j = 0; j < ROWS_PER_INSERT; j++) put(seeds[i + j], j * COLUMN_COUNT)
+        this.insertMany.run(params)
       }
-      for (; i < seeds.length; i++) this.insertOne.run(values(seeds[i]))
+      params.length = COLUMN_COUNT
+      for (; i < seeds.length; i++) {
+        put(seeds[i], 0)
+        this.insertOne.run(params)
+      }
     })()
     this.staged = start + seeds.length
   }

@@ -66,11 +66,18 @@ export async function importPskc(
   return (await importPskcInParallel(bytes, options, readers)) ?? importPskcStream(bytes, options)
 }
 
+/** The whole input in shared memory, which the parse workers read without a copy of their own. */
 async function gather(source: Uint8Array | AsyncIterable<string | Uint8Array>): Promise<Uint8Array> {
-  if (source instanceof Uint8Array) return source
   const chunks: Uint8Array[] = []
-  for await (const chunk of source) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
-  return Buffer.concat(chunks)
+  if (source instanceof Uint8Array) chunks.push(source)
+  else for await (const chunk of source) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+  const shared = new Uint8Array(new SharedArrayBuffer(chunks.reduce((n, c) => n + c.length, 0)))
+  let at = 0
+  for (const chunk of chunks) {
+    shared.set(chunk, at)
+    at += chunk.length
+  }
+  return shared
 }
 
 /** Streams the input through the splitter on this thread, a slice at a time. */

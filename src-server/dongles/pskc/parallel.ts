@@ -59,7 +59,11 @@ async function readInParts(
   started: Promise<PartReaders>,
   partBytes: number,
 ): Promise<ImportReport | undefined> {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+  // Workers read their parts from shared memory: no copy per part.
+  const shared =
+    bytes.buffer instanceof SharedArrayBuffer ? bytes : new Uint8Array(new SharedArrayBuffer(bytes.length))
+  if (shared !== bytes) shared.set(bytes)
+  const buf = Buffer.from(shared.buffer, shared.byteOffset, shared.length)
   const parts = cutParts(buf, partBytes)
   if (!parts) return undefined
   const head = readHead(buf.subarray(0, parts[0].start))
@@ -84,7 +88,7 @@ async function readInParts(
     const k = outcomes.length
     if (k >= parts.length) return
     const task: PartTask = {
-      bytes: new Uint8Array(buf.subarray(parts[k].start, parts[k].end)), // a copy, transferred
+      bytes: shared.subarray(parts[k].start, parts[k].end),
       rootName: head.header.rootName,
       last: k === parts.length - 1,
       keys: taskKeys,
@@ -241,7 +245,7 @@ export class PartReaders {
     const slot = this.workers.reduce((a, b) => (b.pending.length < a.pending.length ? b : a))
     const outcome = new Promise<PartOutcome>((resolve, reject) => {
       slot.pending.push({ resolve, reject })
-      slot.worker.postMessage(task, [task.bytes.buffer as ArrayBuffer])
+      slot.worker.postMessage(task)
     })
     // Awaited in document order by the caller; this keeps a failure of a later part from going unhandled.
     outcome.catch(() => undefined)

@@ -7,6 +7,7 @@ import { KeyPackageSplitter, PskcFormatError } from './xml-split'
  * the end of the file), with the file's keys. Lines in the outcome count from the part's first line.
  */
 export interface PartTask {
+  /** The part's bytes: a view of the file in shared memory (SharedArrayBuffer), or bytes of its own. */
   bytes: Uint8Array
   /** The root element's name as written, which the part is directly inside. */
   rootName: string
