@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/audit-log'
 import type { Db } from '../store/db'
 import { importOathCsv, importYubikeyCsv } from './csv-import'
-import type { ImportIssue, ImportReport } from './import-report'
+import type { ImportIssue, ImportReport, SeedRecord } from './import-report'
 import type { DongleInventory } from './inventory'
 import type { ImportFormat, ImportJob } from './model'
 import { importPskc } from './pskc/import'
@@ -22,8 +22,6 @@ export interface StartImport {
   password?: string
   preSharedKey?: Uint8Array
   actor: string
-  /** Tokens per insert transaction. */
-  batchSize?: number
   onProgress?(job: ImportJob): void
 }
 
@@ -54,9 +52,8 @@ interface Live {
   inserted: number
 }
 
-/** Input is handed to the parser in slices of this size, with a turn of the event loop between slices. */
+/** Input is handed to the CSV parsers in slices of this size, with a turn of the event loop between slices. */
 const SLICE_BYTES = 1 << 20
-const DEFAULT_BATCH = 10_000
 const PROGRESS_EVERY = 2000
 
 const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString())
@@ -88,10 +85,11 @@ async function* sliced(input: ImportInput, onBytes: (n: number) => void): AsyncG
 }
 
 /**
- * Seed imports as jobs: the whole file is parsed and checked (format, MACs, duplicates within the file and
- * against the inventory) before anything is written; then tokens are sealed and inserted in a few large
- * transactions. If a later transaction fails, what the earlier ones inserted is deleted again, so an import
- * lands whole or not at all.
+ * Seed imports as jobs: the whole file is parsed and checked (format, MACs, duplicates within the file) before
+ * anything is written to the inventory. Seeds are sealed and staged as they are accepted, while the rest of the
+ * file is still being read (import-stage.ts); then every token goes into the inventory in one transaction, so
+ * an import lands whole or not at all, even if the process dies half-way. A serial already in the inventory
+ * aborts that transaction and is reported.
  */
 export class DongleImporter {
   private readonly live = new Map<number, Live>()
@@ -169,72 +167,72 @@ export class DongleImporter {
   ): Promise<ImportJob> {
     const live = this.live.get(id)!
     const progress = () => input.onProgress?.(this.job(id)!)
+    const stage = this.inventory.stage(id)
     try {
-      const source = sliced(input.bytes, (n) => (live.bytesRead += n))
       const options = {
         progressEvery: PROGRESS_EVERY,
-        onProgress: ({ entries }: { entries: number }) => {
+        onProgress: ({ entries, bytes }: { entries: number; bytes: number }) => {
           live.entries = entries
+          live.bytesRead = Math.max(live.bytesRead, bytes)
           progress()
         },
+        onSeeds: (seeds: readonly SeedRecord[], start: number) => stage.add(seeds, start),
       }
-      const report: ImportReport =
-        input.format === 'pskc'
-          ? await importPskc(source, {
-              ...options,
-              password: input.password,
-              preSharedKey: input.preSharedKey,
-            })
-          : input.format === 'oath-csv'
+      let report: ImportReport
+      if (input.format === 'pskc') {
+        // Given whole (not sliced): importPskc reads a large file in worker threads.
+        report = await importPskc(input.bytes, {
+          ...options,
+          size: input.size,
+          password: input.password,
+          preSharedKey: input.preSharedKey,
+        })
+      } else {
+        const source = sliced(input.bytes, (n) => (live.bytesRead += n))
+        report =
+          input.format === 'oath-csv'
             ? await importOathCsv(source, options)
             : await importYubikeyCsv(source, options)
+      }
       live.entries = report.entries
       if (!report.ok) return this.reject(id, input, report.errors, report.moreErrors, report.warnings)
-
-      const duplicates = this.inventory.existing(report.seeds.map((s) => s.serial))
-      if (duplicates.length > 0) {
-        for (const s of report.seeds) s.secret.fill(0)
-        const errors = duplicates.map((serial) => ({
-          message: `serial ${serial} is already in the inventory`,
-        }))
-        return this.reject(id, input, errors.slice(0, 100), Math.max(0, errors.length - 100), report.warnings)
-      }
+      // A valid report has handed every seed to onSeeds (ImportOptions), so the stage holds them all.
+      if (stage.size !== report.seeds.length) throw new Error('staged seeds do not match the report')
 
       live.status = 'importing'
-      live.total = report.seeds.length
+      live.total = stage.size
       this.db
         .prepare(
           `UPDATE dongle_imports SET status = 'importing', entries = ?, total = ?, warnings = ? WHERE id = ?`,
         )
-        .run(report.entries, report.seeds.length, JSON.stringify(report.warnings), id)
+        .run(report.entries, stage.size, JSON.stringify(report.warnings), id)
       progress()
-      const size = input.batchSize ?? DEFAULT_BATCH
       try {
-        for (let i = 0; i < report.seeds.length; i += size) {
-          const slice = report.seeds.slice(i, i + size)
-          this.db.transaction(() => this.inventory.insertSeeds(slice, { importId: id, batch: input.batch }))()
-          for (const s of slice) s.secret.fill(0)
-          live.inserted += slice.length
-          progress()
-          await new Promise((resolve) => setImmediate(resolve))
-        }
+        live.inserted = stage.commit(input.batch)
       } catch (err) {
-        // A serial inserted by someone else since the check, or a full disk: undo this import's earlier batches.
-        this.inventory.deleteImport(id)
-        const e = err as { code?: string; message: string }
-        const message =
-          e.code === 'SQLITE_CONSTRAINT_UNIQUE'
-            ? 'a serial was added to the inventory while this file was being imported; nothing was imported'
-            : `the inventory could not be written (${e.code ?? 'error'}); nothing was imported`
+        const e = err as { code?: string }
+        const duplicates = e.code === 'SQLITE_CONSTRAINT_UNIQUE' ? stage.duplicates() : []
+        if (duplicates.length > 0) {
+          const errors = duplicates.map((serial) => ({
+            message: `serial ${serial} is already in the inventory`,
+          }))
+          return this.reject(
+            id,
+            input,
+            errors.slice(0, 100),
+            Math.max(0, errors.length - 100),
+            report.warnings,
+          )
+        }
+        const message = `the inventory could not be written (${e.code ?? 'error'}); nothing was imported`
         return this.finish(id, input.actor, 'failed', [{ message }], 0)
-      } finally {
-        for (const s of report.seeds) s.secret.fill(0)
       }
       return this.finish(id, input.actor, 'done', [], 0, live.inserted)
     } catch (err) {
-      this.inventory.deleteImport(id)
       this.finish(id, input.actor, 'failed', [{ message: 'the import stopped on an internal error' }], 0)
       throw err
+    } finally {
+      stage.drop()
     }
   }
 

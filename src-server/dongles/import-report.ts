@@ -47,6 +47,15 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void
   progressEvery?: number
   /**
+   * Called with the seeds accepted since the last call, in file order, each time progress is reported while
+   * no error has been found and when a valid file ends, so the caller can prepare them (seal them) while the
+   * rest of the file is read.
+   * `start` is the position of the first of them among all accepted seeds; it goes back to 0 when the file is
+   * read again from the start (PSKC's fallback from the parallel read). The import can still fail later: only
+   * the final report says whether they may be stored.
+   */
+  onSeeds?: (seeds: readonly SeedRecord[], start: number) => void
+  /**
    * The HOTP profile of RFC 4226 needs 128-bit secrets; lower this only for legacy imports (10-byte
    * Google-Authenticator-style seeds).
    */
@@ -63,6 +72,8 @@ export class ReportBuilder {
   private readonly warnings: ImportIssue[] = []
   private readonly serials = new Map<string, number | undefined>()
   private moreErrors = 0
+  /** How many of `seeds` went to `onSeeds` already. */
+  private delivered = 0
   entries = 0
   /** Input consumed so far, kept current by the importer for progress reports. */
   bytes = 0
@@ -112,17 +123,31 @@ export class ReportBuilder {
     else this.seeds.push(seed)
   }
 
-  /** Reports progress every `progressEvery` entries, or now if `force`. */
+  /** Reports progress (and new seeds to `onSeeds`) every `progressEvery` entries, or now if `force`. */
   progress(force = false): void {
     const every = this.options.progressEvery ?? 1000
-    if (this.options.onProgress && (force || this.entries % every === 0)) {
-      this.options.onProgress({ entries: this.entries, bytes: this.bytes })
-    }
+    if (!force && this.entries % every !== 0) return
+    this.deliver()
+    this.options.onProgress?.({ entries: this.entries, bytes: this.bytes })
+  }
+
+  private deliver(): void {
+    if (!this.options.onSeeds || this.failed || this.delivered === this.seeds.length) return
+    const start = this.delivered
+    this.delivered = this.seeds.length
+    this.options.onSeeds(this.seeds.slice(start), start)
+  }
+
+  /** Drops everything read so far, zeroing the secrets (the caller reads the file again another way). */
+  discard(): void {
+    for (const s of this.seeds) s.secret.fill(0)
+    this.seeds.length = 0
   }
 
   finish(): ImportReport {
     const ok = this.errors.length === 0
-    if (!ok) for (const s of this.seeds) s.secret.fill(0)
+    if (ok) this.deliver()
+    else for (const s of this.seeds) s.secret.fill(0)
     return {
       ok,
       seeds: ok ? this.seeds : [],

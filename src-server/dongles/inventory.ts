@@ -13,6 +13,7 @@ import {
 } from '../otp/token'
 import type { Db } from '../store/db'
 import type { SeedRecord } from './import-report'
+import { ImportStage } from './import-stage'
 import type { DongleQuery, DongleState, DongleView } from './model'
 
 interface DongleRow {
@@ -134,13 +135,6 @@ export class DongleInventory {
     )
   }
 
-  /** Serials among `serials` that are already in the inventory. */
-  existing(serials: readonly string[]): string[] {
-    const found: string[] = []
-    for (const s of serials) if (this.bySerial.get(s) !== undefined) found.push(s)
-    return found
-  }
-
   /** Adds tokens in stock, sealing each seed under the key hierarchy (AAD = serial). Call inside a transaction. */
   insertSeeds(seeds: readonly SeedRecord[], options: InsertOptions = {}): void {
     const now = Date.now()
@@ -165,6 +159,11 @@ export class DongleInventory {
         now,
       )
     }
+  }
+
+  /** A staging area for the tokens of import `importId` (see {@link ImportStage}). */
+  stage(importId: number): ImportStage {
+    return new ImportStage(this.db, this.vault, importId)
   }
 
   /**
@@ -208,11 +207,6 @@ export class DongleInventory {
       )
     }
     return this.seedOf(row)
-  }
-
-  /** Removes what one import inserted (its compensation when a later batch of the same import fails). */
-  deleteImport(importId: number): number {
-    return this.db.prepare('DELETE FROM dongles WHERE import_id = ?').run(importId).changes
   }
 
   count(): number {

@@ -2,6 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import type { Page } from '@playwright/test'
+import { exportPskc } from '../../src-server/dongles/pskc/export'
+import { PARALLEL_MIN_BYTES } from '../../src-server/dongles/pskc/parallel'
+import { sampleSeeds } from '../../src-server/dongles/pskc/seeds.fixture'
 import { hotp } from '../../src-server/otp/oath'
 import { testPan } from '../helpers/cards'
 import { REPO_ROOT } from '../helpers/process'
@@ -118,6 +121,27 @@ test.describe('Dongles page', () => {
     await expect(page.getByText('1 token(s) added to the inventory (batch e2e batch)')).toBeVisible()
     await expect(page.locator('progress')).toHaveAttribute('value', '100')
     await consolePage.screenshotTo('dongles import')
+  })
+
+  test('imports a 2,000-token password-protected PSKC file, read by the bundled parse workers', async ({
+    page,
+  }) => {
+    // Over PARALLEL_MIN_BYTES, so the server (out/main/server.js) reads it with its worker threads.
+    const seeds = sampleSeeds(2000, `PX${Date.now() % 100000}-`)
+    const file = Buffer.from(exportPskc(seeds, { password: 'e2e pskc password', iterations: 1000 }))
+    expect(file.length).toBeGreaterThan(PARALLEL_MIN_BYTES)
+    await page.getByRole('button', { name: 'Import' }).click()
+    await page.getByLabel('Seed file').setInputFiles({
+      name: 'vendor.pskcxml',
+      mimeType: 'application/xml',
+      buffer: file,
+    })
+    await page.getByLabel('Password').fill('e2e pskc password')
+    await page.getByRole('button', { name: 'Import', exact: true }).last().click()
+    await expect(page.getByText('2000 token(s) added to the inventory (batch vendor.pskcxml)')).toBeVisible({
+      timeout: 20_000,
+    })
+    await expect(page.locator('progress')).toHaveAttribute('value', '100')
   })
 
   test('assigns the imported token to a cardholder by serial and tests a code', async ({

@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hotp } from '../../src-server/otp/oath'
 import { exportPskc } from '../../src-server/dongles/pskc/export'
+import { PART_BYTES } from '../../src-server/dongles/pskc/parallel'
+import { sampleSeeds } from '../../src-server/dongles/pskc/seeds.fixture'
 import { runIms } from '../helpers/process'
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server'
 import { cardholders, fixture, importFile, inventoryCount, json } from './dongles-helpers'
@@ -170,6 +172,32 @@ describe('seed import through the API', () => {
       ['CSV001', 30],
       ['CSV002', 60],
     ])
+  })
+
+  it('imports a large PSKC file whose parallel read has to start again in one piece, every token once', async () => {
+    const list = sampleSeeds(5000, 'LG')
+    const xml = exportPskc(list, { password: 'large-file-password', iterations: 1000 })
+    // From the third part on, each KeyPackage ends with a comment that looks like a KeyPackage start tag: the
+    // workers read (and the job stages) two parts, over 2,000 seeds, then a cut falls inside a comment and the
+    // file is read again in one piece. What the first read staged must not be stored twice.
+    const decoyed = xml.replace(/<\/pskc:KeyPackage>/g, (close, at: number) =>
+      at > 1.5 * PART_BYTES ? `<!-- <pskc:KeyPackage> -->${close}` : close,
+    )
+    const secondCut = decoyed.indexOf('<pskc:KeyPackage>', decoyed.indexOf('<pskc:KeyPackage') + PART_BYTES)
+    expect(decoyed.slice(0, secondCut).split('</pskc:KeyPackage>').length - 1).toBeGreaterThan(2000)
+    expect(decoyed.indexOf('<!-- <pskc:KeyPackage>', secondCut + PART_BYTES)).toBeLessThan(
+      decoyed.indexOf('<pskc:KeyPackage>', secondCut + PART_BYTES),
+    )
+    const before = await inventoryCount(srv, token)
+    const { job } = await importFile(srv, token, 'large.pskcxml', decoyed, {
+      password: 'large-file-password',
+    })
+    expect(job).toMatchObject({ status: 'done', inserted: 5000, errors: [] })
+    expect(await inventoryCount(srv, token)).toBe(before + 5000)
+    // The stored seeds are the file's: a code of the last HOTP token verifies.
+    const last = list[4998]
+    const code = hotp(last.secret, last.counter, last)
+    expect(await json(await post(`/api/dongles/tokens/${last.serial}/test`, { code }))).toEqual({ ok: true })
   })
 
   it('refuses an upload that is not multipart, and a password together with a key', async () => {

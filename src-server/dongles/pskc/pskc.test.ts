@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { referenceVectors } from '../../otp/reference-vectors'
-import type { SeedRecord } from '../import-report'
 import { exportPskc, exportPskcChunks } from './export'
 import { importPskc } from './import'
+import { sampleSeeds } from './seeds.fixture'
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')
 const RFC_SECRET = '3132333435363738393031323334353637383930'
@@ -24,20 +24,6 @@ interface PskcVector {
 async function* chunked(text: string, size: number): AsyncGenerator<Uint8Array> {
   const bytes = Buffer.from(text, 'utf8')
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size)
-}
-
-function seeds(n: number): SeedRecord[] {
-  return Array.from({ length: n }, (_, i) => ({
-    serial: `TK${String(i).padStart(6, '0')}`,
-    kind: i % 2 ? ('totp' as const) : ('hotp' as const),
-    secret: randomBytes(20 + (i % 3) * 6),
-    algorithm: (['SHA1', 'SHA256', 'SHA512'] as const)[i % 3],
-    digits: 6 + (i % 3),
-    counter: i % 2 ? 0 : i * 7,
-    period: i % 2 ? 30 + (i % 4) * 15 : 30,
-    manufacturer: 'Acme & Sons <Tokens>',
-    model: 'OTP-c200',
-  }))
 }
 
 describe('RFC 6030 figures (vectors.json → pskc)', () => {
@@ -176,7 +162,7 @@ describe('hostile and broken files', () => {
   })
 
   it('is all-or-nothing and lists every bad entry by line', async () => {
-    const list = seeds(5)
+    const list = sampleSeeds(5)
     const xml = exportPskc(list, { password: 'correct horse', iterations: 1000 })
     const lines = xml.split('\n')
     const secondMac = lines.findIndex(
@@ -220,7 +206,7 @@ describe('vendor padding faults', () => {
 
 describe('export and streaming import', () => {
   it('round-trips through our importer, streamed in small byte chunks, with progress', async () => {
-    const list = seeds(50)
+    const list = sampleSeeds(50)
     const xml = exportPskc(list, { password: 'correct horse', iterations: 1000 })
     const progress: { entries: number; bytes: number }[] = []
     const r = await importPskc(chunked(xml, 37), {
@@ -236,8 +222,8 @@ describe('export and streaming import', () => {
   })
 
   it('refuses a short password and never writes a secret in the clear', () => {
-    expect(() => exportPskc(seeds(1), { password: 'short' })).toThrow(/at least 8/)
-    const list = seeds(3)
+    expect(() => exportPskc(sampleSeeds(1), { password: 'short' })).toThrow(/at least 8/)
+    const list = sampleSeeds(3)
     const xml = [...exportPskcChunks(list, { password: 'correct horse', iterations: 1000 })].join('')
     for (const s of list) {
       expect(xml).not.toContain(s.secret.toString('base64'))
@@ -251,7 +237,7 @@ describe('cross-check with python3-pskc (Debian)', () => {
     'serial,secret,counter,response_length,algorithm,algorithm_suite,time_interval,manufacturer,model'
 
   it('python3-pskc decrypts our export to the same secrets and parameters', () => {
-    const list = seeds(12)
+    const list = sampleSeeds(12)
     const file = join(work, 'ours.pskcxml')
     writeFileSync(file, exportPskc(list, { password: 'correct horse', iterations: 2000 }))
     const out = execFileSync('pskc2csv', ['-p', 'correct horse', '-c', CSV_COLUMNS, file], {

@@ -47,6 +47,17 @@ export class KeyPackageSplitter {
   private packageLine = 0
   private packages = 0
 
+  /**
+   * `insideRoot` resumes a document that was cut just before a KeyPackage start tag: the part starts directly
+   * inside the root element (named so), after the header. Lines and package numbers then count from the part.
+   */
+  constructor(insideRoot?: string) {
+    if (insideRoot === undefined) return
+    this.rootName = insideRoot
+    this.open.push(insideRoot)
+    this.headerDone = true
+  }
+
   push(text: string): Segment[] {
     this.buf += text
     const out: Segment[] = []
@@ -70,6 +81,25 @@ export class KeyPackageSplitter {
     if (!this.rootClosed) {
       throw new PskcFormatError(`file is truncated: ${this.rootName} is not closed`, this.lineAt(this.pos))
     }
+  }
+
+  /**
+   * Ends a part of a document cut just before a KeyPackage start tag. Returns the segments still due (the
+   * header, when the part is the document's start), or undefined when the cut did not fall directly inside the
+   * root between two KeyPackages: inside a comment, CDATA section, tag or KeyPackage, or after the root closed.
+   * Then the part cannot be read on its own and the caller reads the document in one piece.
+   */
+  endPart(): Segment[] | undefined {
+    const clean =
+      this.open.length === 1 &&
+      this.rootName !== null &&
+      !this.rootClosed &&
+      this.packageStart < 0 &&
+      this.buf.slice(this.pos).trim() === ''
+    if (!clean) return undefined
+    const out: Segment[] = []
+    this.emitHeader(this.buf.length, out)
+    return out
   }
 
   private scan(out: Segment[]): void {
@@ -108,16 +138,21 @@ export class KeyPackageSplitter {
       )
     }
     if (next === QUESTION) return endOf(buf.indexOf('?>', lt + 2), 1)
-    let quote = 0
-    for (let i = lt + 1; i < buf.length; i++) {
-      const c = buf.charCodeAt(i)
-      if (quote) {
-        if (c === quote) quote = 0
-      } else if (c === DQUOTE || c === SQUOTE) quote = c
-      else if (c === GT) return i
-      else if (c === LT) throw new PskcFormatError("'<' inside a tag: not well-formed XML", this.lineAt(i))
+    TAG_REST.lastIndex = lt + 1
+    TAG_REST.test(buf)
+    const end = TAG_REST.lastIndex
+    const c = buf.charCodeAt(end)
+    if (c === GT) return end
+    if (c === LT) throw new PskcFormatError("'<' inside a tag: not well-formed XML", this.lineAt(end))
+    if (c === DQUOTE || c === SQUOTE) {
+      // A quoted value the pattern did not take: it holds a '<' or goes on past the input so far.
+      const close = buf.indexOf(buf[end], end + 1)
+      const lt = buf.indexOf('<', end + 1)
+      if (lt >= 0 && (close < 0 || lt < close)) {
+        throw new PskcFormatError("'<' in an attribute value: not well-formed XML", this.lineAt(lt))
+      }
     }
-    return -1
+    return -1 // the end of the input, or a quoted value that goes on past it
   }
 
   private onMarkup(start: number, end: number, out: Segment[]): void {
@@ -130,35 +165,42 @@ export class KeyPackageSplitter {
       return
     }
     const closing = second === SLASH
-    let nameEnd = closing ? start + 2 : start + 1
-    while (nameEnd < end && !NAME_END.has(buf.charCodeAt(nameEnd))) nameEnd++
-    const name = buf.slice(closing ? start + 2 : start + 1, nameEnd)
-    const local = name.slice(name.indexOf(':') + 1)
+    const nameStart = closing ? start + 2 : start + 1
+    NAME.lastIndex = nameStart
+    NAME.test(buf)
+    const nameEnd = NAME.lastIndex
     if (!closing) {
-      const selfClosing = buf.charCodeAt(end - 2) === SLASH
       if (this.rootClosed) throw new PskcFormatError('content after the root element', this.lineAt(start))
-      if (this.open.length === 0) {
-        this.rootName = name
+      const selfClosing = buf.charCodeAt(end - 2) === SLASH
+      const depth = this.open.length
+      if (depth === 0) {
+        this.rootName = buf.slice(nameStart, nameEnd)
         this.headerStart = start
-      } else if (this.open.length === 1 && local === 'KeyPackage' && this.packageStart < 0) {
+      } else if (depth === 1 && this.packageStart < 0 && isKeyPackage(buf, nameStart, nameEnd)) {
         this.emitHeader(start, out)
         this.packageStart = start
         this.packageLine = this.lineAt(start)
       }
-      if (!selfClosing) this.open.push(name)
+      if (!selfClosing) this.open.push(buf.slice(nameStart, nameEnd))
       else if (this.packageStart === start) this.emitPackage(end, out)
       return
     }
     const expected = this.open.pop()
-    if (expected !== name) {
+    if (
+      expected === undefined ||
+      expected.length !== nameEnd - nameStart ||
+      !buf.startsWith(expected, nameStart)
+    ) {
       const wanted = expected === undefined ? 'no open element' : `</${expected}>`
       throw new PskcFormatError(
-        `not well-formed XML: found </${name}> where ${wanted} belongs`,
+        `not well-formed XML: found </${buf.slice(nameStart, nameEnd)}> where ${wanted} belongs`,
         this.lineAt(start),
       )
     }
-    if (this.open.length === 1 && this.packageStart >= 0 && local === 'KeyPackage') this.emitPackage(end, out)
-    else if (this.open.length === 0) {
+    const depth = this.open.length
+    if (depth === 1 && this.packageStart >= 0 && isKeyPackage(buf, nameStart, nameEnd)) {
+      this.emitPackage(end, out)
+    } else if (depth === 0) {
       this.emitHeader(start, out)
       this.rootClosed = true
     }
@@ -229,8 +271,25 @@ const QUESTION = 0x3f
 const SLASH = 0x2f
 const DQUOTE = 0x22
 const SQUOTE = 0x27
-/** Characters that end an element name: whitespace, '/', '>'. */
-const NAME_END = new Set([0x20, 0x09, 0x0a, 0x0d, SLASH, GT])
+const COLON = 0x3a
+/**
+ * The rest of a start or end tag after its '<': anything but quotes and angle brackets, and quoted values
+ * (which may hold '>' but, in XML, not '<'). Sticky, so it matches at lastIndex; where it stops tells what ended
+ * the tag.
+ */
+const TAG_REST = /[^"'<>]*(?:(?:"[^"<]*"|'[^'<]*')[^"'<>]*)*/y
+
+/** An element name: up to whitespace, '/' or '>' (the tag itself is known to end with '>'). */
+const NAME = /[^ \t\r\n/>]*/y
+
+/** Whether the element name buf[start, end) is KeyPackage, with or without a namespace prefix. */
+function isKeyPackage(buf: string, start: number, end: number): boolean {
+  return (
+    end - start >= 10 &&
+    buf.startsWith('KeyPackage', end - 10) &&
+    (end - start === 10 || buf.charCodeAt(end - 11) === COLON)
+  )
+}
 
 function endOf(found: number, extra: number): number {
   return found < 0 ? -1 : found + extra
