@@ -154,6 +154,9 @@ const bench: Bench = {
         body: JSON.stringify({ username: 'bench', password: 'quiet-meadow-4417' }),
       })
       const { token } = (await login.json()) as { token: string }
+      const authorization = { authorization: `Bearer ${token}` }
+      // The ACS's own server-time histograms (GET /api/acs/latency) cover the challenge runs only.
+      await fetch(`${ims}/api/acs/latency/reset`, { method: 'POST', headers: authorization })
       const challengeBodies = areqBodies(['4000000000000002'], `${ims}/lab/ds/rreq`, true)
       const serverTimes: number[] = []
       const steps = { areq: [] as number[], creq: [] as number[], code: [] as number[] }
@@ -207,6 +210,9 @@ const bench: Bench = {
         steps.code.push(tCode)
       }
       const rss = imsProcess.rssMB()
+      const server = (await (
+        await fetch(`${ims}/api/acs/latency`, { headers: authorization })
+      ).json()) as Record<'areq' | 'browserCReq' | 'browserStep', { count: number; p99: number }>
       return [
         {
           name: 'frictionless AReq→ARes throughput',
@@ -230,11 +236,18 @@ const bench: Bench = {
           note: `at ${Math.floor(full / 2)} req/s; baseline = the 10 ms target (ratio < 1 meets it)`,
         },
         {
-          name: 'browser challenge server time p99',
+          name: 'browser challenge server time p99 (server-side)',
+          value: server.areq.p99 + server.browserCReq.p99 + server.browserStep.p99,
+          baseline: 20,
+          unit: 'ms',
+          note: `from the ACS's own histograms (GET /api/acs/latency: request reaching the ACS → answer handed to the OS, fsync and RReq round trip included), sum of the steps' p99s, an upper bound of the whole challenge's p99: AReq ${server.areq.p99}, CReq ${server.browserCReq.p99}, code ${server.browserStep.p99} ms; baseline = the 20 ms target`,
+        },
+        {
+          name: 'browser challenge time p99 (client-side)',
           value: p99(serverTimes),
           baseline: 20,
           unit: 'ms',
-          note: `AReq + CReq + code check incl. RReq/RRes to the lab DS, ${CHALLENGES} sequential challenges (p99 per step: AReq ${p99(steps.areq).toFixed(1)}, CReq ${p99(steps.creq).toFixed(1)}, code ${p99(steps.code).toFixed(1)} ms); baseline = the 20 ms target`,
+          note: `AReq + CReq + code check as the bench's HTTP client times them (its own overhead included), incl. RReq/RRes to the lab DS, ${CHALLENGES} sequential challenges (p99 per step: AReq ${p99(steps.areq).toFixed(1)}, CReq ${p99(steps.creq).toFixed(1)}, code ${p99(steps.code).toFixed(1)} ms); baseline = the 20 ms target`,
         },
         {
           name: 'server RSS after the runs',

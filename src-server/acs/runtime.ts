@@ -1,3 +1,4 @@
+import { AcsLatency } from './latency'
 import type { AuditLog } from '../audit/audit-log'
 import type { Keyring } from '../crypto/keyring'
 import type { Vault } from '../crypto/vault'
@@ -73,6 +74,8 @@ export class AcsRuntime {
   readonly events: AuthenticationEvents
   /** The (card, merchant) pairs cardholders trusted: the rules' `trustList` fact. */
   readonly trustList: TrustList
+  /** Server time per ACS endpoint since start-up. */
+  readonly latency = new AcsLatency()
   readonly areq: AReqHandler
   readonly flow: ChallengeFlow
   private timer: NodeJS.Timeout | undefined

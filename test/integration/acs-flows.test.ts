@@ -249,3 +249,27 @@ describe('decoupled', () => {
     }
   })
 })
+
+describe('server time', () => {
+  it('keeps each ACS endpoint’s server time, RReq round trip included, and starts afresh on an audited reset', async () => {
+    const reset = await lab.srv.api('/api/acs/latency/reset', { token: lab.token, method: 'POST' })
+    expect(reset.status).toBe(200)
+    expect(await reset.json()).not.toHaveProperty('areq')
+    const p = await lab.purchase({ pan: CARDS.visaEn.pan, amount: 45_600, flow: 'challenge' })
+    const browser = new ChallengeBrowser(String(p.ares.acsURL))
+    await browser.open(p.creq!)
+    await browser.act('submit', await lab.lastCode(CARDS.visaEn.mobile))
+    const latency = await (await lab.srv.api('/api/acs/latency', { token: lab.token })).json()
+    expect(latency.areq.count).toBe(1)
+    expect(latency.browserCReq.count).toBe(1)
+    // The code submission, which waited for the lab DS's RRes before answering.
+    expect(latency.browserStep.count).toBe(1)
+    expect(latency.browserStep.max).toBeGreaterThanOrEqual(latency.browserStep.p50)
+    expect(latency.browserStep.p50).toBeGreaterThan(0)
+    expect(latency.appChallenge).toBeUndefined()
+    const audit = await (
+      await lab.srv.api('/api/audit?action=acs.latency.reset', { token: lab.token })
+    ).json()
+    expect(JSON.stringify(audit)).toContain('acs.latency.reset')
+  })
+})

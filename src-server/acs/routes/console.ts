@@ -42,10 +42,47 @@ const Alarm = z.object({
   acknowledgedAt: z.string().optional(),
   acknowledgedBy: z.string().optional(),
 })
+const EndpointLatency = z.object({
+  count: z.number(),
+  p50: z.number(),
+  p90: z.number(),
+  p99: z.number(),
+  max: z.number(),
+})
+const Latency = z.object({
+  since: z.string(),
+  areq: EndpointLatency.optional(),
+  browserCReq: EndpointLatency.optional(),
+  browserStep: EndpointLatency.optional(),
+  appChallenge: EndpointLatency.optional(),
+})
 const BrandParam = z.object({ brand: z.enum(['visa', 'mastercard', 'amex', 'jcb', 'discover', 'unionpay']) })
 
 /** Console API of the ACS: settings, keys and certificates, alarms, the transaction ledger and statistics. */
-export function registerAcsConsole(api: ApiRegistry, { acs, reads }: Services): void {
+export function registerAcsConsole(api: ApiRegistry, { acs, reads, audit }: Services): void {
+  api.route({
+    method: 'get',
+    path: '/api/acs/latency',
+    summary:
+      'Server time per ACS endpoint since start-up or the last reset (ms): from the request reaching the ACS to its answer leaving, durability fsync and RReq round trip included',
+    tags: ['acs'],
+    auth: { permission: 'dashboard.read' },
+    responses: { 200: Latency },
+    handler: () => acs.latency.summary(),
+  })
+  api.route({
+    method: 'post',
+    path: '/api/acs/latency/reset',
+    summary: 'Start the server-time figures afresh (audited)',
+    tags: ['acs'],
+    auth: { permission: 'settings.manage' },
+    responses: { 200: Latency },
+    handler: (ctx) => {
+      acs.latency.reset()
+      audit.record({ actor: actorOf(ctx), action: 'acs.latency.reset', target: 'acs' })
+      return acs.latency.summary()
+    },
+  })
   api.route({
     method: 'get',
     path: '/api/acs/settings',

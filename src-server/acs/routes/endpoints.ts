@@ -73,6 +73,7 @@ const ERRO_TYPE: Record<string, ErroMessageType> = {
 export function acsEndpoints(acs: AcsRuntime, log: Logger) {
   return async (ctx: Context, next: Next) => {
     if (!ctx.path.startsWith('/acs/')) return next()
+    acs.latency.observe(ctx)
     const origin = `${ctx.protocol}://${ctx.host}`
     const base = acs.settings.get().publicBaseUrl
     try {
@@ -100,6 +101,7 @@ export function acsEndpoints(acs: AcsRuntime, log: Logger) {
         }
         case '/acs/v2/challenge': {
           const form = new URLSearchParams((await readRawBody(ctx, FORM_LIMIT)).toString('utf8'))
+          if (form.has('creq')) acs.latency.label(ctx, 'browserCReq')
           const answer = await acs.flow.browser(form, base ? `${base}/acs/v2/challenge` : '/acs/v2/challenge')
           if (answer.kind === 'erro') return json(ctx, answer.erro)
           return challengePageHeaders(ctx, answer.html, answer.formTarget)
