@@ -168,7 +168,11 @@ describe('hostile and broken files', () => {
     const secondMac = lines.findIndex(
       (l, i) => l.includes('<pskc:ValueMAC>') && lines.slice(0, i).some((x) => x.includes('TK000001')),
     )
-    lines[secondMac] = lines[secondMac].replace(/<pskc:ValueMAC>./, '<pskc:ValueMAC>A')
+    // Change the MAC's first character to a different one (the MAC is random: it may already start with "A").
+    lines[secondMac] = lines[secondMac].replace(
+      /<pskc:ValueMAC>(.)/,
+      (_, c: string) => `<pskc:ValueMAC>${c === 'A' ? 'B' : 'A'}`,
+    )
     const r = await importPskc(lines.join('\n'), { password: 'correct horse' })
     expect(r.ok).toBe(false)
     expect(r.seeds).toEqual([])
