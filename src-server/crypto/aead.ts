@@ -1,7 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto'
 
 /** AES-256-GCM with a random 96-bit IV. Layout: iv(12) ‖ tag(16) ‖ ciphertext. `aad` binds context. */
-export function seal(key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+export function seal(key: Uint8Array | KeyObject, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
   const iv = randomBytes(12)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
   if (aad) cipher.setAAD(aad)
@@ -13,7 +13,7 @@ export class DecryptionError extends Error {
   override name = 'DecryptionError'
 }
 
-export function open(key: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Buffer {
+export function open(key: Uint8Array | KeyObject, sealed: Uint8Array, aad?: Uint8Array): Buffer {
   if (sealed.length < 28) throw new DecryptionError('sealed value is too short')
   const buf = Buffer.from(sealed)
   const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12))

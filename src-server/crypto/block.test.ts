@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { aesDecrypt, aesEncrypt, desDecrypt, desEncrypt } from './block'
+import { randomBytes } from 'node:crypto'
+import { aesDecrypt, aesEncrypt, DesEcb, desDecrypt, desEncrypt } from './block'
 
 const hex = (s: string) => Buffer.from(s, 'hex')
 
@@ -16,6 +17,21 @@ describe('block ciphers', () => {
     const k = hex('0123456789ABCDEF')
     const block = hex('0011223344556677')
     expect(desEncrypt(Buffer.concat([k, k]), block)).toEqual(desEncrypt(k, block))
+  })
+
+  it('a reused DesEcb context answers every block as a fresh one would, encryptions and decryptions interleaved', () => {
+    const key = randomBytes(16)
+    const ecb = new DesEcb(key)
+    expect(ecb.encrypt(Buffer.from('Now is t'))).toEqual(desEncrypt(key, Buffer.from('Now is t')))
+    for (let i = 0; i < 50; i++) {
+      const block = randomBytes(8 * (1 + (i % 3)))
+      expect(ecb.encrypt(block)).toEqual(desEncrypt(key, block))
+      expect(ecb.decrypt(block)).toEqual(desDecrypt(key, block))
+    }
+    expect(() => ecb.encrypt(Buffer.alloc(7))).toThrow(RangeError)
+    expect(new DesEcb(hex('0123456789ABCDEF')).encrypt(Buffer.from('Now is t')).toString('hex')).toBe(
+      '3fa40e8a984d4815',
+    )
   })
 
   it('AES-128 matches FIPS-197 appendix C.1', () => {

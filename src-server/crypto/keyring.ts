@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
 import type { Db } from '../store/db'
 import { open, seal } from './aead'
 
@@ -25,7 +25,19 @@ export interface DataKey {
   id: number
   purpose: KeyPurpose
   key: Buffer
+  /**
+   * The same key imported into OpenSSL once: a cipher made from it skips importing the bytes again, about a
+   * third of sealing a short value (every SMS, every PAN).
+   */
+  keyObject: KeyObject
 }
+
+const dataKey = (id: number, purpose: KeyPurpose, key: Buffer): DataKey => ({
+  id,
+  purpose,
+  key,
+  keyObject: createSecretKey(key),
+})
 
 export class Keyring {
   private cache = new Map<number, DataKey>()
@@ -44,7 +56,7 @@ export class Keyring {
 
   private unwrap(row: { id: number; purpose: string; wrapped: Buffer }): DataKey {
     const key = open(this.masterKey, row.wrapped, this.aad(row.purpose))
-    const dk = { id: row.id, purpose: row.purpose as KeyPurpose, key }
+    const dk = dataKey(row.id, row.purpose as KeyPurpose, key)
     this.cache.set(row.id, dk)
     return dk
   }
@@ -75,7 +87,7 @@ export class Keyring {
     const info = this.db
       .prepare(`INSERT INTO data_keys (purpose, wrapped, status, created_at) VALUES (?, ?, 'active', ?)`)
       .run(purpose, seal(this.masterKey, key, this.aad(purpose)), new Date().toISOString())
-    const dk = { id: Number(info.lastInsertRowid), purpose, key }
+    const dk = dataKey(Number(info.lastInsertRowid), purpose, key)
     this.cache.set(dk.id, dk)
     return dk
   }

@@ -37,17 +37,19 @@ export class Vault {
     const id = Buffer.alloc(4)
     id.writeUInt32BE(dk.id)
     const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext
-    return Buffer.concat([id, seal(dk.key, data, aad === undefined ? undefined : Buffer.from(aad))])
+    return Buffer.concat([id, seal(dk.keyObject, data, aad === undefined ? undefined : Buffer.from(aad))])
   }
 
   open(sealed: Uint8Array, aad?: string): Buffer {
     const buf = Buffer.from(sealed)
     const dk = this.keyring.byId(buf.readUInt32BE(0))
-    return open(dk.key, buf.subarray(4), aad === undefined ? undefined : Buffer.from(aad))
+    return open(dk.keyObject, buf.subarray(4), aad === undefined ? undefined : Buffer.from(aad))
   }
 
   panLookup(pan: string): Buffer {
-    return createHmac('sha256', this.keyring.active('pan-lookup').key).update(normalisePan(pan)).digest()
+    return createHmac('sha256', this.keyring.active('pan-lookup').keyObject)
+      .update(normalisePan(pan))
+      .digest()
   }
 
   sealPan(pan: string): SealedPan {

@@ -79,7 +79,12 @@ export class CardholderRepository {
   }
 
   findByPan(pan: string): CardRecord | undefined {
-    return this.byLookup.get(this.vault.panLookup(pan)) as CardRecord | undefined
+    return this.findByLookup(this.vault.panLookup(pan))
+  }
+
+  /** By the PAN's lookup hash (`Vault.panLookup`), for a caller that needs the hash anyway. */
+  findByLookup(lookup: Buffer): CardRecord | undefined {
+    return this.byLookup.get(lookup) as CardRecord | undefined
   }
 
   private rangeFor(pan: string): ResolvedRange {

@@ -1,9 +1,38 @@
-import { desDecrypt, desEncrypt } from '../../crypto/block'
+import { DesEcb } from '../../crypto/block'
 
 /**
- * The card CVV algorithm (also the core of the Visa CAVV): two single-DES keys, 32 hex digits of input,
- * decimalised output. Single DES runs as TDES with K‖K‖K (OpenSSL 3 has no plain DES).
+ * A CVK pair (two single-DES keys) ready to compute CVVs: the card CVV algorithm, also the core of the Visa
+ * CAVV, over 32 hex digits of input with decimalised output. Single DES runs as TDES with K‖K‖K (OpenSSL 3
+ * has no plain DES). Made once per key pair: the cipher contexts are reused for every value.
  */
+export class CvvKeys {
+  private readonly a: DesEcb
+  private readonly b: DesEcb
+
+  constructor(keyA: Uint8Array, keyB: Uint8Array) {
+    if (keyA.length !== 8 || keyB.length !== 8) throw new RangeError('CVK halves must be 8 bytes each')
+    this.a = new DesEcb(keyA)
+    this.b = new DesEcb(keyB)
+  }
+
+  cvv(pan: string, fourDigits: string, threeDigits: string): string {
+    if (!/^\d{12,19}$/.test(pan)) throw new RangeError('PAN must be 12–19 digits')
+    if (!/^\d{4}$/.test(fourDigits) || !/^\d{3}$/.test(threeDigits))
+      throw new RangeError('CVV inputs must be 4 and 3 digits')
+    const pan16 = pan.length >= 16 ? pan.slice(-16) : pan.padStart(16, '0')
+    const data = (pan16 + fourDigits + threeDigits).padEnd(32, '0')
+    const block1 = Buffer.from(data.slice(0, 16), 'hex')
+    const block2 = Buffer.from(data.slice(16), 'hex')
+    let r = this.a.encrypt(block1)
+    for (let i = 0; i < 8; i++) r[i] ^= block2[i]
+    r = this.a.encrypt(r)
+    r = this.b.decrypt(r)
+    r = this.a.encrypt(r)
+    return decimalise(r.toString('hex').toUpperCase()).slice(0, 3)
+  }
+}
+
+/** One CVV with a key pair used once (the CLI, the vectors). */
 export function cvvCore(
   pan: string,
   fourDigits: string,
@@ -11,20 +40,7 @@ export function cvvCore(
   keyA: Uint8Array,
   keyB: Uint8Array,
 ): string {
-  if (!/^\d{12,19}$/.test(pan)) throw new RangeError('PAN must be 12–19 digits')
-  if (!/^\d{4}$/.test(fourDigits) || !/^\d{3}$/.test(threeDigits))
-    throw new RangeError('CVV inputs must be 4 and 3 digits')
-  if (keyA.length !== 8 || keyB.length !== 8) throw new RangeError('CVK halves must be 8 bytes each')
-  const pan16 = pan.length >= 16 ? pan.slice(-16) : pan.padStart(16, '0')
-  const data = (pan16 + fourDigits + threeDigits).padEnd(32, '0')
-  const block1 = Buffer.from(data.slice(0, 16), 'hex')
-  const block2 = Buffer.from(data.slice(16), 'hex')
-  let r = desEncrypt(keyA, block1)
-  for (let i = 0; i < 8; i++) r[i] ^= block2[i]
-  r = desEncrypt(keyA, r)
-  r = desDecrypt(keyB, r)
-  r = desEncrypt(keyA, r)
-  return decimalise(r.toString('hex').toUpperCase()).slice(0, 3)
+  return new CvvKeys(keyA, keyB).cvv(pan, fourDigits, threeDigits)
 }
 
 /** Decimal digits left to right, then the hex letters A–F as 0–5. */

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto'
-import { cvvCore } from './cvv'
+import { CvvKeys } from './cvv'
 import { eciFor, type EciStatus } from './eci'
 import type { AuthMethod, AuthValueGenerator, AuthValueInput } from './strategy'
 
@@ -43,20 +43,29 @@ export interface VisaCavvConfig {
 
 const bcd = (digits: string) => Buffer.from(digits.length % 2 ? '0' + digits : digits, 'hex')
 
+/** 16 uniformly random digits, drawn eight at a time (randomInt's range stops below 2^48). */
 export function randomAtn(): string {
-  let s = ''
-  for (let i = 0; i < 16; i++) s += String(randomInt(10))
-  return s
+  const eight = () => String(randomInt(100_000_000)).padStart(8, '0')
+  return eight() + eight()
 }
 
-export function visaCavvBytes(input: AuthValueInput, config: VisaCavvConfig): Buffer {
+const cvvKeysOf = (config: VisaCavvConfig) => {
+  const { a, b } = config.keys(config.keyIndicator)
+  return new CvvKeys(a, b)
+}
+
+/** `cvk`: the configured pair made ready once, when the caller computes many values with it. */
+export function visaCavvBytes(
+  input: AuthValueInput,
+  config: VisaCavvConfig,
+  cvk: CvvKeys = cvvKeysOf(config),
+): Buffer {
   if (!/^\d{2}$/.test(config.keyIndicator)) throw new RangeError('key indicator must be 2 digits')
   const atn = input.atn ?? randomAtn()
   if (!/^\d{16}$/.test(atn)) throw new RangeError('ATN must be 16 digits')
   const results = RESULTS_CODE[input.transStatus]
   const factor = SECOND_FACTOR[input.method]
-  const { a, b } = config.keys(config.keyIndicator)
-  const cvv = cvvCore(input.pan, atn.slice(-4), results + factor, a, b)
+  const cvv = cvk.cvv(input.pan, atn.slice(-4), results + factor)
   return Buffer.concat([
     bcd(results),
     bcd(factor),
@@ -70,11 +79,12 @@ export function visaCavvBytes(input: AuthValueInput, config: VisaCavvConfig): Bu
 }
 
 export function visaCavvGenerator(config: VisaCavvConfig): AuthValueGenerator {
+  let cvk: CvvKeys | undefined
   return {
     name: 'visa-cavv-usage3',
     brand: 'visa',
     generate: (input) => ({
-      authenticationValue: visaCavvBytes(input, config).toString('base64'),
+      authenticationValue: visaCavvBytes(input, config, (cvk ??= cvvKeysOf(config))).toString('base64'),
       eci: eciFor('visa', input.transStatus, input.messageCategory),
     }),
   }

@@ -156,7 +156,8 @@ export class AReqHandler {
     // right edge instead of dirtying a random page per key — measured 126 kB written per AReq with random
     // (version 4) ids.
     const acsTransID = timeOrderedUuid()
-    const card = range ? this.d.cardholders.findByPan(pan) : undefined
+    const cardKey = this.d.vault.panLookup(pan)
+    const card = range ? this.d.cardholders.findByLookup(cardKey) : undefined
     let decision: Decision
     let generatorMissing = false
     let trust: TrustCheck | undefined
@@ -177,7 +178,6 @@ export class AReqHandler {
         why: { ruleId: 'range-keys', reason: 'card range has no authentication-value keys' },
       }
     } else {
-      const cardKey = this.d.vault.panLookup(pan)
       const reason =
         card && (card.cardStatus !== 'active' || card.cardholderStatus !== 'active')
           ? (this.statusReason.get(card.cardId) as string | null)
@@ -231,7 +231,7 @@ export class AReqHandler {
         issuerId: range?.issuerId ?? 0,
         rangeId: range?.id,
         cardId: card?.cardId,
-        cardKey: this.d.vault.panLookup(pan),
+        cardKey,
         panMasked: maskPan(pan),
         threeDSServerTransID: areq.threeDSServerTransID,
         dsTransID: areq.dsTransID,
