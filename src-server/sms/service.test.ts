@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Keyring } from '../crypto/keyring'
 import { Vault } from '../crypto/vault'
 import { createLogger } from '../log'
@@ -80,6 +80,40 @@ describe('SMS outbox', () => {
     expect(display).toBe('Your code •••••• for 10 EUR')
     const raw = db.prepare(`SELECT text_sealed FROM sms_outbox WHERE kind = 'otp'`).pluck().get() as Buffer
     expect(raw.includes(Buffer.from('123456'))).toBe(false)
+  })
+
+  it('claims a batch up to the gateway concurrency, never more in flight, codes before notifications', async () => {
+    const { db, sms } = setup()
+    const release: (() => void)[] = []
+    let inFlight = 0
+    let most = 0
+    const gw = new ScriptedGateway(async () => {
+      most = Math.max(most, ++inFlight)
+      await new Promise<void>((r) => release.push(r))
+      inFlight--
+      return { delivered: true }
+    })
+    for (let i = 0; i < 10; i++)
+      sms.enqueue({
+        to: '+447700900010',
+        text: i % 3 === 0 ? `code ${i}` : `note ${i}`,
+        kind: i % 3 === 0 ? 'otp' : 'notification',
+        priority: i % 3 === 0 ? 0 : 1,
+        idempotencyKey: `batch-${i}`,
+      })
+    sms.useGateway(gw, 3)
+    sms.start()
+    await vi.waitFor(() => expect(release).toHaveLength(3))
+    expect(db.prepare(`SELECT count(*) FROM sms_outbox WHERE status = 'sending'`).pluck().get()).toBe(3)
+    while (gw.sent.length < 10 || release.length > 0) {
+      release.shift()?.()
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    await vi.waitFor(() =>
+      expect(db.prepare(`SELECT count(*) FROM sms_outbox WHERE status = 'delivered'`).pluck().get()).toBe(10),
+    )
+    expect(most).toBe(3)
+    expect(gw.sent.slice(0, 4).map((m) => m.text)).toEqual(['code 0', 'code 3', 'code 6', 'code 9'])
   })
 
   it('retries a retryable failure with back-off and fails a permanent one', async () => {

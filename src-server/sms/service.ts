@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { Vault } from '../crypto/vault'
 import type { Logger } from '../log'
 import { statementCache, type Db } from '../store/db'
+import { GroupCommit } from '../store/group-commit'
 import { GatewayError, type DeliveryReport, type IncomingSms, type SmsGateway } from './gateway'
 import { forDisplay, forSending } from './redact'
 
@@ -59,10 +60,14 @@ export interface OutboxRow {
  * (checked on SQLite's plans in store/queue-plans.test.ts).
  */
 export const QUEUE_SQL = {
-  // INDEXED BY, here and below: with no statistics the planner may prefer a status index or, for `next`, the
+  // INDEXED BY, here and below: with no statistics the planner may prefer a status index or, for `claim`, the
   // due-time index, and then sort the whole queue on every pick; (priority, id) order makes a pick O(1).
-  next: `SELECT id, to_number, text_sealed, priority, attempts FROM sms_outbox INDEXED BY sms_outbox_queued
-    WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY priority, id LIMIT 1`,
+  // Claims up to `limit` due messages in one statement (one commit for the whole batch). RETURNING gives the
+  // attempt number after the increment.
+  claim: `UPDATE sms_outbox SET status = 'sending', attempts = attempts + 1, gateway = ?
+    WHERE id IN (SELECT id FROM sms_outbox INDEXED BY sms_outbox_queued
+                 WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY priority, id LIMIT ?)
+    RETURNING id, to_number, text_sealed, priority, attempts`,
   nextDue: `SELECT min(next_attempt_at) FROM sms_outbox INDEXED BY sms_outbox_queued_due WHERE status = 'queued'`,
   interrupted: `UPDATE sms_outbox INDEXED BY sms_outbox_sending SET status = 'queued', possible_duplicate = 1, next_attempt_at = ?
     WHERE status = 'sending'`,
@@ -73,6 +78,15 @@ export const QUEUE_SQL = {
 }
 
 const MAX_ATTEMPTS = 5
+
+/** A message as claimed for sending; `attempts` counts this attempt. */
+interface ClaimedRow {
+  id: number
+  to_number: string
+  text_sealed: Buffer
+  priority: number
+  attempts: number
+}
 
 /**
  * The persistent SMS outbox and inbox. Every message is written before anything is sent, moves
@@ -88,6 +102,8 @@ export class SmsService extends EventEmitter {
   private timer: NodeJS.Timeout | undefined
   private loop: Promise<void> | undefined
   private readonly sql: ReturnType<typeof statementCache>
+  /** Send results of one event-loop turn share a commit: under load the queue moves in batches. */
+  private readonly results: GroupCommit
 
   constructor(
     private readonly db: Db,
@@ -100,6 +116,7 @@ export class SmsService extends EventEmitter {
   ) {
     super()
     this.sql = statementCache(db)
+    this.results = new GroupCommit(db)
   }
 
   /** Chooses the gateway that transmits; incoming messages and reports from it are taken in. */
@@ -181,23 +198,13 @@ export class SmsService extends EventEmitter {
   }
 
   private async dispatch(): Promise<void> {
-    const next = this.sql(QUEUE_SQL.next)
+    const claim = this.sql(QUEUE_SQL.claim)
     const nextDue = this.sql(QUEUE_SQL.nextDue).pluck()
-    const unreadable = this.sql(
-      `UPDATE sms_outbox SET status = 'failed', last_error = 'the stored text cannot be decrypted' WHERE id = ?`,
-    )
-    const claim = this.sql(
-      `UPDATE sms_outbox SET status = 'sending', attempts = attempts + 1, gateway = ? WHERE id = ? AND status = 'queued'`,
-    )
     while (this.running) {
       const gateway = this.gateway
-      const row =
-        gateway && this.inFlight < this.concurrency
-          ? (next.get(Date.now()) as
-              | { id: number; to_number: string; text_sealed: Buffer; priority: number; attempts: number }
-              | undefined)
-          : undefined
-      if (!row || !gateway) {
+      const room = gateway ? this.concurrency - this.inFlight : 0
+      const rows = room > 0 ? (claim.all(gateway!.name, Date.now(), room) as ClaimedRow[]) : []
+      if (rows.length === 0 || !gateway) {
         const due = nextDue.get() as number | null
         await new Promise<void>((resolve) => {
           this.wake = resolve
@@ -209,69 +216,84 @@ export class SmsService extends EventEmitter {
         this.wake = undefined
         continue
       }
-      let text: string
-      try {
-        text = this.vault.open(row.text_sealed, 'sms').toString('utf8')
-      } catch {
-        // A row sealed under a key this server no longer has (another master key, a damaged file) can never
-        // be sent: fail it for the operator to see, and keep the queue moving.
-        unreadable.run(row.id)
-        this.log.error({ sms: row.id }, 'SMS text cannot be decrypted; message failed')
-        this.emit('outbox', { id: row.id, status: 'failed' })
-        continue
-      }
-      claim.run(gateway.name, row.id)
-      this.inFlight++
-      this.emit('outbox', { id: row.id, status: 'sending' })
-      void this.sendOne(
-        gateway,
-        { id: row.id, to: row.to_number, text, priority: row.priority },
-        row.attempts + 1,
-      ).finally(() => {
-        this.inFlight--
-        this.kick()
-      })
+      // RETURNING follows no particular order: codes (priority 0) still leave first.
+      rows.sort((a, b) => a.priority - b.priority || a.id - b.id)
+      this.inFlight += rows.length
+      for (const row of rows) this.emit('outbox', { id: row.id, status: 'sending' })
+      void this.sendBatch(gateway, rows)
     }
   }
 
-  private async sendOne(
-    gateway: SmsGateway,
-    msg: { id: number; to: string; text: string; priority: number },
-    attempt: number,
-  ): Promise<void> {
+  /** Sends claimed messages once their "sending" state is on disk. */
+  private async sendBatch(gateway: SmsGateway, rows: ClaimedRow[]): Promise<void> {
     try {
       // "sending" must be on disk before the modem can transmit: after a power cut the message is then
       // re-sent once and flagged, never silently duplicated.
       await this.durable()
-      const result = await gateway.send(msg)
-      const now = Date.now()
-      this.sql(
-        `UPDATE sms_outbox SET status = ?, modem = ?, message_ref = ?, sent_at = ?, delivered_at = ?, last_error = NULL WHERE id = ?`,
-      ).run(
-        result.delivered ? 'delivered' : 'sent',
-        result.modem ?? null,
-        result.messageRef ?? null,
-        now,
-        result.delivered ? now : null,
-        msg.id,
+    } catch (err) {
+      this.log.error({ err }, 'SMS outbox could not reach the disk')
+    }
+    await Promise.all(
+      rows.map((row) =>
+        this.sendOne(gateway, row).finally(() => {
+          this.inFlight--
+          this.kick()
+        }),
+      ),
+    )
+  }
+
+  private async sendOne(gateway: SmsGateway, row: ClaimedRow): Promise<void> {
+    let text: string
+    try {
+      text = this.vault.open(row.text_sealed, 'sms').toString('utf8')
+    } catch {
+      // A row sealed under a key this server no longer has (another master key, a damaged file) can never
+      // be sent: fail it for the operator to see, and keep the queue moving.
+      await this.results.run(() =>
+        this.sql(
+          `UPDATE sms_outbox SET status = 'failed', last_error = 'the stored text cannot be decrypted' WHERE id = ?`,
+        ).run(row.id),
       )
-      this.emit('outbox', { id: msg.id, status: result.delivered ? 'delivered' : 'sent' })
+      this.log.error({ sms: row.id }, 'SMS text cannot be decrypted; message failed')
+      this.emit('outbox', { id: row.id, status: 'failed' })
+      return
+    }
+    const attempt = row.attempts
+    try {
+      const result = await gateway.send({ id: row.id, to: row.to_number, text, priority: row.priority })
+      const now = Date.now()
+      await this.results.run(() =>
+        this.sql(
+          `UPDATE sms_outbox SET status = ?, modem = ?, message_ref = ?, sent_at = ?, delivered_at = ?, last_error = NULL WHERE id = ?`,
+        ).run(
+          result.delivered ? 'delivered' : 'sent',
+          result.modem ?? null,
+          result.messageRef ?? null,
+          now,
+          result.delivered ? now : null,
+          row.id,
+        ),
+      )
+      this.emit('outbox', { id: row.id, status: result.delivered ? 'delivered' : 'sent' })
     } catch (err) {
       const e = err instanceof GatewayError ? err : new GatewayError((err as Error).message, true)
       const final = !e.retryable || attempt >= MAX_ATTEMPTS
       const backoff = Math.min(1000 * 2 ** (attempt - 1), 5 * 60_000)
-      this.sql(
-        `UPDATE sms_outbox SET status = ?, last_error = ?, next_attempt_at = ?,
-           possible_duplicate = possible_duplicate OR ? WHERE id = ?`,
-      ).run(
-        final ? 'failed' : 'queued',
-        e.message.slice(0, 300),
-        Date.now() + backoff,
-        e.maybeSent ? 1 : 0,
-        msg.id,
+      await this.results.run(() =>
+        this.sql(
+          `UPDATE sms_outbox SET status = ?, last_error = ?, next_attempt_at = ?,
+             possible_duplicate = possible_duplicate OR ? WHERE id = ?`,
+        ).run(
+          final ? 'failed' : 'queued',
+          e.message.slice(0, 300),
+          Date.now() + backoff,
+          e.maybeSent ? 1 : 0,
+          row.id,
+        ),
       )
-      this.log.warn({ sms: msg.id, attempt, final, error: e.message }, 'SMS send failed')
-      this.emit('outbox', { id: msg.id, status: final ? 'failed' : 'queued' })
+      this.log.warn({ sms: row.id, attempt, final, error: e.message }, 'SMS send failed')
+      this.emit('outbox', { id: row.id, status: final ? 'failed' : 'queued' })
     }
   }
 

@@ -52,6 +52,39 @@ export function statementCache(db: Db): (sql: string) => Database.Statement {
   }
 }
 
+const savepoints = new WeakMap<Db, Record<'open' | 'release' | 'rollback', Database.Statement>>()
+
+/**
+ * Runs `work` in a savepoint: inside the caller's transaction a failure undoes `work` alone; outside one it
+ * is a transaction of its own. The same as calling `db.transaction(work)()`, which however builds four
+ * wrapper functions each time it is called: the hot paths (one savepoint per AReq in a group commit, one
+ * per authentication observer) spent 4% of an AReq's CPU there.
+ */
+export function inSavepoint<T>(db: Db, work: () => T): T {
+  let sql = savepoints.get(db)
+  if (!sql) {
+    sql = {
+      open: db.prepare('SAVEPOINT ims_work'),
+      release: db.prepare('RELEASE ims_work'),
+      rollback: db.prepare('ROLLBACK TO ims_work'),
+    }
+    savepoints.set(db, sql)
+  }
+  sql.open.run()
+  try {
+    const result = work()
+    sql.release.run()
+    return result
+  } catch (err) {
+    // SQLite may already have rolled the whole transaction back (a full disk, an I/O error).
+    if (db.inTransaction) {
+      sql.rollback.run()
+      sql.release.run()
+    }
+    throw err
+  }
+}
+
 /** Applies every migration not yet recorded, each in its own transaction, in id order. */
 export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): string[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (

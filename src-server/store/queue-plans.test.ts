@@ -43,7 +43,7 @@ describe('outbox loop query plans', () => {
   const statements = {
     'RReq due': DUE_SQL,
     'RReq interrupted': INTERRUPTED_SQL,
-    'SMS next': QUEUE_SQL.next,
+    'SMS claim': QUEUE_SQL.claim,
     'SMS next due': QUEUE_SQL.nextDue,
     'SMS interrupted': QUEUE_SQL.interrupted,
     'SMS delivery report': QUEUE_SQL.delivered,

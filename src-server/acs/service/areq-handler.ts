@@ -13,7 +13,7 @@ import { establishAppChannel, INITIAL_APP_CHANNEL_STATE } from '../app-channel/s
 import { signAcsContent } from '../app-channel/signed-content'
 import type { Brand } from '../auth-values/eci'
 import type { AcsKeyStore } from '../keys/key-store'
-import { GroupCommit } from '../ledger/group-commit'
+import { GroupCommit } from '../../store/group-commit'
 import { Ledger, type Channel } from '../ledger/ledger'
 import { parseAReq, type AReq } from '../protocol/areq'
 import { buildARes, type AcsRenderingType, type AResOutcome } from '../protocol/ares'

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log'
-import type { Db } from '../../store/db'
+import { inSavepoint, type Db } from '../../store/db'
 
 /**
  * One authentication of an enrolled card, as observers (the fraud notifier) learn about it: when the ARes
@@ -48,7 +48,7 @@ export class AuthenticationEvents {
   emit(e: AuthenticationEvent): void {
     for (const observe of this.observers) {
       try {
-        this.db.transaction(observe)(e)
+        inSavepoint(this.db, () => observe(e))
       } catch (err) {
         this.log.error({ err, acsTransID: e.acsTransID }, 'authentication observer failed')
       }

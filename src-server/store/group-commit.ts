@@ -1,4 +1,4 @@
-import type { Db } from '../../store/db'
+import { inSavepoint, type Db } from './db'
 
 interface Pending {
   work: () => void
@@ -7,10 +7,11 @@ interface Pending {
 }
 
 /**
- * Group commit for the AReq path: writes queued in the same event-loop turn are committed in one
- * transaction, each in its own savepoint so one failure does not undo the others, and every caller answers
- * only after the commit that holds its rows (the response then waits for the durability barrier's fsync,
- * store/durability.ts, which the whole batch shares).
+ * Group commit for the hot paths (AReqs, SMS send results): writes queued in the same event-loop turn are
+ * committed in one transaction, each in its own savepoint so one failure does not undo the others, and every
+ * caller goes on only after the commit that holds its rows (an AReq's response then waits for the
+ * durability barrier's fsync, store/durability.ts, which the whole batch shares). One commit writes each
+ * touched page once, where a commit per writer rewrote the same outbox and index pages every time.
  */
 export class GroupCommit {
   private pending: Pending[] = []
@@ -37,7 +38,7 @@ export class GroupCommit {
       this.db.transaction(() => {
         for (const item of batch) {
           try {
-            this.db.transaction(item.work)()
+            inSavepoint(this.db, item.work)
           } catch (err) {
             failures.set(item, err)
           }
