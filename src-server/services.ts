@@ -22,6 +22,7 @@ import { PedService } from './peds/service'
 import { TerminalService } from './terminals/service'
 import { ReadPool } from './store/read-pool'
 import { Durability } from './store/durability'
+import { GroupCommit } from './store/group-commit'
 import { TwoFactorService } from './twofa/service'
 import { ChannelService } from './channels/service'
 import { ReportService } from './reports/service'
@@ -80,6 +81,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   migrate(db)
   const durability = new Durability(db, `${databasePath(config.dataDir)}-wal`)
   const durable = () => durability.flush()
+  /** One group commit for the hot paths (AReqs, the SMS outbox): writes of one event-loop turn share a commit. */
+  const commits = new GroupCommit(db)
   const keyring = new Keyring(db, masterKey)
   const vault = new Vault(keyring, db)
   vault.registerSealedColumn({ table: 'operators', column: 'totp_secret', purpose: 'secret-enc' })
@@ -93,7 +96,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const cardholders = new CardholderRepository(db, vault, issuers, audit)
   vault.registerSealedColumn({ table: 'cards', column: 'pan_ct', purpose: 'pan-enc' })
   const enrolment = new EnrolmentImporter(db, issuers, cardholders, audit)
-  const sms = new SmsService(db, vault, log, durable)
+  const sms = new SmsService(db, vault, log, durable, commits)
   sms.useGateway(new VirtualPhoneGateway())
   vault.registerSealedColumn({ table: 'modems', column: 'pin_sealed', purpose: 'secret-enc' })
   const modems = new ModemService(sms, new ModemRepository(db, vault), audit, log)
@@ -104,6 +107,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const acs = new AcsRuntime({
     db,
     durable,
+    commits,
     vault,
     keyring,
     log,

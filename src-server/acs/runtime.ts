@@ -17,6 +17,7 @@ import { RuleSetStore } from '../risk/store'
 import { compileRuleSet } from '../risk/evaluate'
 import { Alarms } from './alarms'
 import { AcsKeyStore } from './keys/key-store'
+import type { GroupCommit } from '../store/group-commit'
 import { Ledger } from './ledger/ledger'
 import { AReqHandler } from './service/areq-handler'
 import { AuthValues } from './service/auth-values'
@@ -31,6 +32,8 @@ export interface AcsRuntimeDeps {
   db: Db
   /** Resolves once committed writes are on disk (store/durability.ts). */
   durable: () => Promise<void>
+  /** The server's shared group commit (store/group-commit.ts). */
+  commits: GroupCommit
   vault: Vault
   keyring: Keyring
   log: Logger
@@ -114,6 +117,7 @@ export class AcsRuntime {
     }
     this.areq = new AReqHandler({
       ...common,
+      commits: d.commits,
       vault: d.vault,
       cardholders: d.cardholders,
       keys: this.keys,

@@ -99,11 +99,13 @@ export class SmsService extends EventEmitter {
   private running = false
   private inFlight = 0
   private wake: (() => void) | undefined
+  /** Set by a kick that came while the loop was claiming (not waiting): the loop then looks again at once. */
+  private kicked = false
   private timer: NodeJS.Timeout | undefined
   private loop: Promise<void> | undefined
   private readonly sql: ReturnType<typeof statementCache>
-  /** Send results of one event-loop turn share a commit: under load the queue moves in batches. */
-  private readonly results: GroupCommit
+  /** How many sends may be in flight at once (a modem pool sends on every modem). */
+  private concurrency = 8
 
   constructor(
     private readonly db: Db,
@@ -111,12 +113,14 @@ export class SmsService extends EventEmitter {
     private readonly log: Logger,
     /** Resolves once committed writes are on disk: a message is "sending" on disk before it leaves. */
     private readonly durable: () => Promise<void> = () => Promise.resolve(),
-    /** How many sends may be in flight at once (a modem pool sends on every modem). */
-    private concurrency = 8,
+    /**
+     * The server's shared group commit: claims and send results join the commit of the AReqs handled in the
+     * same event-loop turn (whose fraud alerts queued these messages) instead of each paying for one.
+     */
+    private readonly commits: GroupCommit = new GroupCommit(db),
   ) {
     super()
     this.sql = statementCache(db)
-    this.results = new GroupCommit(db)
   }
 
   /** Chooses the gateway that transmits; incoming messages and reports from it are taken in. */
@@ -194,6 +198,7 @@ export class SmsService extends EventEmitter {
   }
 
   private kick(): void {
+    this.kicked = true
     this.wake?.()
   }
 
@@ -201,10 +206,14 @@ export class SmsService extends EventEmitter {
     const claim = this.sql(QUEUE_SQL.claim)
     const nextDue = this.sql(QUEUE_SQL.nextDue).pluck()
     while (this.running) {
+      this.kicked = false
       const gateway = this.gateway
       const room = gateway ? this.concurrency - this.inFlight : 0
-      const rows = room > 0 ? (claim.all(gateway!.name, Date.now(), room) as ClaimedRow[]) : []
+      let rows: ClaimedRow[] = []
+      if (room > 0)
+        await this.commits.run(() => (rows = claim.all(gateway!.name, Date.now(), room) as ClaimedRow[]))
       if (rows.length === 0 || !gateway) {
+        if (this.kicked) continue
         const due = nextDue.get() as number | null
         await new Promise<void>((resolve) => {
           this.wake = resolve
@@ -250,7 +259,7 @@ export class SmsService extends EventEmitter {
     } catch {
       // A row sealed under a key this server no longer has (another master key, a damaged file) can never
       // be sent: fail it for the operator to see, and keep the queue moving.
-      await this.results.run(() =>
+      await this.commits.run(() =>
         this.sql(
           `UPDATE sms_outbox SET status = 'failed', last_error = 'the stored text cannot be decrypted' WHERE id = ?`,
         ).run(row.id),
@@ -263,7 +272,7 @@ export class SmsService extends EventEmitter {
     try {
       const result = await gateway.send({ id: row.id, to: row.to_number, text, priority: row.priority })
       const now = Date.now()
-      await this.results.run(() =>
+      await this.commits.run(() =>
         this.sql(
           `UPDATE sms_outbox SET status = ?, modem = ?, message_ref = ?, sent_at = ?, delivered_at = ?, last_error = NULL WHERE id = ?`,
         ).run(
@@ -280,7 +289,7 @@ export class SmsService extends EventEmitter {
       const e = err instanceof GatewayError ? err : new GatewayError((err as Error).message, true)
       const final = !e.retryable || attempt >= MAX_ATTEMPTS
       const backoff = Math.min(1000 * 2 ** (attempt - 1), 5 * 60_000)
-      await this.results.run(() =>
+      await this.commits.run(() =>
         this.sql(
           `UPDATE sms_outbox SET status = ?, last_error = ?, next_attempt_at = ?,
              possible_duplicate = possible_duplicate OR ? WHERE id = ?`,

@@ -13,7 +13,7 @@ import { establishAppChannel, INITIAL_APP_CHANNEL_STATE } from '../app-channel/s
 import { signAcsContent } from '../app-channel/signed-content'
 import type { Brand } from '../auth-values/eci'
 import type { AcsKeyStore } from '../keys/key-store'
-import { GroupCommit } from '../../store/group-commit'
+import type { GroupCommit } from '../../store/group-commit'
 import { Ledger, type Channel } from '../ledger/ledger'
 import { parseAReq, type AReq } from '../protocol/areq'
 import { buildARes, type AcsRenderingType, type AResOutcome } from '../protocol/ares'
@@ -32,6 +32,8 @@ import type { AuthenticationEvents } from './authentication-events'
 
 export interface AReqDeps {
   db: Db
+  /** Writes of one event-loop turn share a commit (store/group-commit.ts). */
+  commits: GroupCommit
   vault: Vault
   log: Logger
   issuers: IssuerRepository
@@ -74,9 +76,7 @@ function renderingFor(areq: AReq): AcsRenderingType | undefined {
  */
 export class AReqHandler {
   private readonly statusReason
-  private readonly commits: GroupCommit
   constructor(private readonly d: AReqDeps) {
-    this.commits = new GroupCommit(d.db)
     this.statusReason = d.db
       .prepare(
         `SELECT coalesce(c.status_reason, h.status_reason) FROM cards c JOIN cardholders h ON h.id = c.cardholder_id WHERE c.id = ?`,
@@ -220,7 +220,7 @@ export class AReqHandler {
     })
     const aresText = serializeMessage(ares)
     const brand = (range?.brand ?? 'other') as Brand
-    await this.commits.run(() => {
+    await this.d.commits.run(() => {
       this.d.ledger.open({
         acsTransID,
         createdAt: now,
