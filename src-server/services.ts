@@ -21,6 +21,7 @@ import { InitialKeyAllocator } from './peds/allocator'
 import { PedService } from './peds/service'
 import { TerminalService } from './terminals/service'
 import { ReadPool } from './store/read-pool'
+import { Checkpointer } from './store/checkpointer'
 import { Durability } from './store/durability'
 import { GroupCommit } from './store/group-commit'
 import { TwoFactorService } from './twofa/service'
@@ -81,6 +82,10 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   migrate(db)
   const durability = new Durability(db, `${databasePath(config.dataDir)}-wal`)
   const durable = () => durability.flush()
+  const checkpointer = new Checkpointer(db, databasePath(config.dataDir), (err) =>
+    log.warn({ err: err.message }, 'WAL checkpoint failed; the writer will retry it'),
+  )
+  checkpointer.start()
   /** One group commit for the hot paths (AReqs, the SMS outbox): writes of one event-loop turn share a commit. */
   const commits = new GroupCommit(db)
   const keyring = new Keyring(db, masterKey)
@@ -228,6 +233,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
       await sms.stop()
       await peds.idle()
       await reads.close()
+      await checkpointer.close()
       await durability.flush()
       durability.close()
       if (db.open) {
