@@ -212,7 +212,10 @@ const bench: Bench = {
       const rss = imsProcess.rssMB()
       const server = (await (
         await fetch(`${ims}/api/acs/latency`, { headers: authorization })
-      ).json()) as Record<'areq' | 'browserCReq' | 'browserStep', { count: number; p99: number }>
+      ).json()) as Record<
+        'areq' | 'browserCReq' | 'browserStep' | 'browserChallenge',
+        { count: number; p50: number; p99: number }
+      >
       return [
         {
           name: 'frictionless AReq→ARes throughput',
@@ -237,10 +240,10 @@ const bench: Bench = {
         },
         {
           name: 'browser challenge server time p99 (server-side)',
-          value: server.areq.p99 + server.browserCReq.p99 + server.browserStep.p99,
+          value: server.browserChallenge.p99,
           baseline: 20,
           unit: 'ms',
-          note: `from the ACS's own histograms (GET /api/acs/latency: request reaching the ACS → answer handed to the OS, fsync and RReq round trip included), sum of the steps' p99s, an upper bound of the whole challenge's p99: AReq ${server.areq.p99}, CReq ${server.browserCReq.p99}, code ${server.browserStep.p99} ms; baseline = the 20 ms target`,
+          note: `from the ACS's own histograms (GET /api/acs/latency: request reaching the ACS → answer handed to the OS, fsync and RReq round trip included), AReq + CReq + code check summed per challenge (${server.browserChallenge.count} challenges; p50 ${server.browserChallenge.p50} ms); p99 per step: AReq ${server.areq.p99}, CReq ${server.browserCReq.p99}, code ${server.browserStep.p99} ms; baseline = the 20 ms target`,
         },
         {
           name: 'browser challenge time p99 (client-side)',

@@ -10,7 +10,11 @@ const ENDPOINTS = {
   '/acs/v2/challenge': 'browserStep',
   '/acs/v2/app': 'appChallenge',
 } as const
-type Endpoint = (typeof ENDPOINTS)[keyof typeof ENDPOINTS] | 'browserCReq'
+type Endpoint = (typeof ENDPOINTS)[keyof typeof ENDPOINTS] | 'browserCReq' | 'browserChallenge'
+
+/** Browser challenges still open are forgotten after this long (the longest challenge lasts 10 minutes). */
+const OPEN_CHALLENGE_MS = 15 * 60_000
+const MAX_OPEN_CHALLENGES = 50_000
 
 export interface LatencySummary {
   count: number
@@ -31,6 +35,12 @@ const ms = (ns: number) => Math.round(ns / 1e3) / 1e3
  */
 export class AcsLatency {
   private readonly histograms = new Map<Endpoint, RecordableHistogram>()
+  /**
+   * Server time so far of each browser challenge in progress, by acsTransID, least recently touched first:
+   * a whole challenge's time (AReq + CReq + every step, the RReq round trip included) is filed as
+   * `browserChallenge` when its final page goes out.
+   */
+  private readonly openChallenges = new Map<string, { ns: number; at: number }>()
   private since = new Date()
 
   /** Starts timing the request if it is one of the measured endpoints. */
@@ -39,11 +49,42 @@ export class AcsLatency {
     if (!endpoint) return
     const start = process.hrtime.bigint()
     ctx.res.once('finish', () => {
-      const kind = (ctx.state.acsLatency as Endpoint | undefined) ?? endpoint
-      let h = this.histograms.get(kind)
-      if (!h) this.histograms.set(kind, (h = createHistogram()))
-      h.record(Math.max(1, Number(process.hrtime.bigint() - start)))
+      const ns = Math.max(1, Number(process.hrtime.bigint() - start))
+      this.record((ctx.state.acsLatency as Endpoint | undefined) ?? endpoint, ns)
+      const step = ctx.state.acsChallenge as
+        { acsTransID: string; first: boolean; final: boolean } | undefined
+      if (step) this.challengeTime(step, ns)
     })
+  }
+
+  /**
+   * Counts this request's time towards its browser challenge: `first` for the AReq that opened it, `final`
+   * for the answer carrying the final CRes page.
+   */
+  browserChallenge(ctx: Context, acsTransID: string, step: { first?: boolean; final?: boolean }): void {
+    ctx.state.acsChallenge = { acsTransID, first: step.first ?? false, final: step.final ?? false }
+  }
+
+  private record(kind: Endpoint, ns: number): void {
+    let h = this.histograms.get(kind)
+    if (!h) this.histograms.set(kind, (h = createHistogram()))
+    h.record(ns)
+  }
+
+  private challengeTime(step: { acsTransID: string; first: boolean; final: boolean }, ns: number): void {
+    const open = this.openChallenges.get(step.acsTransID)
+    // Only challenges seen from their AReq on count (not one begun before a restart or a reset, nor a final
+    // page shown again).
+    if (!open && !step.first) return
+    const total = (open?.ns ?? 0) + ns
+    this.openChallenges.delete(step.acsTransID)
+    if (step.final) return this.record('browserChallenge', total)
+    const now = Date.now()
+    this.openChallenges.set(step.acsTransID, { ns: total, at: now })
+    for (const [id, c] of this.openChallenges) {
+      if (c.at > now - OPEN_CHALLENGE_MS && this.openChallenges.size <= MAX_OPEN_CHALLENGES) break
+      this.openChallenges.delete(id)
+    }
   }
 
   /** Files the request under another endpoint name (a browser CReq, not a later challenge step). */
@@ -68,6 +109,7 @@ export class AcsLatency {
 
   reset(): void {
     this.histograms.clear()
+    this.openChallenges.clear()
     this.since = new Date()
   }
 }

@@ -266,6 +266,20 @@ describe('server time', () => {
     expect(latency.browserStep.count).toBe(1)
     expect(latency.browserStep.max).toBeGreaterThanOrEqual(latency.browserStep.p50)
     expect(latency.browserStep.p50).toBeGreaterThan(0)
+    // The whole challenge: its three requests summed, filed once when the final page went out.
+    expect(latency.browserChallenge.count).toBe(1)
+    const sum = latency.areq.max + latency.browserCReq.max + latency.browserStep.max
+    expect(latency.browserChallenge.max).toBeGreaterThan(0.97 * sum)
+    expect(latency.browserChallenge.max).toBeLessThan(1.03 * sum)
+    // Showing the final page again (a reload) adds no second challenge.
+    const reload = await fetch(String(p.ares.acsURL), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ acsTransID: String(p.ares.acsTransID), action: 'submit' }).toString(),
+    })
+    expect(await reload.text()).toContain('name="cres"')
+    const again = await (await lab.srv.api('/api/acs/latency', { token: lab.token })).json()
+    expect(again.browserChallenge.count).toBe(1)
     expect(latency.appChallenge).toBeUndefined()
     const audit = await (
       await lab.srv.api('/api/audit?action=acs.latency.reset', { token: lab.token })

@@ -55,6 +55,8 @@ const Latency = z.object({
   browserCReq: EndpointLatency.optional(),
   browserStep: EndpointLatency.optional(),
   appChallenge: EndpointLatency.optional(),
+  /** Whole browser challenges: AReq, CReq and every step of one transaction summed. */
+  browserChallenge: EndpointLatency.optional(),
 })
 const BrandParam = z.object({ brand: z.enum(['visa', 'mastercard', 'amex', 'jcb', 'discover', 'unionpay']) })
 
@@ -64,7 +66,7 @@ export function registerAcsConsole(api: ApiRegistry, { acs, reads, audit }: Serv
     method: 'get',
     path: '/api/acs/latency',
     summary:
-      'Server time per ACS endpoint since start-up or the last reset (ms): from the request reaching the ACS to its answer leaving, durability fsync and RReq round trip included',
+      'Server time per ACS endpoint since start-up or the last reset (ms): from the request reaching the ACS to its answer leaving, durability fsync and RReq round trip included; browserChallenge sums the requests of each whole browser challenge',
     tags: ['acs'],
     auth: { permission: 'dashboard.read' },
     responses: { 200: Latency },

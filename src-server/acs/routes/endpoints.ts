@@ -97,13 +97,18 @@ export function acsEndpoints(acs: AcsRuntime, log: Logger) {
       switch (ctx.path) {
         case '/acs/v2/areq': {
           const raw = (await readRawBody(ctx, AREQ_LIMIT)).toString('utf8')
-          return json(ctx, await acs.areq.handle(raw, origin))
+          const answer = (await acs.areq.handle(raw, origin)) as { acsTransID?: string; acsURL?: string }
+          // An acsURL in the ARes opens a browser challenge.
+          if (answer.acsURL && answer.acsTransID)
+            acs.latency.browserChallenge(ctx, answer.acsTransID, { first: true })
+          return json(ctx, answer)
         }
         case '/acs/v2/challenge': {
           const form = new URLSearchParams((await readRawBody(ctx, FORM_LIMIT)).toString('utf8'))
           if (form.has('creq')) acs.latency.label(ctx, 'browserCReq')
           const answer = await acs.flow.browser(form, base ? `${base}/acs/v2/challenge` : '/acs/v2/challenge')
           if (answer.kind === 'erro') return json(ctx, answer.erro)
+          acs.latency.browserChallenge(ctx, answer.acsTransID, { final: answer.final })
           return challengePageHeaders(ctx, answer.html, answer.formTarget)
         }
         case '/acs/v2/app': {

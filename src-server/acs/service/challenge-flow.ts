@@ -63,7 +63,10 @@ export interface Ending {
   trustMerchant?: boolean
 }
 
-export type BrowserAnswer = { kind: 'page'; html: string; formTarget?: string } | { kind: 'erro'; erro: Erro }
+export type BrowserAnswer =
+  /** `final`: the page that posts the final CRes (the challenge is over). */
+  | { kind: 'page'; html: string; formTarget?: string; acsTransID: string; final?: true }
+  | { kind: 'erro'; erro: Erro }
 
 export type AppAnswer = { kind: 'jose'; jwe: string } | { kind: 'erro'; erro: Erro } | { kind: 'ended' }
 
@@ -344,6 +347,8 @@ export class ChallengeFlow {
     )
     return {
       kind: 'page',
+      acsTransID: ch.acsTransID,
+      final: true,
       formTarget: c.notificationURL,
       html: renderFinalCResPage({
         locale: this.locale(ch),
@@ -388,7 +393,11 @@ export class ChallengeFlow {
       const step = this.method(ch).resend(this.subject(ch), ch.methodState)
       const next = { ...ch, methodState: step.state, prompt: step.prompt, nonce: newNonce() }
       if (!this.d.challenges.update(next)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
-      return { kind: 'page', html: this.stepPage(next, actionUrl, step.notice, trust) }
+      return {
+        kind: 'page',
+        acsTransID: ch.acsTransID,
+        html: this.stepPage(next, actionUrl, step.notice, trust),
+      }
     }
     // An out-of-band step is decided by the cardholder's SMS, never by the page: Continue shows where it is.
     if ((ch.prompt as Prompt | undefined)?.kind === 'oob') return this.reshow(ch, actionUrl)
@@ -399,13 +408,13 @@ export class ChallengeFlow {
     }
     const saved = { ...next, nonce: newNonce() }
     if (!this.d.challenges.update(saved)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
-    return { kind: 'page', html: this.stepPage(saved, actionUrl, notice, trust) }
+    return { kind: 'page', acsTransID: ch.acsTransID, html: this.stepPage(saved, actionUrl, notice, trust) }
   }
 
   private reshow(ch: Challenge, actionUrl: string): BrowserAnswer {
     const next = { ...ch, nonce: newNonce() }
     if (!this.d.challenges.update(next)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
-    return { kind: 'page', html: this.stepPage(next, actionUrl) }
+    return { kind: 'page', acsTransID: ch.acsTransID, html: this.stepPage(next, actionUrl) }
   }
 
   private async browserCReq(
@@ -445,7 +454,7 @@ export class ChallengeFlow {
       windowSize: creq.challengeWindowSize,
     }
     if (!this.d.challenges.update(next)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
-    return { kind: 'page', html: this.stepPage(next, actionUrl) }
+    return { kind: 'page', acsTransID: ch.acsTransID, html: this.stepPage(next, actionUrl) }
   }
 
   // ------------------------------------------------------------------------------------------ app
