@@ -82,10 +82,6 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   migrate(db)
   const durability = new Durability(db, `${databasePath(config.dataDir)}-wal`)
   const durable = () => durability.flush()
-  const checkpointer = new Checkpointer(db, databasePath(config.dataDir), (err) =>
-    log.warn({ err: err.message }, 'WAL checkpoint failed; the writer will retry it'),
-  )
-  checkpointer.start()
   /** One group commit for the hot paths (AReqs, the SMS outbox): writes of one event-loop turn share a commit. */
   const commits = new GroupCommit(db)
   const keyring = new Keyring(db, masterKey)
@@ -108,6 +104,12 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   modems.applyStoredChoice()
   const dongles = new DongleService(db, vault, audit, cardholders, log)
   const reads = new ReadPool(databasePath(config.dataDir))
+  const checkpointer = new Checkpointer(
+    db,
+    () => reads.checkpoint(),
+    (err) => log.warn({ err: err.message }, 'WAL checkpoint failed; the writer will retry it'),
+  )
+  checkpointer.start()
   const templates = new TemplateStore(db, audit)
   const acs = new AcsRuntime({
     db,
@@ -232,8 +234,8 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
       await fraud.stop()
       await sms.stop()
       await peds.idle()
+      await checkpointer.stop()
       await reads.close()
-      await checkpointer.close()
       await durability.flush()
       durability.close()
       if (db.open) {

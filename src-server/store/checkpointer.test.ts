@@ -4,9 +4,12 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Checkpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer'
 import { openDatabase } from './db'
+import { ReadPool } from './read-pool'
 
 const dirs: string[] = []
-afterEach(() => {
+const pools: ReadPool[] = []
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.close()
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
@@ -17,13 +20,19 @@ function setup() {
   const db = openDatabase(file)
   db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)')
   const errors: Error[] = []
-  const checkpointer = new Checkpointer(db, file, (err) => errors.push(err))
+  const pool = new ReadPool(file, 1)
+  pools.push(pool)
+  const checkpointer = new Checkpointer(
+    db,
+    () => pool.checkpoint(),
+    (err) => errors.push(err),
+  )
   const insert = db.prepare('INSERT INTO t (body) VALUES (randomblob(3000))')
   return { db, file, checkpointer, insert, errors }
 }
 
 describe('Checkpointer', () => {
-  it('copies every committed frame into the database file from its worker, and the writer then starts the WAL over', async () => {
+  it('copies every committed frame into the database file from a read-pool worker, and the writer then starts the WAL over', async () => {
     const { db, file, checkpointer, insert, errors } = setup()
     db.transaction(() => {
       for (let i = 0; i < 500; i++) insert.run()
@@ -42,7 +51,7 @@ describe('Checkpointer', () => {
     const reader = openDatabase(file, { readonly: true })
     expect(reader.prepare('SELECT count(*) FROM t').pluck().get()).toBe(501)
     reader.close()
-    await checkpointer.close()
+    await checkpointer.stop()
     db.close()
     expect(errors).toEqual([])
   })
@@ -63,7 +72,7 @@ describe('Checkpointer', () => {
     // The backstop may find the worker mid-checkpoint and retry at a later commit: twice its threshold is
     // plenty (without it this WAL passes 160 MB).
     expect(largest).toBeLessThan(2 * WRITER_AUTOCHECKPOINT_PAGES * (pageSize + 24))
-    await checkpointer.close()
+    await checkpointer.stop()
     db.close()
   })
 })
