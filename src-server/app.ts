@@ -107,11 +107,12 @@ export function createApp(services: Services, options: AppOptions = {}): { app: 
     },
   })
 
-  // The durability barrier: a request that wrote is answered only once its writes are on disk.
+  // The durability barrier: a request that wrote is answered only once its writes are on disk (unless the
+  // handler says its answer acknowledges nothing: `ctx.state.acknowledgesNothing`).
   app.use(async (ctx: Context, next: Next) => {
     const before = services.durability.changes()
     await next()
-    if (services.durability.changes() === before) return
+    if (ctx.state.acknowledgesNothing || services.durability.changes() === before) return
     try {
       await services.durability.flush()
     } catch (err) {

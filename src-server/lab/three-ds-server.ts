@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { maskPan } from '../crypto/mask'
 import { makeAReq } from '../acs/fixtures/areq'
-import type { Db } from '../store/db'
+import { statementCache, type Db } from '../store/db'
 import { SdkEmulator } from './sdk'
 
 /**
@@ -117,7 +117,11 @@ export class LabPurchases {
   /** App purchases keep their SDK emulator (its keys) in memory: the emulator plays a phone, not a server. */
   private readonly sdks = new Map<string, SdkEmulator>()
 
-  constructor(private readonly db: Db) {}
+  private readonly sql: ReturnType<typeof statementCache>
+
+  constructor(private readonly db: Db) {
+    this.sql = statementCache(db)
+  }
 
   async create(
     input: PurchaseInput,
@@ -232,9 +236,11 @@ export class LabPurchases {
         errorMessageType: 'RReq',
       }
     }
-    this.db
-      .prepare('INSERT INTO lab_ds_rreqs (acs_trans_id, body, received_at) VALUES (?, ?, ?)')
-      .run(rreq.acsTransID, raw, Date.now())
+    this.sql('INSERT INTO lab_ds_rreqs (acs_trans_id, body, received_at) VALUES (?, ?, ?)').run(
+      rreq.acsTransID,
+      raw,
+      Date.now(),
+    )
     return {
       messageType: 'RRes',
       messageVersion: rreq.messageVersion,
