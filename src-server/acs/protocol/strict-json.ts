@@ -2,8 +2,10 @@
  * JSON parsing that reports duplicate member names.
  *
  * EMV 3DS answers a duplicated data element with Erro 204, but `JSON.parse` silently keeps the last
- * value. We let the native parser decide validity (fast, exact), then run one linear scan over the
- * already-valid text that tracks the member names of every open object.
+ * value. We let the native parser decide validity (fast, exact), then compare the number of members
+ * written in the text with the number of members the parsed value kept: they are equal exactly when no
+ * object repeats a name (a repeated name loses a member, and a discarded earlier value can only hide
+ * more). Only when they differ do we pay for the scan that names the first duplicate.
  */
 export type StrictJsonResult =
   | { ok: true; value: unknown }
@@ -17,8 +19,58 @@ export function parseJsonStrict(text: string): StrictJsonResult {
   } catch {
     return { ok: false, reason: 'syntax' }
   }
+  if (countWrittenMembers(text) === countKeptMembers(value)) return { ok: true, value }
   const duplicate = findDuplicateKey(text)
   return duplicate === undefined ? { ok: true, value } : { ok: false, reason: 'duplicate', path: duplicate }
+}
+
+/**
+ * Index of the quote closing the string literal that opens at `open`. Input must be valid JSON.
+ * `indexOf` skips string contents natively: long values (deviceInfo, base64url, kilobytes) dominate the
+ * text, and a character-by-character loop over them was the largest cost of the duplicate check.
+ */
+function stringEnd(text: string, open: number): number {
+  let close = text.indexOf('"', open + 1)
+  for (;;) {
+    // A quote is escaped when an odd run of backslashes precedes it (the opening quote stops the run).
+    let before = close - 1
+    while (text.charCodeAt(before) === 0x5c /* \ */) before--
+    if ((close - 1 - before) % 2 === 0) return close
+    close = text.indexOf('"', close + 1)
+  }
+}
+
+/** Members written in valid JSON text: outside string literals a colon only ever follows a member name. */
+function countWrittenMembers(text: string): number {
+  let count = 0
+  const n = text.length
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22 /* " */) i = stringEnd(text, i)
+    else if (c === 0x3a /* : */) count++
+  }
+  return count
+}
+
+/**
+ * Members of every object in a `JSON.parse` result (own enumerable string keys, which is all it creates,
+ * `__proto__` included). Iterative: `JSON.parse` accepts nesting deeper than the call stack.
+ */
+function countKeptMembers(value: unknown): number {
+  let count = 0
+  const pending: unknown[] = [value]
+  while (pending.length > 0) {
+    const v = pending.pop()
+    if (typeof v !== 'object' || v === null) continue
+    const isArray = Array.isArray(v)
+    const children: unknown[] = isArray ? v : Object.values(v)
+    if (!isArray) count += children.length
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i]
+      if (typeof child === 'object' && child !== null) pending.push(child)
+    }
+  }
+  return count
 }
 
 interface Frame {
@@ -40,22 +92,11 @@ export function findDuplicateKey(text: string): string | undefined {
     const c = text.charCodeAt(i)
     if (c === 0x22 /* " */) {
       const start = i
-      i++
-      let escaped = false
-      while (i < n) {
-        const d = text.charCodeAt(i)
-        if (d === 0x5c) {
-          escaped = true
-          i += 2
-          continue
-        }
-        if (d === 0x22) break
-        i++
-      }
+      i = stringEnd(text, start)
       const top = stack[stack.length - 1]
       if (top && top.isObject && top.expectKey) {
         const raw = text.slice(start + 1, i)
-        const key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : raw
+        const key = raw.includes('\\') ? (JSON.parse(text.slice(start, i + 1)) as string) : raw
         top.keys ??= new Set()
         if (top.keys.has(key)) return join(top.path, key)
         top.keys.add(key)
