@@ -55,6 +55,34 @@ describe('durability barrier', () => {
     expect(syncs).toHaveLength(2)
   })
 
+  it('callers with no commit since the running fsync began share it instead of queueing another', async () => {
+    const { db, durability, syncs, releaseAll } = setup()
+    db.prepare('INSERT INTO t (v) VALUES (?)').run('a')
+    // As every AReq of one group commit does after the shared commit.
+    const calls = [durability.flush(), durability.flush(), durability.flush()]
+    expect(calls[1]).toBe(calls[0])
+    expect(calls[2]).toBe(calls[0])
+    expect(syncs).toHaveLength(1)
+    releaseAll()
+    await Promise.all(calls)
+    await new Promise((r) => setImmediate(r))
+    expect(syncs).toHaveLength(1)
+    // Inside an open transaction an fsync covers nothing for sure: a later caller queues a fresh one.
+    db.prepare('INSERT INTO t (v) VALUES (?)').run('b')
+    let inside!: Promise<void>
+    db.transaction(() => {
+      inside = durability.flush()
+    })()
+    const after = durability.flush()
+    expect(after).not.toBe(inside)
+    releaseAll()
+    await inside
+    await new Promise((r) => setImmediate(r))
+    expect(syncs).toHaveLength(3)
+    releaseAll()
+    await after
+  })
+
   it('resolves at once when nothing was ever written', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ims-dur-')), 'empty.sqlite')
     const db = openDatabase(file)

@@ -18,6 +18,8 @@ export class Durability {
   private fd: number | undefined
   private inflight: Promise<void> | undefined
   private next: Promise<void> | undefined
+  /** `changes()` when the running fsync began: every row changed by then is in the file it syncs. */
+  private inflightCovers = -1
   private readonly totalChanges
 
   constructor(
@@ -34,11 +36,15 @@ export class Durability {
   }
 
   /**
-   * Resolves once everything committed before the call is on disk. Calls made while an fsync runs wait for
-   * the next one (their commits may have come after it started); all of them share that next fsync.
+   * Resolves once everything committed before the call is on disk. A call finds the rows the connection has
+   * changed so far (`changes()`): when a running fsync began after all of them, it shares that one (every
+   * AReq of one group commit shares the fsync its first caller started); otherwise its commits may have come
+   * after that fsync began, and it waits for the next one, which all such calls share.
    */
   flush(): Promise<void> {
-    if (!this.inflight) return this.start()
+    const written = this.changes()
+    if (!this.inflight) return this.start(written)
+    if (written === this.inflightCovers) return this.inflight
     this.next ??= this.inflight.then(
       () => this.afterInflight(),
       () => this.afterInflight(),
@@ -48,10 +54,10 @@ export class Durability {
 
   private afterInflight(): Promise<void> {
     this.next = undefined
-    return this.start()
+    return this.start(this.changes())
   }
 
-  private start(): Promise<void> {
+  private start(written: number): Promise<void> {
     const run = new Promise<void>((resolve, reject) => {
       const fd = this.walFd()
       if (fd === undefined) return resolve() // no WAL yet: nothing was ever written
@@ -60,6 +66,8 @@ export class Durability {
       if (this.inflight === run) this.inflight = undefined
     })
     this.inflight = run
+    // Rows of a transaction still open are not in the file yet: such an fsync covers nothing for sure.
+    this.inflightCovers = this.db.inTransaction ? -1 : written
     return run
   }
 
