@@ -10,8 +10,8 @@ export type Db = Database.Database
  *
  * WAL + synchronous=NORMAL: a commit reaches the OS, not the disk. The database holds the authentication
  * ledger and the audit chain, and an acknowledged result must survive a power cut, so the server never
- * acknowledges a write before `Durability.flush()` has fsynced the WAL (store/durability.ts): the same disk
- * sync FULL would do inside the commit, but off the event loop and shared by concurrent writers. See
+ * acknowledges a write before `Durability.flush()` has synced the WAL (store/durability.ts): the same disk
+ * sync FULL would do inside the commit, but never long on the event loop and shared by concurrent writers. See
  * docs/architecture.md.
  */
 export function openDatabase(file: string, options: { readonly?: boolean } = {}): Db {

@@ -1,10 +1,10 @@
-import { fsync } from 'node:fs'
+import { fsync, fsyncSync } from 'node:fs'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { openDatabase } from './db'
-import { Durability } from './durability'
+import { Durability, INLINE_SYNC_MS } from './durability'
 
 function setup() {
   const file = join(mkdtempSync(join(tmpdir(), 'ims-dur-')), 'db.sqlite')
@@ -16,7 +16,7 @@ function setup() {
     syncs.push(fd)
     release.push(() => fsync(fd, cb))
   }
-  const durability = new Durability(db, `${file}-wal`, slowSync)
+  const durability = new Durability(db, `${file}-wal`, slowSync, null)
   const releaseAll = () => {
     const r = release
     release = []
@@ -81,6 +81,41 @@ describe('durability barrier', () => {
     expect(syncs).toHaveLength(3)
     releaseAll()
     await after
+  })
+
+  it('syncs on the event loop while syncs are quick, once per commit, and moves off it after a slow one', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ims-dur-')), 'db.sqlite')
+    const db = openDatabase(file)
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+    const inline: number[] = []
+    const offLoop: number[] = []
+    let delayMs = 0
+    const durability = new Durability(
+      db,
+      `${file}-wal`,
+      (fd, cb) => {
+        offLoop.push(fd)
+        fsync(fd, cb)
+      },
+      (fd) => {
+        inline.push(fd)
+        const until = performance.now() + delayMs
+        while (performance.now() < until); // a slow disk
+        fsyncSync(fd)
+      },
+    )
+    db.prepare('INSERT INTO t (v) VALUES (?)').run('a')
+    await Promise.all([durability.flush(), durability.flush(), durability.flush()])
+    expect(inline).toHaveLength(1) // the first caller synced; the others found nothing new
+    expect(offLoop).toHaveLength(0)
+    delayMs = 3 * INLINE_SYNC_MS
+    db.prepare('INSERT INTO t (v) VALUES (?)').run('b')
+    await durability.flush()
+    expect(inline).toHaveLength(2)
+    db.prepare('INSERT INTO t (v) VALUES (?)').run('c')
+    await durability.flush()
+    expect(inline).toHaveLength(2) // after a slow sync, the next ones leave the event loop
+    expect(offLoop).toHaveLength(1)
   })
 
   it('resolves at once when nothing was ever written', async () => {
