@@ -68,7 +68,12 @@ if (electron) {
       'Desktop shell unavailable (no Electron binary on this machine): starting the headless server; open the console URL below in a browser.',
     )
   }
-  child = spawn(process.execPath, [join(root, 'out/main/server.js')], { cwd: root, stdio: 'inherit' })
+  // The server's V8 flags (src-server/node-flags.json; why in docs/architecture.md, "Bounded memory").
+  const flags = JSON.parse(readFileSync(join(root, 'src-server/node-flags.json'), 'utf8'))
+  child = spawn(process.execPath, [...flags, join(root, 'out/main/server.js')], {
+    cwd: root,
+    stdio: 'inherit',
+  })
 }
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

@@ -1,6 +1,7 @@
 import { utilityProcess, type UtilityProcess } from 'electron'
 import { CrashRestartPolicy } from './policy/restart-policy.std'
 import { waitForServerReady, type MainToServerMessage } from './policy/server-handshake.std'
+import serverNodeFlags from '../src-server/node-flags.json'
 
 export interface ServerSupervisorOptions {
   /** out/main/server.js, the same standalone entry `npm run serve` runs under plain Node. */
@@ -34,6 +35,7 @@ export class ServerSupervisor {
   async start(): Promise<string> {
     const child = utilityProcess.fork(this.options.serverPath, [], {
       serviceName: 'IMS server',
+      execArgv: serverNodeFlags,
       env: this.environment(),
       stdio: 'inherit',
     })

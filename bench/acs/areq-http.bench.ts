@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { makeAReq } from '../../src-server/acs/fixtures/areq'
 import type { Bench, BenchResult } from '../run'
+import serverNodeFlags from '../../src-server/node-flags.json'
 
 /**
  * The ACS over HTTP, server in its own process: frictionless AReq → ARes throughput against a bare Koa
@@ -143,7 +144,8 @@ const bench: Bench = {
     // The shipped server (the bundle `npm start` and the desktop app run), not the sources through tsx.
     const profile = process.env.IMS_BENCH_PROFILE
     const imsProcess = await serverProcess(
-      [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), builtServer],
+      // Launched as `npm start` and the desktop app launch it: with the server's V8 flags.
+      [...serverNodeFlags, ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), builtServer],
       (line) => line.replace('IMS listening on ', ''),
       { IMS_DATA_DIR: dataDir, IMS_PORT: '0', IMS_LOG_LEVEL: 'silent' },
     )
