@@ -100,6 +100,33 @@ export class DongleImporter {
     private readonly audit: AuditLog,
   ) {}
 
+  /**
+   * Settles the imports a stopped server left `parsing` or `importing` (call at server start, never from a CLI
+   * command that may run beside a server's import). The inventory copy is one transaction, so an import
+   * either stored all its tokens (the job just missed its final update: `done`) or none (`failed`).
+   */
+  recoverInterrupted(): number {
+    const stale = this.db
+      .prepare(`SELECT id FROM dongle_imports WHERE status IN ('parsing', 'importing') AND finished_at IS NULL`)
+      .pluck()
+      .all() as number[]
+    const stored = this.db.prepare('SELECT count(*) FROM dongles WHERE import_id = ?').pluck()
+    for (const id of stale) {
+      if (this.live.has(id)) continue
+      const inserted = stored.get(id) as number
+      if (inserted > 0) this.finish(id, 'system', 'done', [], 0, inserted)
+      else
+        this.finish(
+          id,
+          'system',
+          'failed',
+          [{ message: 'the server stopped during this import; nothing from it was stored: run it again' }],
+          0,
+        )
+    }
+    return stale.length
+  }
+
   job(id: number): ImportJob | undefined {
     const row = this.db.prepare('SELECT * FROM dongle_imports WHERE id = ?').get(id) as JobRow | undefined
     return row ? this.view(row) : undefined

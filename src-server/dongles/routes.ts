@@ -434,6 +434,7 @@ export function createDonglesModule(hardware: ProgrammerManagerOptions = {}): Se
     },
     async start(services) {
       started = services
+      services.dongles.importer.recoverInterrupted()
       await services.dongles.startHardware(hardware)
     },
     async stop() {
