@@ -107,7 +107,9 @@ export class DongleImporter {
    */
   recoverInterrupted(): number {
     const stale = this.db
-      .prepare(`SELECT id FROM dongle_imports WHERE status IN ('parsing', 'importing') AND finished_at IS NULL`)
+      .prepare(
+        `SELECT id FROM dongle_imports WHERE status IN ('parsing', 'importing') AND finished_at IS NULL`,
+      )
       .pluck()
       .all() as number[]
     const stored = this.db.prepare('SELECT count(*) FROM dongles WHERE import_id = ?').pluck()
