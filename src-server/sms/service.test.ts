@@ -116,6 +116,37 @@ describe('SMS outbox', () => {
     expect(gw.sent.slice(0, 4).map((m) => m.text)).toEqual(['code 0', 'code 3', 'code 6', 'code 9'])
   })
 
+  it('sends nothing while its "sending" state cannot reach the disk, and retries once it can', async () => {
+    const db = openDatabase(':memory:')
+    migrate(db)
+    let diskFails = true
+    const sms = new SmsService(
+      db,
+      new Vault(new Keyring(db, randomBytes(32)), db),
+      createLogger('silent'),
+      async () => {
+        if (diskFails) throw new Error('EIO: i/o error, fdatasync')
+      },
+    )
+    services.push(sms)
+    const gw = new ScriptedGateway(async () => ({ messageRef: '5' }))
+    sms.useGateway(gw)
+    const id = sms.enqueue({ to: '+447700900011', text: 'hi', kind: 'test', idempotencyKey: 'disk' }).id
+    const requeued = settle(sms, 'queued')
+    sms.start()
+    await requeued
+    expect(gw.sent).toHaveLength(0)
+    expect(sms.outbox({ limit: 1 })[0]).toMatchObject({
+      id,
+      status: 'queued',
+      last_error: 'the outbox could not be written to disk',
+    })
+    diskFails = false
+    await settle(sms, 'sent')
+    expect(gw.sent).toHaveLength(1)
+    expect(sms.outbox({ limit: 1 })[0]).toMatchObject({ id, status: 'sent', attempts: 2 })
+  })
+
   it('retries a retryable failure with back-off and fails a permanent one', async () => {
     const { sms } = setup()
     const gw = new ScriptedGateway(async (m, n) => {

@@ -233,18 +233,20 @@ export class SmsService extends EventEmitter {
     }
   }
 
-  /** Sends claimed messages once their "sending" state is on disk. */
+  /** Sends claimed messages once their "sending" state is on disk; none leaves when it cannot get there. */
   private async sendBatch(gateway: SmsGateway, rows: ClaimedRow[]): Promise<void> {
+    let notOnDisk: GatewayError | undefined
     try {
       // "sending" must be on disk before the modem can transmit: after a power cut the message is then
       // re-sent once and flagged, never silently duplicated.
       await this.durable()
     } catch (err) {
-      this.log.error({ err }, 'SMS outbox could not reach the disk')
+      this.log.error({ err }, 'SMS outbox could not reach the disk; the batch waits for a retry')
+      notOnDisk = new GatewayError('the outbox could not be written to disk', true)
     }
     await Promise.all(
       rows.map((row) =>
-        this.sendOne(gateway, row).finally(() => {
+        this.sendOne(gateway, row, notOnDisk).finally(() => {
           this.inFlight--
           this.kick()
         }),
@@ -252,7 +254,8 @@ export class SmsService extends EventEmitter {
     )
   }
 
-  private async sendOne(gateway: SmsGateway, row: ClaimedRow): Promise<void> {
+  /** `notOnDisk`: the claim is not durable, so the message is not sent but retried like a failed send. */
+  private async sendOne(gateway: SmsGateway, row: ClaimedRow, notOnDisk?: GatewayError): Promise<void> {
     let text: string
     try {
       text = this.vault.open(row.text_sealed, 'sms').toString('utf8')
@@ -270,6 +273,7 @@ export class SmsService extends EventEmitter {
     }
     const attempt = row.attempts
     try {
+      if (notOnDisk) throw notOnDisk
       const result = await gateway.send({ id: row.id, to: row.to_number, text, priority: row.priority })
       const now = Date.now()
       await this.commits.run(() =>

@@ -19,7 +19,7 @@ const OFF_LOOP_AFTER_SLOW_MS = 1000
  * sync synchronous=FULL would do inside every commit — but never for long on the event loop, and every
  * commit made before it started rides on the same sync (group commit), so a burst of AReqs shares one.
  *
- * fsync applies to the file, not the descriptor, so our own descriptor of `<db>-wal` flushes the frames
+ * A sync applies to the file, not the descriptor, so our own descriptor of `<db>-wal` flushes the frames
  * SQLite wrote through its own. SQLite keeps that file (same inode) while any connection is open; the server
  * holds one for its whole life.
  */
