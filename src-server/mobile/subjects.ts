@@ -1,5 +1,5 @@
 import type { AcsRuntime } from '../acs/runtime'
-import type { AuthenticationEvent } from '../acs/service/authentication-events'
+import { challengeEvent, type AuthenticationEvent } from '../acs/service/authentication-events'
 import type { Ending } from '../acs/service/challenge-flow'
 import type { Challenge } from '../acs/service/challenge-store'
 import type { ChannelAuthService } from '../channels/auth-requests'
@@ -81,23 +81,8 @@ export function threeDSSubjects(acs: AcsRuntime): ApprovalSubjects {
         currency: c.purchaseAmount ? (c.purchaseCurrency ?? '-') : '-',
         amountText: c.amountText,
         panMasked: c.panMasked,
-        disowned: (cardholderId) => ({
-          acsTransID: ch.acsTransID,
-          issuerId: c.issuerId,
-          cardId: c.cardId,
-          cardholderId,
-          cardStatus: 'active',
-          mobile: ch.mobile,
-          language: c.language,
-          panMasked: c.panMasked,
-          merchantName: c.merchantName,
-          purchaseAmount: c.purchaseAmount,
-          purchaseCurrency: c.purchaseCurrency,
-          purchaseExponent: c.purchaseExponent,
-          amountText: c.amountText,
-          transStatus: ENDINGS.fraud.transStatus,
-          challenged: ch.mode !== 'decoupled',
-        }),
+        disowned: (cardholderId) =>
+          challengeEvent(ch, ENDINGS.fraud.transStatus, ch.mode !== 'decoupled', cardholderId),
       }
     },
     finish(ref, decision) {

@@ -1,5 +1,6 @@
 import type { Logger } from '../../log'
 import { inSavepoint, type Db } from '../../store/db'
+import type { Challenge } from './challenge-store'
 
 /**
  * One authentication of an enrolled card, as observers (the fraud notifier) learn about it: when the ARes
@@ -25,6 +26,36 @@ export interface AuthenticationEvent {
   /** The final transStatus (the RReq's for challenges). */
   transStatus: string
   challenged: boolean
+}
+
+/**
+ * The event of a challenge's ending: the card and purchase as the AReq gave them. `challenged`: whether the
+ * cardholder was asked in a challenge (callers differ on decoupled ones).
+ */
+export function challengeEvent(
+  ch: Challenge,
+  transStatus: string,
+  challenged: boolean,
+  cardholderId = ch.context.cardholderId,
+): AuthenticationEvent & { mobile: string } {
+  const c = ch.context
+  return {
+    acsTransID: ch.acsTransID,
+    issuerId: c.issuerId,
+    cardId: c.cardId,
+    cardholderId,
+    cardStatus: 'active',
+    mobile: ch.mobile,
+    language: c.language,
+    panMasked: c.panMasked,
+    merchantName: c.merchantName,
+    purchaseAmount: c.purchaseAmount,
+    purchaseCurrency: c.purchaseCurrency,
+    purchaseExponent: c.purchaseExponent,
+    amountText: c.amountText,
+    transStatus,
+    challenged,
+  }
 }
 
 /**

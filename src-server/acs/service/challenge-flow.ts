@@ -36,7 +36,7 @@ import { parseJsonStrict } from '../protocol/strict-json'
 import type { AcsSettingsStore } from '../settings'
 import type { TrustList } from '../trust-list/trust-list'
 import type { AuthValues } from './auth-values'
-import type { AuthenticationEvents } from './authentication-events'
+import { challengeEvent, type AuthenticationEvents } from './authentication-events'
 import type { Challenge, ChallengeStore, DeadlineKind } from './challenge-store'
 import type { RReqOutbox } from './rreq-outbox'
 
@@ -190,23 +190,7 @@ export class ChallengeFlow {
           acsTransID: ch.acsTransID,
           actor: `cardholder:${c.panMasked}`,
         })
-      this.d.events.emit({
-        acsTransID: ch.acsTransID,
-        issuerId: c.issuerId,
-        cardId: c.cardId,
-        cardholderId: c.cardholderId,
-        cardStatus: 'active',
-        mobile: ch.mobile,
-        language: c.language,
-        panMasked: c.panMasked,
-        merchantName: c.merchantName,
-        purchaseAmount: c.purchaseAmount,
-        purchaseCurrency: c.purchaseCurrency,
-        purchaseExponent: c.purchaseExponent,
-        amountText: c.amountText,
-        transStatus: e.transStatus,
-        challenged: true,
-      })
+      this.d.events.emit(challengeEvent(ch, e.transStatus, true))
     })()
     return outboxId
   }
