@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openDatabase } from './db'
 import { ReadPool } from './read-pool'
@@ -37,5 +38,29 @@ describe('read pool', () => {
       /readonly|read-only|attempt to write/i,
     )
     db.close()
+  })
+
+  it('keeps a process alive while a read or checkpoint is in flight, and lets it exit when idle', () => {
+    // The workers are unref'd so an idle pool never holds a CLI open; but a process whose only pending work
+    // is a pool request must not end with it unanswered (Node exits 13 on the unsettled top-level await).
+    const dir = mkdtempSync(join(tmpdir(), 'ims-rp-'))
+    const script = join(dir, 'await-read.mts')
+    writeFileSync(
+      script,
+      `import { ReadPool } from ${JSON.stringify(resolve('src-server/store/read-pool.ts'))}
+import { openDatabase } from ${JSON.stringify(resolve('src-server/store/db.ts'))}
+const file = ${JSON.stringify(join(dir, 'db.sqlite'))}
+openDatabase(file).exec('CREATE TABLE t (v)')
+const pool = new ReadPool(file, 1)
+const [{ n }] = await pool.all('WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300000) SELECT count(*) AS n FROM c')
+const cp = await pool.checkpoint()
+console.log(n, typeof cp.busy)
+`,
+    )
+    const out = execFileSync(process.execPath, ['--import', 'tsx', script], {
+      encoding: 'utf8',
+      timeout: 60_000, // an idle pool that held the process open would hang here
+    })
+    expect(out.trim()).toBe('300000 number')
   })
 })

@@ -63,13 +63,14 @@ export class ReadPool {
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver } })
       const slot = { worker, busy: 0 }
       worker.on('message', (msg: { id: number; rows?: unknown[]; error?: string }) => {
-        slot.busy--
+        if (--slot.busy === 0) worker.unref()
         const p = this.pending.get(msg.id)
         if (!p) return
         this.pending.delete(msg.id)
         if (msg.error !== undefined) p.reject(new Error(msg.error))
         else p.resolve(msg.rows ?? [])
       })
+      // An idle pool must not hold a process open; a pending request must (see post).
       worker.unref()
       this.workers.push(slot)
     }
@@ -96,7 +97,9 @@ export class ReadPool {
     params: unknown[],
   ): Promise<T[]> {
     const id = ++this.seq
-    slot.busy++
+    // Awaiting an unref'd worker's answer with nothing else alive would end the process mid-request
+    // (a CLI's close awaiting the last checkpoint exited 13, "unsettled top-level await").
+    if (slot.busy++ === 0) slot.worker.ref()
     return new Promise<T[]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject })
       slot.worker.postMessage({ id, sql, params })
