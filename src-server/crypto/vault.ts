@@ -72,7 +72,8 @@ export class Vault {
 
   /**
    * Rotates the data key of a purpose, then re-encrypts every registered column in batches, yielding to
-   * the event loop between batches so the server keeps serving while it runs.
+   * the event loop between batches so the server keeps serving while it runs. An empty value (a NULL or a
+   * zero-length blob) holds nothing sealed and is left as it is.
    */
   async rotate(purpose: KeyPurpose, batchSize = 500): Promise<{ keyId: number; reencrypted: number }> {
     const dk = this.keyring.rotate(purpose)
@@ -83,7 +84,7 @@ export class Vault {
       const aadSel = col.aadColumn ? `, ${col.aadColumn} AS aad` : ''
       const select = this.db.prepare(
         `SELECT rowid AS rid, ${col.column} AS v${aadSel} FROM ${col.table}
-         WHERE ${col.column} IS NOT NULL AND substr(${col.column}, 1, 4) != ? LIMIT ?`,
+         WHERE length(${col.column}) > 0 AND substr(${col.column}, 1, 4) != ? LIMIT ?`,
       )
       const update = this.db.prepare(`UPDATE ${col.table} SET ${col.column} = ? WHERE rowid = ?`)
       for (;;) {

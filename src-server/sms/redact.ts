@@ -9,6 +9,11 @@ export function secret(value: string): string {
   return `\u2063${value}\u2063`
 }
 
+/** Whether the text holds a code marked with `secret()`. */
+export function holdsSecret(text: string): boolean {
+  return text.includes('\u2063')
+}
+
 export function forSending(text: string): string {
   return text.replace(CODE_MARK, '$1')
 }

@@ -79,7 +79,42 @@ describe('SMS outbox', () => {
     const display = db.prepare(`SELECT text_display FROM sms_outbox WHERE kind = 'otp'`).pluck().get()
     expect(display).toBe('Your code •••••• for 10 EUR')
     const raw = db.prepare(`SELECT text_sealed FROM sms_outbox WHERE kind = 'otp'`).pluck().get() as Buffer
+    expect(raw.length).toBeGreaterThan(0)
     expect(raw.includes(Buffer.from('123456'))).toBe(false)
+    // A text without a code is its own display copy: nothing is sealed for it.
+    const note = db.prepare(`SELECT id, text_sealed FROM sms_outbox WHERE kind = 'notification'`).get() as {
+      id: number
+      text_sealed: Buffer
+    }
+    expect(note.text_sealed.length).toBe(0)
+    expect(sms.clearText(note.id)).toBe('You paid 10 EUR')
+  })
+
+  it('re-seals code texts when the key rotates and leaves unsealed texts alone', async () => {
+    const { db, master } = setup()
+    const keyring = new Keyring(db, master)
+    const vault = new Vault(keyring, db)
+    vault.registerSealedColumn(SmsService.SEALED_TEXT)
+    const sms = new SmsService(db, vault, createLogger('silent'))
+    services.push(sms)
+    const code = sms.enqueue({
+      to: '+447700900001',
+      text: `code ${secret('4242')}`,
+      kind: 'otp',
+      idempotencyKey: 'c',
+    })
+    const note = sms.enqueue({
+      to: '+447700900001',
+      text: 'hello',
+      kind: 'notification',
+      idempotencyKey: 'n',
+    })
+    const before = db.prepare('SELECT text_sealed FROM sms_outbox WHERE id = ?').pluck()
+    const sealedBefore = before.get(code.id) as Buffer
+    expect(await vault.rotate('secret-enc')).toMatchObject({ reencrypted: 1 })
+    expect((before.get(code.id) as Buffer).equals(sealedBefore)).toBe(false)
+    expect(sms.clearText(code.id)).toBe('code 4242')
+    expect(sms.clearText(note.id)).toBe('hello')
   })
 
   it('claims a batch up to the gateway concurrency, never more in flight, codes before notifications', async () => {

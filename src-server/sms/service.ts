@@ -4,7 +4,7 @@ import type { Logger } from '../log'
 import { statementCache, type Db } from '../store/db'
 import { GroupCommit } from '../store/group-commit'
 import { GatewayError, type DeliveryReport, type IncomingSms, type SmsGateway } from './gateway'
-import { forDisplay, forSending } from './redact'
+import { forDisplay, forSending, holdsSecret } from './redact'
 
 export interface EnqueueInput {
   to: string
@@ -67,7 +67,7 @@ export const QUEUE_SQL = {
   claim: `UPDATE sms_outbox SET status = 'sending', attempts = attempts + 1, gateway = ?
     WHERE id IN (SELECT id FROM sms_outbox INDEXED BY sms_outbox_queued
                  WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY priority, id LIMIT ?)
-    RETURNING id, to_number, text_sealed, priority, attempts`,
+    RETURNING id, to_number, text_sealed, text_display, priority, attempts`,
   nextDue: `SELECT min(next_attempt_at) FROM sms_outbox INDEXED BY sms_outbox_queued_due WHERE status = 'queued'`,
   interrupted: `UPDATE sms_outbox INDEXED BY sms_outbox_sending SET status = 'queued', possible_duplicate = 1, next_attempt_at = ?
     WHERE status = 'sending'`,
@@ -84,8 +84,28 @@ interface ClaimedRow {
   id: number
   to_number: string
   text_sealed: Buffer
+  text_display: string
   priority: number
   attempts: number
+}
+
+/**
+ * Only a text holding a code is sealed: the display copy of any other text is the text itself, stored in
+ * clear beside it, so sealing it again protected nothing (and cost a tenth of a frictionless AReq's CPU
+ * with a fraud notification per authentication). Such rows keep an empty `text_sealed`.
+ */
+const NOT_SEALED = Buffer.alloc(0)
+
+/** The sealed column, for the vault's key rotation (the associated data is the constant 'sms'). */
+const SEALED_TEXT = {
+  table: 'sms_outbox',
+  column: 'text_sealed',
+  purpose: 'secret-enc',
+  aadColumn: "'sms'",
+} as const
+
+function sendingText(vault: Vault, row: { text_sealed: Buffer; text_display: string }): string {
+  return row.text_sealed.length === 0 ? row.text_display : vault.open(row.text_sealed, 'sms').toString('utf8')
 }
 
 /**
@@ -94,6 +114,7 @@ interface ClaimedRow {
  * crash is sent again once and flagged as a possible duplicate (the modem may have sent it already).
  */
 export class SmsService extends EventEmitter {
+  static readonly SEALED_TEXT = SEALED_TEXT
   private gateway: SmsGateway | undefined
   private readonly handlers: { name: string; handle: IncomingHandler }[] = []
   private running = false
@@ -155,7 +176,7 @@ export class SmsService extends EventEmitter {
     ).run(
       input.idempotencyKey,
       input.to,
-      this.vault.seal('secret-enc', forSending(input.text), 'sms'),
+      holdsSecret(input.text) ? this.vault.seal('secret-enc', forSending(input.text), 'sms') : NOT_SEALED,
       forDisplay(input.text),
       input.priority ?? 1,
       input.kind,
@@ -171,10 +192,10 @@ export class SmsService extends EventEmitter {
 
   /** The text as it was (or will be) sent: only for the virtual phone and the gateway itself. */
   clearText(id: number): string {
-    const sealed = this.sql('SELECT text_sealed FROM sms_outbox WHERE id = ?').pluck().get(id) as
-      Buffer | undefined
-    if (!sealed) throw new Error(`no outbox message ${id}`)
-    return this.vault.open(sealed, 'sms').toString('utf8')
+    const row = this.sql('SELECT text_sealed, text_display FROM sms_outbox WHERE id = ?').get(id) as
+      { text_sealed: Buffer; text_display: string } | undefined
+    if (!row) throw new Error(`no outbox message ${id}`)
+    return sendingText(this.vault, row)
   }
 
   start(): void {
@@ -258,7 +279,7 @@ export class SmsService extends EventEmitter {
   private async sendOne(gateway: SmsGateway, row: ClaimedRow, notOnDisk?: GatewayError): Promise<void> {
     let text: string
     try {
-      text = this.vault.open(row.text_sealed, 'sms').toString('utf8')
+      text = sendingText(this.vault, row)
     } catch {
       // A row sealed under a key this server no longer has (another master key, a damaged file) can never
       // be sent: fail it for the operator to see, and keep the queue moving.
