@@ -54,11 +54,12 @@ const toRange = (r: RangeRow): CardRange & { low: string; high: string } => ({
 export type ResolvedRange = ReturnType<typeof toRange>
 
 /**
- * Issuers and their card ranges. Ranges are few and read on every AReq, so they are held in memory, most
- * specific first, and reloaded whenever one changes.
+ * Issuers and their card ranges. Both are few and read on every AReq, so they are held in memory (ranges
+ * most specific first) and reloaded whenever one changes.
  */
 export class IssuerRepository {
   private ranges: ResolvedRange[] | undefined
+  private readonly issuers = new Map<number, Issuer>()
   private readonly sql: ReturnType<typeof statementCache>
 
   constructor(
@@ -72,10 +73,16 @@ export class IssuerRepository {
     return (this.sql('SELECT * FROM issuers ORDER BY name').all() as IssuerRow[]).map(toIssuer)
   }
 
+  /** Read on every AReq (its reference number and operator ID), written only here: kept in memory. */
   getIssuer(id: number): Issuer {
+    const cached = this.issuers.get(id)
+    if (cached) return cached
     const row = this.sql('SELECT * FROM issuers WHERE id = ?').get(id) as IssuerRow | undefined
     if (!row) throw new HttpProblem(404, 'Not found', `No issuer with id ${id}`)
-    return toIssuer(row)
+    const issuer = Object.freeze(toIssuer(row))
+    // Not from inside a transaction: it may still roll back (and the id be given to another issuer).
+    if (!this.db.inTransaction) this.issuers.set(id, issuer)
+    return issuer
   }
 
   createIssuer(input: Omit<Issuer, 'id' | 'createdAt'>, actor: string): Issuer {
@@ -100,6 +107,7 @@ export class IssuerRepository {
   updateIssuer(id: number, patch: Partial<Omit<Issuer, 'id' | 'createdAt'>>, actor: string): Issuer {
     const current = this.getIssuer(id)
     const next = { ...current, ...patch }
+    this.issuers.delete(id)
     this.db.transaction(() => {
       this.sql(
         'UPDATE issuers SET name = ?, acs_reference_number = ?, acs_operator_id = ?, branding = ? WHERE id = ?',

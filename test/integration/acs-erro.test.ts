@@ -110,7 +110,24 @@ describe('AReq → Erro', () => {
       json: { issuerId: issuer.id, brand: 'mastercard', startPrefix: '222100', endPrefix: '222100' },
     })
     const r = await send(JSON.stringify({ ...valid(), acctNumber: '2221000000000009' }))
-    expect(r.json).toMatchObject({ messageType: 'ARes', transStatus: 'U', transStatusReason: '22' })
+    expect(r.json).toMatchObject({
+      messageType: 'ARes',
+      transStatus: 'U',
+      transStatusReason: '22',
+      acsReferenceNumber: 'ACS_K',
+    })
+    // The issuer is held in memory for the AReq path: a change is seen by the next AReq.
+    expect(
+      (
+        await lab.srv.api(`/api/issuers/${issuer.id}`, {
+          method: 'PATCH',
+          token,
+          json: { acsReferenceNumber: 'ACS_K2' },
+        })
+      ).status,
+    ).toBe(200)
+    const again = await send(JSON.stringify({ ...valid(), acctNumber: '2221000000000009' }))
+    expect(again.json).toMatchObject({ transStatus: 'U', acsReferenceNumber: 'ACS_K2' })
     const alarms = await (await lab.srv.api('/api/alarms', { token })).json()
     expect(alarms.find((a: { kind: string }) => a.kind === 'range-keys-missing')).toBeTruthy()
   })
