@@ -14,7 +14,7 @@ import { signAcsContent } from '../app-channel/signed-content'
 import type { Brand } from '../auth-values/eci'
 import type { AcsKeyStore } from '../keys/key-store'
 import type { GroupCommit } from '../../store/group-commit'
-import { Ledger, type Channel } from '../ledger/ledger'
+import { Ledger, maskedReceived, type Channel } from '../ledger/ledger'
 import { parseAReq, type AReq } from '../protocol/areq'
 import { buildARes, type AcsRenderingType, type AResOutcome } from '../protocol/ares'
 import { buildErro, type Erro } from '../protocol/erro'
@@ -90,7 +90,7 @@ export class AReqHandler {
       const parsed = parseAReq(raw, { allowHttpLoopback: true })
       if (!parsed.ok) return this.rejected(raw, parsed.erro)
       areq = parsed.areq
-      return await this.answer(areq, origin)
+      return await this.answer(areq, raw, origin)
     } catch (err) {
       this.d.log.error({ err: maskPansInText(String(err)) }, 'AReq processing failed')
       this.d.alarms.raise(
@@ -131,7 +131,7 @@ export class AReqHandler {
     return erro
   }
 
-  private async answer(areq: AReq, origin: string): Promise<object> {
+  private async answer(areq: AReq, raw: string, origin: string): Promise<object> {
     const pan = areq.acctNumber
     const range = this.d.issuers.findRange(pan)
     if (range?.production) {
@@ -255,7 +255,7 @@ export class AReqHandler {
         decisionReason: decision.why.reason,
       })
       const ids = { acsTransID, threeDSServerTransID: areq.threeDSServerTransID }
-      this.d.ledger.message(ids, 'AReq', 'in', areq, now)
+      this.d.ledger.message(ids, 'AReq', 'in', maskedReceived(raw, areq), now)
       this.d.ledger.message(ids, 'ARes', 'out', aresText, now)
       built.commit?.()
       // Challenges are reported when they end (ChallengeFlow.end).
