@@ -75,13 +75,14 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 /*
  * URLs of the everyday shape are classified without the WHATWG parser, which costs about as much as all
  * other checks of an AReq together (an AReq carries up to four URLs): https to a plain DNS name, or http
- * to 127.0.0.1 or localhost, with an optional port below 10000 and any printable path, query or
- * fragment. Such a URL always parses, to exactly that scheme and host: every label starts with a letter
+ * to 127.0.0.1 or localhost, with an optional port up to 65535 (the lab's are ephemeral: five digits) and
+ * any printable path, query or fragment. Such a URL always parses, to exactly that scheme and host: every label starts with a letter
  * (a last label of digits or 0x… would be read as IPv4) and none starts with xn-- (punycode, which the
  * parser validates). Anything else goes to `new URL`.
  */
 const PLAIN_LABEL = '(?![Xx][Nn]--)[A-Za-z][A-Za-z0-9-]*'
-const PLAIN_TAIL = '(?::\\d{1,4})?(?:[/?#][!-~]*)?$'
+const PLAIN_PORT = '(?:\\d{1,4}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])'
+const PLAIN_TAIL = `(?::${PLAIN_PORT})?(?:[/?#][!-~]*)?$`
 const PLAIN_HTTPS_URL = new RegExp(`^https://${PLAIN_LABEL}(?:\\.${PLAIN_LABEL})*${PLAIN_TAIL}`)
 const PLAIN_LOOPBACK_HTTP_URL = new RegExp(`^http://(?:127\\.0\\.0\\.1|localhost)${PLAIN_TAIL}`)
 
