@@ -85,6 +85,46 @@ export function inSavepoint<T>(db: Db, work: () => T): T {
   }
 }
 
+/** Set while `optimistically` runs: `isolate` then opens no savepoint. */
+let optimistic = false
+
+/**
+ * Runs `work` so that its failure undoes its own writes only and goes to `onFailure` rather than to the
+ * caller (a group commit's items, the authentication observers). Normally a savepoint (`inSavepoint`); inside
+ * `optimistically` none is opened, and a failure aborts the optimistic run instead.
+ */
+export function isolate(db: Db, work: () => void, onFailure: (err: unknown) => void): void {
+  if (optimistic) return work()
+  try {
+    inSavepoint(db, work)
+  } catch (err) {
+    onFailure(err)
+  }
+}
+
+/**
+ * Runs `run` (which opens its own transaction) with `isolate` opening no savepoints, and says whether it
+ * went through. When anything in it threw, its transaction is rolled back whole and the caller runs it again
+ * the careful way, each isolated part in its savepoint, so a failure still undoes only its own part.
+ *
+ * Why: a savepoint copies every database page its work first touches to the statement journal, in case it
+ * rolls back; with a savepoint per AReq and per observer that was 4% of a frictionless AReq's CPU, spent for
+ * a failure that hardly ever comes. The price is paid on that failure: the parts that ran before it run
+ * twice, so they must be safe to repeat once their writes are rolled back (in-memory notifications they
+ * sent, such as the SMS outbox's events, may repeat).
+ */
+export function optimistically(run: () => void): boolean {
+  optimistic = true
+  try {
+    run()
+    return true
+  } catch {
+    return false
+  } finally {
+    optimistic = false
+  }
+}
+
 /** Applies every migration not yet recorded, each in its own transaction, in id order. */
 export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): string[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (

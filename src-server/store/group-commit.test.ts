@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { inSavepoint, openDatabase } from './db'
+import { inSavepoint, isolate, openDatabase } from './db'
 import { GroupCommit } from './group-commit'
 
 function setup() {
@@ -56,9 +56,48 @@ describe('GroupCommit', () => {
     ])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
     expect(values()).toEqual(['one', 'three'])
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_CONSTRAINT_NOTNULL' } })
     expect(db.inTransaction).toBe(false)
     // A later turn is a new batch.
     await commits.run(() => insert.run('four'))
     expect(values()).toEqual(['one', 'three', 'four'])
+  })
+
+  it('runs a batch once when nothing fails; after a failure, again with each item isolated', async () => {
+    const { db, insert, values } = setup()
+    const commits = new GroupCommit(db)
+    const runs = [0, 0, 0]
+    const observed: string[] = []
+    const item =
+      (i: number, fail = false) =>
+      () => {
+        runs[i]++
+        insert.run(`item ${i}`)
+        // An observer inside an item, isolated the same way (as AuthenticationEvents does).
+        isolate(
+          db,
+          () => {
+            insert.run(`observer ${i}`)
+            if (fail) throw new Error(`observer ${i} failed`)
+          },
+          (err) => observed.push((err as Error).message),
+        )
+      }
+    await Promise.all([commits.run(item(0)), commits.run(item(1)), commits.run(item(2))])
+    expect(runs).toEqual([1, 1, 1])
+    expect(observed).toEqual([])
+    runs.fill(0)
+    db.exec('DELETE FROM t')
+    // A failing observer: the batch is rolled back and run again carefully; only the observer's row is lost.
+    const results = await Promise.allSettled([
+      commits.run(item(0)),
+      commits.run(item(1, true)),
+      commits.run(item(2)),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled'])
+    expect(runs).toEqual([2, 2, 1])
+    expect(observed).toEqual(['observer 1 failed'])
+    expect(values()).toEqual(['item 0', 'observer 0', 'item 1', 'item 2', 'observer 2'])
+    expect(db.inTransaction).toBe(false)
   })
 })

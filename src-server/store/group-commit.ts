@@ -1,4 +1,4 @@
-import { inSavepoint, type Db } from './db'
+import { isolate, optimistically, type Db } from './db'
 
 interface Pending {
   work: () => void
@@ -8,7 +8,7 @@ interface Pending {
 
 /**
  * Group commit for the hot paths (AReqs, SMS send results): writes queued in the same event-loop turn are
- * committed in one transaction, each in its own savepoint so one failure does not undo the others, and every
+ * committed in one transaction, each isolated (db.ts `isolate`) so one failure does not undo the others, and every
  * caller goes on only after the commit that holds its rows (an AReq's response then waits for the
  * durability barrier's fsync, store/durability.ts, which the whole batch shares). One commit writes each
  * touched page once, where a commit per writer rewrote the same outbox and index pages every time.
@@ -34,16 +34,12 @@ export class GroupCommit {
     const batch = this.pending
     this.pending = []
     const failures = new Map<Pending, unknown>()
+    const commit = this.db.transaction(() => {
+      for (const item of batch) isolate(this.db, item.work, (err) => failures.set(item, err))
+    })
     try {
-      this.db.transaction(() => {
-        for (const item of batch) {
-          try {
-            inSavepoint(this.db, item.work)
-          } catch (err) {
-            failures.set(item, err)
-          }
-        }
-      })()
+      // First without savepoints; after a failure, again with one per item (see `optimistically`).
+      if (!optimistically(commit)) commit()
     } catch (err) {
       for (const item of batch) item.reject(err)
       return

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log'
-import { inSavepoint, type Db } from '../../store/db'
+import { isolate, type Db } from '../../store/db'
 import type { Challenge } from './challenge-store'
 
 /**
@@ -61,7 +61,7 @@ export function challengeEvent(
 /**
  * Emitted inside the transaction that records the result, so what observers write (the fraud alert and its
  * SMS) commits with the authentication or not at all: a crash can never leave an authentication whose
- * notification was lost. Each observer runs in its own savepoint, so a failing one is rolled back alone.
+ * notification was lost. Each observer is isolated (db.ts `isolate`), so a failing one is rolled back alone.
  */
 export class AuthenticationEvents {
   private readonly observers: ((e: AuthenticationEvent) => void)[] = []
@@ -77,12 +77,11 @@ export class AuthenticationEvents {
 
   /** Call inside the transaction that records the authentication's result. */
   emit(e: AuthenticationEvent): void {
-    for (const observe of this.observers) {
-      try {
-        inSavepoint(this.db, () => observe(e))
-      } catch (err) {
-        this.log.error({ err, acsTransID: e.acsTransID }, 'authentication observer failed')
-      }
-    }
+    for (const observe of this.observers)
+      isolate(
+        this.db,
+        () => observe(e),
+        (err) => this.log.error({ err, acsTransID: e.acsTransID }, 'authentication observer failed'),
+      )
   }
 }
