@@ -99,7 +99,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const enrolment = new EnrolmentImporter(db, issuers, cardholders, audit)
   const sms = new SmsService(db, vault, log, durable, commits)
   vault.registerSealedColumn(SmsService.SEALED_TEXT)
-  sms.useGateway(new VirtualPhoneGateway())
+  sms.useGateway(new VirtualPhoneGateway(), VirtualPhoneGateway.concurrency)
   vault.registerSealedColumn({ table: 'modems', column: 'pin_sealed', purpose: 'secret-enc' })
   const modems = new ModemService(sms, new ModemRepository(db, vault), audit, log)
   modems.applyStoredChoice()

@@ -51,8 +51,6 @@ export class ModemNotFoundError extends Error {
   override name = 'ModemNotFoundError'
 }
 
-/** The outbox's default concurrency for the virtual phone (its sends cost nothing). */
-const VIRTUAL_CONCURRENCY = 8
 const KEPT_ERRORS = 5
 
 export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayChoice] }> {
@@ -113,7 +111,7 @@ export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayC
     } else {
       const old = this.gateway
       this.gateway = undefined
-      this.sms.useGateway(new VirtualPhoneGateway(), VIRTUAL_CONCURRENCY)
+      this.sms.useGateway(new VirtualPhoneGateway(), VirtualPhoneGateway.concurrency)
       // Messages waiting for a modem come back as retryable failures and leave through the virtual phone.
       await this.serial(async () => {
         await old?.close()

@@ -48,6 +48,11 @@ export class GatewayError extends Error {
 
 export interface SmsGateway {
   readonly name: string
+  /**
+   * True when recording a message delivers it (the virtual phone, whose handset reads the outbox): the outbox
+   * then marks due messages delivered in one statement instead of claiming, sending and recording each.
+   */
+  readonly deliversByRecording?: boolean
   send(message: OutgoingSms): Promise<SendResult>
   /** The gateway calls these for messages and delivery reports from the network. */
   onIncoming(handler: (sms: IncomingSms) => void): void

@@ -14,6 +14,7 @@ import {
 } from './gateway'
 import { secret } from './redact'
 import { SmsService } from './service'
+import { VirtualPhoneGateway } from './virtual-phone'
 
 /** A gateway whose behaviour each test scripts: it records what it was asked to send. */
 class ScriptedGateway implements SmsGateway {
@@ -251,6 +252,69 @@ describe('SMS outbox', () => {
       ['sent', null],
       ['failed', 'the stored text cannot be decrypted'],
     ])
+  })
+})
+
+describe('SMS outbox with a gateway that delivers by recording (the virtual phone)', () => {
+  it('moves due messages straight to delivered, codes first, without sending; an unreadable one fails', async () => {
+    const { db, sms } = setup()
+    const recording = new VirtualPhoneGateway()
+    const send = vi.spyOn(recording, 'send')
+    const note = sms.enqueue({
+      to: '+447700900011',
+      text: 'You paid',
+      kind: 'notification',
+      idempotencyKey: 'n',
+    })
+    const code = sms.enqueue({
+      to: '+447700900011',
+      text: `code ${secret('9911')}`,
+      kind: 'otp',
+      priority: 0,
+      idempotencyKey: 'o',
+    })
+    const lost = sms.enqueue({
+      to: '+447700900011',
+      text: `code ${secret('1')}`,
+      kind: 'otp',
+      idempotencyKey: 'l',
+    })
+    db.prepare('UPDATE sms_outbox SET text_sealed = randomblob(60) WHERE id = ?').run(lost.id)
+    const events: [number, string][] = []
+    sms.on('outbox', (e: { id: number; status: string }) => events.push([e.id, e.status]))
+    sms.useGateway(recording, VirtualPhoneGateway.concurrency)
+    const failed = settle(sms, 'failed')
+    sms.start()
+    await failed
+    await vi.waitUntil(() => events.length === 3)
+    expect(send).not.toHaveBeenCalled()
+    // In claim order: the codes (priority 0) first; never a "sending" state.
+    expect(events).toEqual([
+      [code.id, 'delivered'],
+      [note.id, 'delivered'],
+      [lost.id, 'failed'],
+    ])
+    const rows = sms.outbox({ limit: 3 })
+    expect(rows.find((r) => r.id === code.id)).toMatchObject({
+      status: 'delivered',
+      gateway: 'virtual',
+      attempts: 1,
+      sent_at: expect.any(Number),
+      delivered_at: expect.any(Number),
+    })
+    expect(rows.find((r) => r.id === lost.id)).toMatchObject({
+      status: 'failed',
+      last_error: 'the stored text cannot be decrypted',
+    })
+    expect(sms.clearText(code.id)).toBe('code 9911')
+    // Later messages go the same way.
+    const next = sms.enqueue({
+      to: '+447700900011',
+      text: 'again',
+      kind: 'notification',
+      idempotencyKey: 'a',
+    })
+    await vi.waitUntil(() => events.some(([id, status]) => id === next.id && status === 'delivered'))
   })
 })
 

@@ -43,7 +43,8 @@ describe('outbox loop query plans', () => {
   const statements = {
     'RReq due': DUE_SQL,
     'RReq interrupted': INTERRUPTED_SQL,
-    'SMS claim': QUEUE_SQL.claim,
+    'SMS claim': QUEUE_SQL.claim(8),
+    'SMS record': QUEUE_SQL.record(64),
     'SMS next due': QUEUE_SQL.nextDue,
     'SMS interrupted': QUEUE_SQL.interrupted,
     'SMS delivery report': QUEUE_SQL.delivered,
