@@ -2,12 +2,16 @@ import { closeSync, existsSync, fdatasync, fdatasyncSync, openSync } from 'node:
 import type { Db } from './db'
 
 /**
- * A sync this quick is done right on the event loop: handing it to the thread pool and back costs two thread
+ * Syncs this quick are done right on the event loop: handing one to the thread pool and back costs two thread
  * wake-ups, which on a busy machine took milliseconds (an AReq's p50 at half load: 5 ms, against 2 ms for an
- * endpoint syncing inline). A slower one sends the syncs of the next second to the thread pool.
+ * endpoint syncing inline). When syncs typically take longer (a moving average, so that the odd slow one on a
+ * healthy disk does not count: it sent a second of syncs to the thread pool and tripled the answers' waits),
+ * the syncs of the next second go to the thread pool, where the event loop works on while the disk does.
  */
 export const INLINE_SYNC_MS = 1
-const OFF_LOOP_AFTER_SLOW_MS = 1000
+const OFF_LOOP_FOR_MS = 1000
+/** Weight of the newest inline sync in the moving average of their durations. */
+const SYNC_AVERAGE_WEIGHT = 0.2
 
 /**
  * Makes committed writes durable without blocking the event loop for long.
@@ -31,8 +35,10 @@ export class Durability {
   private inflightCovers = -1
   /** `changes()` when the latest finished sync began. */
   private syncedThrough = -1
-  /** Syncs stay off the event loop until then (after a slow one). */
+  /** Syncs stay off the event loop until then (after slow ones). */
   private offLoopUntil = 0
+  /** Moving average of the inline syncs' durations (ms). */
+  private typicalSyncMs = 0
   private readonly totalChanges
 
   constructor(
@@ -69,8 +75,13 @@ export class Durability {
       } catch (err) {
         return Promise.reject(err as Error)
       }
-      if (performance.now() - started > INLINE_SYNC_MS)
-        this.offLoopUntil = Date.now() + OFF_LOOP_AFTER_SLOW_MS
+      const took = performance.now() - started
+      this.typicalSyncMs += SYNC_AVERAGE_WEIGHT * (took - this.typicalSyncMs)
+      if (this.typicalSyncMs > INLINE_SYNC_MS) {
+        this.offLoopUntil = Date.now() + OFF_LOOP_FOR_MS
+        // Coming back, the average starts just under the limit: one slow sync sends the syncs off again.
+        this.typicalSyncMs = INLINE_SYNC_MS * (1 - SYNC_AVERAGE_WEIGHT)
+      }
       this.syncedThrough = written
       return Promise.resolve()
     }
