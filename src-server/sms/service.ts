@@ -54,11 +54,6 @@ export interface OutboxRow {
   delivered_at: number | null
 }
 
-/**
- * The statements of the send loop, which run for every message: each reads one of the partial indexes of
- * migration 0320, which hold only the rows still moving, so they cost the same with millions sent behind them
- * (checked on SQLite's plans in store/queue-plans.test.ts).
- */
 /** RETURNING follows no particular order: codes (priority 0) still leave (and are reported) first. */
 const byPriority = (a: { priority: number; id: number }, b: { priority: number; id: number }) =>
   a.priority - b.priority || a.id - b.id
@@ -67,6 +62,11 @@ const byPriority = (a: { priority: number; id: number }, b: { priority: number; 
 const dueIds = (limit: number) => `SELECT id FROM sms_outbox INDEXED BY sms_outbox_queued
     WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY priority, id LIMIT ${Math.trunc(limit)}`
 
+/**
+ * The statements of the send loop, which run for every message: each reads one of the partial indexes of
+ * migration 0320, which hold only the rows still moving, so they cost the same with millions sent behind them
+ * (checked on SQLite's plans in store/queue-plans.test.ts).
+ */
 export const QUEUE_SQL = {
   // INDEXED BY, here and below: with no statistics the planner may prefer a status index or, for `claim`, the
   // due-time index, and then sort the whole queue on every pick; (priority, id) order makes a pick O(1).
