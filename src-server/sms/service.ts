@@ -182,9 +182,13 @@ export class SmsService extends EventEmitter {
 
   enqueue(input: EnqueueInput): { id: number; duplicate: boolean } {
     const now = Date.now()
+    // Through a running gateway that delivers by recording (the virtual phone), the message is delivered as it
+    // is written: nothing to queue, claim or wait for. Otherwise it waits in the queue for the dispatcher.
+    const recorded = this.running && this.gateway?.deliversByRecording ? this.gateway.name : null
     const info = this.sql(
-      `INSERT INTO sms_outbox (idempotency_key, to_number, text_sealed, text_display, priority, kind, ref, status, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
+      `INSERT INTO sms_outbox (idempotency_key, to_number, text_sealed, text_display, priority, kind, ref, status,
+         gateway, attempts, next_attempt_at, created_at, sent_at, delivered_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
     ).run(
       input.idempotencyKey,
       input.to,
@@ -193,16 +197,21 @@ export class SmsService extends EventEmitter {
       input.priority ?? 1,
       input.kind,
       input.ref ?? null,
+      recorded ? 'delivered' : 'queued',
+      recorded,
+      recorded ? 1 : 0,
       now,
       now,
+      recorded ? now : null,
+      recorded ? now : null,
     )
     if (info.changes === 0) {
       const existing = this.sql('SELECT id FROM sms_outbox WHERE idempotency_key = ?').pluck()
       return { id: existing.get(input.idempotencyKey) as number, duplicate: true }
     }
     const id = Number(info.lastInsertRowid)
-    this.emit('outbox', { id, status: 'queued' })
-    this.kick()
+    this.emit('outbox', { id, status: recorded ? 'delivered' : 'queued' })
+    if (!recorded) this.kick()
     return { id, duplicate: false }
   }
 
@@ -276,9 +285,10 @@ export class SmsService extends EventEmitter {
   }
 
   /**
-   * Delivers due messages through a gateway that delivers by recording (the virtual phone, whose handset
-   * reads the outbox): one statement moves them from queued to delivered. Nothing leaves the machine, so
-   * there is no "sending" state to make durable first and no send to wait for.
+   * Delivers the messages queued for a gateway that delivers by recording (the virtual phone, whose handset
+   * reads the outbox) while it was not there to take them at `enqueue`: one statement moves them from queued
+   * to delivered. Nothing leaves the machine, so there is no "sending" state to make durable first and no send
+   * to wait for.
    */
   private async record(gateway: SmsGateway, limit: number): Promise<number> {
     let rows: { id: number; text_sealed: Buffer; text_display: string; priority: number }[] = []
