@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { inSavepoint, isolate, openDatabase } from './db'
-import { GroupCommit } from './group-commit'
+import { BUSY_WITHIN_MS, GATHER_MS, GroupCommit } from './group-commit'
 
 function setup() {
   const db = openDatabase(':memory:')
@@ -99,5 +99,35 @@ describe('GroupCommit', () => {
     expect(observed).toEqual(['observer 1 failed'])
     expect(values()).toEqual(['item 0', 'observer 0', 'item 1', 'item 2', 'observer 2'])
     expect(db.inTransaction).toBe(false)
+  })
+
+  it('commits at the end of the turn when idle, and gathers the writes of the next millisecond when busy', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] })
+    try {
+      const { db, insert, values } = setup()
+      const commits = new GroupCommit(db)
+      const transactions = vi.spyOn(db, 'transaction')
+      // Idle: committed at the end of the turn, no timer involved.
+      await commits.run(() => insert.run('idle'))
+      expect(transactions).toHaveBeenCalledTimes(1)
+      // Right after a commit: writes of the following turns wait for the gathering timer and share a commit.
+      let done = 0
+      const turns: Promise<void>[] = []
+      for (let i = 0; i < 3; i++) {
+        turns.push(commits.run(() => insert.run(`busy ${i}`)).then(() => void done++))
+        await new Promise((r) => setImmediate(r))
+      }
+      expect(done).toBe(0)
+      await vi.advanceTimersByTimeAsync(GATHER_MS)
+      await Promise.all(turns)
+      expect(transactions).toHaveBeenCalledTimes(2)
+      expect(values()).toEqual(['idle', 'busy 0', 'busy 1', 'busy 2'])
+      // Quiet for a while: idle again.
+      vi.advanceTimersByTime(2 * BUSY_WITHIN_MS)
+      await commits.run(() => insert.run('idle again'))
+      expect(transactions).toHaveBeenCalledTimes(3)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

@@ -6,16 +6,27 @@ interface Pending {
   reject(err: unknown): void
 }
 
+/** A commit this soon after the previous one means writes are streaming in: it waits GATHER_MS for more. */
+export const BUSY_WITHIN_MS = 2
+export const GATHER_MS = 1
+
 /**
  * Group commit for the hot paths (AReqs, SMS send results): writes queued in the same event-loop turn are
- * committed in one transaction, each isolated (db.ts `isolate`) so one failure does not undo the others, and every
- * caller goes on only after the commit that holds its rows (an AReq's response then waits for the
+ * committed in one transaction, each isolated (db.ts `isolate`) so one failure does not undo the others, and
+ * every caller goes on only after the commit that holds its rows (an AReq's response then waits for the
  * durability barrier's fsync, store/durability.ts, which the whole batch shares). One commit writes each
  * touched page once, where a commit per writer rewrote the same outbox and index pages every time.
+ *
+ * An idle server commits at the end of the turn. One that committed less than BUSY_WITHIN_MS ago gathers the
+ * writes of the next GATHER_MS into the commit (as PostgreSQL's commit_delay does): an AReq's commit writes
+ * some twenty index and table pages, nearly the same ones for one AReq as for ten, and at 1,500 AReqs a second
+ * arriving evenly, commits of one or two cost 15% more CPU per AReq than commits gathered over a millisecond
+ * (measured), which queued the next requests behind them.
  */
 export class GroupCommit {
   private pending: Pending[] = []
   private scheduled = false
+  private lastFlushAt = -Infinity
 
   constructor(private readonly db: Db) {}
 
@@ -24,13 +35,15 @@ export class GroupCommit {
       this.pending.push({ work, resolve, reject })
       if (!this.scheduled) {
         this.scheduled = true
-        setImmediate(() => this.flush())
+        if (performance.now() - this.lastFlushAt < BUSY_WITHIN_MS) setTimeout(() => this.flush(), GATHER_MS)
+        else setImmediate(() => this.flush())
       }
     })
   }
 
   private flush(): void {
     this.scheduled = false
+    this.lastFlushAt = performance.now()
     const batch = this.pending
     this.pending = []
     const failures = new Map<Pending, unknown>()
