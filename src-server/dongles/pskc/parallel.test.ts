@@ -77,7 +77,9 @@ describe('reading a PSKC file in parts on worker threads', () => {
   it('stops at the header when the password is wrong, as the one-piece read does', async () => {
     const parts = await inParts(xml, { password: 'wrong password' })
     expect(parts).toEqual(await inOnePiece(xml, { password: 'wrong password' }))
-    expect(parts!.errors[0]).toMatchObject({ element: 'MACMethod' })
+    // The MAC key almost always fails to decrypt (MACMethod); 1 time in 256 its padding is valid by chance
+    // and the values' MACs fail instead.
+    expect(parts!.errors[0].element).toMatch(/MACMethod|ValueMAC/)
   })
 
   it('leaves a file it cannot cut safely to the one-piece read', async () => {
