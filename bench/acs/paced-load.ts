@@ -1,12 +1,17 @@
-import { Agent, request } from 'node:http'
+import { connect, type Socket } from 'node:net'
 
 /**
  * An open-loop load at a steady rate: request n is due at start + n / rate, whatever the answers before it
  * did, and its latency counts from that due time (so a server that falls behind is charged for the queue it
- * built, as wrk2 does). Requests go over at most `connections` keep-alive connections.
+ * built, as wrk2 does). Requests go over `connections` keep-alive connections, one in flight on each.
  *
  * Why not autocannon's `overallRate`: it gives each connection a budget per second and lets it spend it at
  * full speed, so "half load" was full load for half of every second, and its latencies those of full load.
+ *
+ * Why raw sockets and not `http.request`: the client shares this machine's two cores with the server it
+ * measures. Node's HTTP client (agent, request and response objects, header parsing) spent about as much CPU
+ * per request as the bare endpoint it measured, and whatever the client spends the server waits for. Here a
+ * request is one prebuilt buffer and an answer is found by its status line and `Content-Length`.
  */
 export async function pacedLoad(
   url: string,
@@ -15,40 +20,94 @@ export async function pacedLoad(
   durationS: number,
   connections: number,
 ): Promise<{ latencies: number[]; errors: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections })
+  const target = new URL(url)
+  const requests = bodies.map((body) =>
+    Buffer.from(
+      `POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    ),
+  )
   const total = Math.floor(rate * durationS)
   const interval = 1000 / rate
   const latencies: number[] = []
   let errors = 0
-  let sent = 0
   let settled = 0
+  let sent = 0
+  const waiting: { due: number; request: Buffer }[] = []
+  const idle: Connection[] = []
   const start = performance.now()
-  await new Promise<void>((resolve) => {
-    const send = (due: number, body: string) => {
-      const req = request(url, {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+
+  const sockets = await Promise.all(
+    Array.from(
+      { length: connections },
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const s = connect(Number(target.port), target.hostname, () => resolve(s))
+          s.once('error', reject)
+        }),
+    ),
+  )
+  await new Promise<void>((resolve, reject) => {
+    const settle = (ok: boolean, due: number) => {
+      if (ok) latencies.push(performance.now() - due)
+      else errors++
+      if (++settled === total) resolve()
+    }
+    for (const socket of sockets) {
+      const c = new Connection(socket, (ok, due) => {
+        settle(ok, due)
+        const next = waiting.shift()
+        if (next) c.send(next.due, next.request)
+        else idle.push(c)
       })
-      const done = (ok: boolean) => {
-        if (ok) latencies.push(performance.now() - due)
-        else errors++
-        if (++settled === total) resolve()
-      }
-      req.on('response', (res) => {
-        res.resume()
-        res.on('end', () => done(res.statusCode === 200))
-      })
-      req.on('error', () => done(false))
-      req.end(body)
+      socket.on('error', reject)
+      socket.on('close', () => settled < total && reject(new Error(`${url}: the server closed a connection`)))
+      idle.push(c)
     }
     const tick = () => {
       const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1)
-      for (; sent < due; sent++) send(start + sent * interval, bodies[sent % bodies.length])
+      for (; sent < due; sent++) {
+        const item = { due: start + sent * interval, request: requests[sent % requests.length] }
+        const c = idle.pop()
+        if (c) c.send(item.due, item.request)
+        else waiting.push(item)
+      }
       if (sent < total) setTimeout(tick, 1)
     }
     tick()
   })
-  agent.destroy()
+  for (const s of sockets) s.destroy()
   return { latencies, errors }
+}
+
+/** One keep-alive connection with at most one request in flight; answers need a `Content-Length`. */
+class Connection {
+  private due = 0
+  private received: Buffer = Buffer.alloc(0)
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly answered: (ok: boolean, due: number) => void,
+  ) {
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.read(chunk))
+  }
+
+  send(due: number, request: Buffer): void {
+    this.due = due
+    this.socket.write(request)
+  }
+
+  private read(chunk: Buffer): void {
+    this.received = this.received.length === 0 ? chunk : Buffer.concat([this.received, chunk])
+    const headEnd = this.received.indexOf('\r\n\r\n')
+    if (headEnd < 0) return
+    const head = this.received.toString('latin1', 0, headEnd)
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head)
+    if (!length) throw new Error(`an answer without Content-Length: ${head.split('\r\n')[0]}`)
+    const end = headEnd + 4 + Number(length[1])
+    if (this.received.length < end) return
+    this.received = this.received.subarray(end)
+    this.answered(head.startsWith('HTTP/1.1 200'), this.due)
+  }
 }
