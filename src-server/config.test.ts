@@ -28,4 +28,15 @@ describe('configuration', () => {
       /IMS_PORT/,
     )
   })
+
+  it('has no directory-server TLS listener unless a port is given, by file or environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ims-cfg-'))
+    expect(loadConfig({ IMS_DATA_DIR: dir }).acsTls).toBeUndefined()
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ host: '10.0.0.5', acsTls: { port: 8443 } }))
+    expect(loadConfig({ IMS_DATA_DIR: dir }).acsTls).toEqual({ host: '10.0.0.5', port: 8443 })
+    expect(
+      loadConfig({ IMS_DATA_DIR: dir, IMS_ACS_TLS_PORT: '9443', IMS_ACS_TLS_HOST: '0.0.0.0' }).acsTls,
+    ).toEqual({ host: '0.0.0.0', port: 9443 })
+    expect(() => loadConfig({ IMS_DATA_DIR: dir, IMS_ACS_TLS_PORT: 'https' })).toThrow(/IMS_ACS_TLS_PORT/)
+  })
 })

@@ -46,6 +46,14 @@ export const ConfigFile = z
       .strict()
       .optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    /** The directory servers' listener with mutual TLS (off unless a port is given). */
+    acsTls: z
+      .object({
+        host: z.string().min(1).optional(),
+        port: z.number().int().min(0).max(65535),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
 export type ConfigFile = z.infer<typeof ConfigFile>
@@ -61,6 +69,8 @@ export interface Config {
   uploadBytes: number
   requestTimeoutMs: number
   logLevel: NonNullable<ConfigFile['logLevel']>
+  /** Where the mutual-TLS listener for directory servers binds; undefined: no such listener. */
+  acsTls?: { host: string; port: number }
 }
 
 export class ConfigError extends Error {
@@ -81,9 +91,9 @@ export function resolveDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return isAbsolute(dir) ? dir : resolve(dir)
 }
 
-function parsePort(value: string): number {
+function parsePort(value: string, name = 'IMS_PORT'): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) {
-    throw new ConfigError(`IMS_PORT must be a port number between 0 and 65535, got "${value}"`)
+    throw new ConfigError(`${name} must be a port number between 0 and 65535, got "${value}"`)
   }
   return Number(value)
 }
@@ -110,10 +120,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = env.IMS_HOST?.trim() || fromFile.host || '127.0.0.1'
   const port =
     env.IMS_PORT !== undefined && env.IMS_PORT !== '' ? parsePort(env.IMS_PORT) : (fromFile.port ?? 8787)
+  const acsTlsPort =
+    env.IMS_ACS_TLS_PORT !== undefined && env.IMS_ACS_TLS_PORT !== ''
+      ? parsePort(env.IMS_ACS_TLS_PORT, 'IMS_ACS_TLS_PORT')
+      : fromFile.acsTls?.port
   return {
     dataDir,
     host,
     port,
+    ...(acsTlsPort !== undefined
+      ? { acsTls: { host: env.IMS_ACS_TLS_HOST?.trim() || fromFile.acsTls?.host || host, port: acsTlsPort } }
+      : {}),
     allowedHosts: fromFile.allowedHosts ?? [],
     sessionAbsoluteMs: (fromFile.session?.absoluteMinutes ?? 8 * 60) * 60_000,
     sessionIdleMs: (fromFile.session?.idleMinutes ?? 30) * 60_000,

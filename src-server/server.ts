@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { AcsTlsListener } from './acs/tls/listener'
 import { createApp, MODULES } from './app'
 import { loadConfig } from './config'
 import { runKnownAnswerTests } from './crypto/kat'
@@ -14,6 +15,8 @@ export interface RunningServer {
   url: string
   services: Services
   server: Server
+  /** The directory servers' mutual-TLS listener, when configured (`acsTls` / IMS_ACS_TLS_PORT). */
+  acsTls?: AcsTlsListener
   /** Graceful stop: no new connections, in-flight requests finish, jobs stop, the database closes. */
   close(): Promise<void>
 }
@@ -77,6 +80,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       })
     })
     for (const mod of modules) await mod.start?.(services)
+    const acsTls = config.acsTls
+      ? new AcsTlsListener(services.acs.tls, app.callback(), config.acsTls, services.acs.alarms, log)
+      : undefined
+    await acsTls?.start()
     const url = formatUrl(server.address() as AddressInfo)
     const running = services
     let closing: Promise<void> | undefined
@@ -84,6 +91,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       url,
       services,
       server,
+      acsTls,
       close() {
         closing ??= (async () => {
           const drained = new Promise<void>((resolve) => server.close(() => resolve()))
@@ -92,7 +100,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           const sweep = setInterval(() => server.closeIdleConnections(), 50)
           const force = setTimeout(() => server.closeAllConnections(), 10_000)
           force.unref()
-          await drained
+          await Promise.all([drained, acsTls?.close()])
           clearInterval(sweep)
           clearTimeout(force)
           for (const mod of [...modules].reverse()) await mod.stop?.()

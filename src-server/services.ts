@@ -139,6 +139,12 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
     aadColumn: "'signing:' || brand",
   })
   vault.registerSealedColumn({
+    table: 'acs_tls_identities',
+    column: 'key_sealed',
+    purpose: 'secret-enc',
+    aadColumn: "'tls:' || brand",
+  })
+  vault.registerSealedColumn({
     table: 'acs_challenges',
     column: 'app_cek',
     purpose: 'secret-enc',

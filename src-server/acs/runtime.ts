@@ -26,6 +26,8 @@ import { ChallengeFlow } from './service/challenge-flow'
 import { ChallengeStore } from './service/challenge-store'
 import { RReqOutbox } from './service/rreq-outbox'
 import { AcsSettingsStore } from './settings'
+import { DsClient } from './tls/ds-client'
+import { TlsIdentities } from './tls/tls-identities'
 import { TrustList } from './trust-list/trust-list'
 
 export interface AcsRuntimeDeps {
@@ -67,6 +69,9 @@ export class AcsRuntime {
   readonly methodSettings: MethodSettingsStore
   readonly alarms: Alarms
   readonly keys: AcsKeyStore
+  /** Mutual TLS with the directory servers: the ACS's certificate per brand and the DS CAs. */
+  readonly tls: TlsIdentities
+  readonly ds: DsClient
   readonly rules: RuleSetStore
   readonly ledger: Ledger
   readonly challenges: ChallengeStore
@@ -90,7 +95,9 @@ export class AcsRuntime {
     this.rules = new RuleSetStore(d.db, d.audit, CHALLENGE_ALL)
     this.ledger = new Ledger(d.db)
     this.challenges = new ChallengeStore(d.db, d.vault)
-    this.outbox = new RReqOutbox(d.db, this.ledger, this.alarms, this.settings, d.log, d.durable)
+    this.tls = new TlsIdentities(d.db, d.vault, d.audit)
+    this.ds = new DsClient(this.tls)
+    this.outbox = new RReqOutbox(d.db, this.ledger, this.alarms, this.settings, d.log, d.durable, this.ds)
     this.authValues = new AuthValues(d.db, d.vault, this.keys, d.issuers)
     this.methodSettings = new MethodSettingsStore(d.db, d.audit, this.settings)
     const methodSettings = (issuerId: number | undefined) => this.methodSettings.effective(issuerId)
@@ -147,5 +154,6 @@ export class AcsRuntime {
     clearInterval(this.timer)
     this.timer = undefined
     await this.outbox.stop()
+    this.ds.close()
   }
 }

@@ -5,6 +5,7 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto'
+import { isIP } from 'node:net'
 import forge from 'node-forge'
 
 /**
@@ -72,6 +73,8 @@ function issue(opts: {
   ca: boolean
   notBefore: Date
   days: number
+  /** A TLS end entity: extended key usage for both ends of a mutual-TLS link, and the names it answers to. */
+  tls?: { dnsNames: string[]; ips: string[] }
 }): string {
   const cert = forge.pki.createCertificate()
   cert.serialNumber = '01' + randomBytes(15).toString('hex')
@@ -89,8 +92,20 @@ function issue(opts: {
     { name: 'basicConstraints', cA: opts.ca, critical: true },
     opts.ca
       ? { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }
-      : { name: 'keyUsage', digitalSignature: true, critical: true },
+      : { name: 'keyUsage', digitalSignature: true, keyEncipherment: !!opts.tls, critical: true },
     { name: 'subjectKeyIdentifier' },
+    ...(opts.tls
+      ? [
+          { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+          {
+            name: 'subjectAltName',
+            altNames: [
+              ...opts.tls.dnsNames.map((value) => ({ type: 2, value })),
+              ...opts.tls.ips.map((ip) => ({ type: 7, ip })),
+            ],
+          },
+        ]
+      : []),
   ])
   const signer = opts.issuer?.forgeKey ?? opts.selfKey!
   const md = forge.md.sha256.create()
@@ -163,6 +178,61 @@ export function generateTestPki(options: TestPkiOptions = {}): TestPki {
     leafKey,
     chainPem: [leafPem, intermediatePem],
   }
+}
+
+/** A mutual-TLS link between the ACS and a directory server, both certified by one DS TLS CA. */
+export interface TestTlsPki {
+  /** The DS TLS CA: what each side trusts for the other's certificate. */
+  caPem: string
+  /** The ACS's certificate (server for AReqs, client for RReqs) and its PKCS#8 key. */
+  acsCertPem: string
+  acsKeyPem: string
+  /** The (lab) directory server's certificate and key, for the client that sends AReqs. */
+  dsCertPem: string
+  dsKeyPem: string
+}
+
+/**
+ * The scheme's TLS PKI in miniature, for a pilot and the tests: a DS TLS CA issuing the ACS's certificate
+ * (named for `hosts`: DNS names and IP addresses) and a directory server's. Real links use the certificates
+ * the card scheme issues; the shape is the same.
+ */
+export function generateTestTlsPki(
+  options: { name?: string; hosts?: string[]; validDays?: number } = {},
+): TestTlsPki {
+  const name = options.name ?? 'Lab DS'
+  const hosts = options.hosts ?? ['localhost', '127.0.0.1', '::1']
+  const isIp = (h: string) => isIP(h) !== 0
+  const notBefore = new Date(Date.now() - 3_600_000)
+  const days = options.validDays ?? 365
+  const caKey = rsaKeyPair()
+  const ca: Authority = { subject: dn(`${name} TLS CA`), forgeKey: caKey.forgeKey }
+  const caPem = issue({
+    subject: ca.subject,
+    subjectPublicKeyPem: caKey.publicPem,
+    selfKey: caKey.forgeKey,
+    ca: true,
+    notBefore,
+    days: days * 2,
+  })
+  const endEntity = (cn: string, tls: { dnsNames: string[]; ips: string[] }) => {
+    const key = rsaKeyPair()
+    return {
+      certPem: issue({
+        subject: dn(cn),
+        subjectPublicKeyPem: key.publicPem,
+        issuer: ca,
+        ca: false,
+        notBefore,
+        days,
+        tls,
+      }),
+      keyPem: key.key.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    }
+  }
+  const acs = endEntity(`${name} ACS`, { dnsNames: hosts.filter((h) => !isIp(h)), ips: hosts.filter(isIp) })
+  const ds = endEntity(`${name} directory server`, { dnsNames: ['localhost'], ips: ['127.0.0.1'] })
+  return { caPem, acsCertPem: acs.certPem, acsKeyPem: acs.keyPem, dsCertPem: ds.certPem, dsKeyPem: ds.keyPem }
 }
 
 // -------------------------------------------------------------------------------------------------------

@@ -1,19 +1,13 @@
-import {
-  createHmac,
-  createPrivateKey,
-  createPublicKey,
-  randomBytes,
-  X509Certificate,
-  type KeyObject,
-} from 'node:crypto'
+import { createHmac, createPrivateKey, randomBytes } from 'node:crypto'
 import type { AuditLog } from '../../audit/audit-log'
 import { desEncrypt } from '../../crypto/block'
 import type { Vault } from '../../crypto/vault'
 import { HttpProblem } from '../../http/problem'
 import type { IssuerRepository, ResolvedRange } from '../../issuers/repository'
-import { generateTestPki, validateCertificateChain } from '../../lab/pki'
+import { generateTestPki } from '../../lab/pki'
 import type { Db } from '../../store/db'
 import { splitPemChain, type AcsSigner } from '../app-channel/signed-content'
+import { certifiedKey } from './certified-key'
 import {
   mastercardSpa2DsTransIdGenerator,
   mastercardSpa2GoCavvGenerator,
@@ -212,26 +206,7 @@ export class AcsKeyStore {
     input: { chainPem: string; privateKeyPem: string; rootPem?: string },
     actor: string,
   ): SigningView {
-    const validation = validateCertificateChain(input.chainPem, {
-      trustedRootsPem: input.rootPem ? [input.rootPem] : undefined,
-    })
-    if (!validation.ok)
-      throw new HttpProblem(422, 'Invalid certificate chain', validation.problems.join('; '))
-    let key: KeyObject
-    try {
-      key = createPrivateKey(input.privateKeyPem)
-    } catch {
-      throw new HttpProblem(
-        422,
-        'Invalid private key',
-        'The private key is not a PEM key this server can read',
-      )
-    }
-    const chain = splitPemChain(input.chainPem)
-    const leaf = new X509Certificate(chain[0])
-    const leafSpki = leaf.publicKey.export({ format: 'der', type: 'spki' })
-    if (!createPublicKey(key).export({ format: 'der', type: 'spki' }).equals(leafSpki))
-      throw new HttpProblem(422, 'Key mismatch', 'The private key does not belong to the signing certificate')
+    const { chain, leaf, key } = certifiedKey(input, 'signing')
     const alg =
       key.asymmetricKeyType === 'rsa' ? 'PS256' : key.asymmetricKeyType === 'ec' ? 'ES256' : undefined
     if (!alg)

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import { actorOf } from '../../app'
 import type { ApiRegistry } from '../../http/api'
@@ -21,6 +22,22 @@ const RangeKey = z.object({
   keyIndicator: z.string(),
   kcv: z.string(),
   createdAt: z.string(),
+})
+/** A DNS name (labels of letters, digits and hyphens) or an IP address: what a certificate can be issued to. */
+const HostName = z
+  .string()
+  .max(253)
+  .refine(
+    (h) =>
+      isIP(h) !== 0 || /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(h),
+    'a DNS name or an IP address',
+  )
+const TlsIdentity = z.object({
+  brand: z.string(),
+  subject: z.string(),
+  names: z.string(),
+  expiresAt: z.string(),
+  dsCas: z.array(z.string()),
 })
 const Signing = z.object({
   brand: z.string(),
@@ -189,6 +206,54 @@ export function registerAcsConsole(api: ApiRegistry, { acs, reads, audit }: Serv
     handler(ctx, { params, body }) {
       ctx.status = 201
       return acs.keys.generateTestSigning(params.brand, actorOf(ctx), body.keyType)
+    },
+  })
+  api.route({
+    method: 'get',
+    path: '/api/acs/tls',
+    summary:
+      'Mutual-TLS identities per brand for the directory servers (certificate subjects, names, expiry)',
+    tags: ['acs', 'keys'],
+    auth: { permission: 'issuers.manage' },
+    responses: { 200: z.array(TlsIdentity) },
+    handler: () => acs.tls.list(),
+  })
+  api.route({
+    method: 'put',
+    path: '/api/acs/tls/:brand',
+    summary:
+      "Import a brand's mutual-TLS identity: the ACS certificate chain the scheme issued (leaf first), its key, and the DS CA certificates; validated",
+    tags: ['acs', 'keys'],
+    auth: { permission: 'issuers.manage' },
+    params: BrandParam,
+    body: z.object({
+      chainPem: z.string().max(64_000),
+      privateKeyPem: z.string().max(16_000),
+      dsCaPem: z.string().max(64_000),
+    }),
+    responses: { 200: TlsIdentity },
+    handler: (ctx, { params, body }) => acs.tls.import(params.brand, body, actorOf(ctx)),
+  })
+  api.route({
+    method: 'post',
+    path: '/api/acs/tls/:brand/test-pki',
+    summary:
+      "Generate a test mutual-TLS link for a brand (DS TLS CA, ACS certificate for the given host names, a DS client certificate); returns the DS's certificate and key",
+    tags: ['acs', 'keys'],
+    auth: { permission: 'issuers.manage' },
+    params: BrandParam,
+    body: z.object({ hosts: z.array(HostName).min(1).max(20).optional() }),
+    responses: {
+      201: z.object({
+        identity: TlsIdentity,
+        caPem: z.string(),
+        dsCertPem: z.string(),
+        dsKeyPem: z.string(),
+      }),
+    },
+    handler(ctx, { params, body }) {
+      ctx.status = 201
+      return acs.tls.generateTest(params.brand, body.hosts, actorOf(ctx))
     },
   })
   api.route({

@@ -5,6 +5,7 @@ import type { Ledger } from '../ledger/ledger'
 import { parseRRes, type RReq } from '../protocol/rreq'
 import { serializeMessage } from '../protocol/serialize'
 import type { AcsSettingsStore } from '../settings'
+import type { DsClient } from '../tls/ds-client'
 
 interface OutboxRow {
   id: number
@@ -49,6 +50,8 @@ export class RReqOutbox {
     private readonly log: Logger,
     /** The result the RReq reports must be on disk before the DS can hear of it. */
     private readonly durable: () => Promise<void>,
+    /** Sends to the DS (mutual TLS with the brand's identity over https). */
+    private readonly ds: DsClient,
   ) {
     this.claim = db.prepare(
       `UPDATE acs_rreq_outbox SET status = 'sending', attempts = attempts + 1
@@ -100,14 +103,9 @@ export class RReqOutbox {
     let problem: string
     try {
       await this.durable()
-      const res = await fetch(row.ds_url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-        body: row.body,
-        signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
-      })
-      const text = await res.text()
-      const parsed = parseRRes(text, sent)
+      const brand = this.ledger.header(row.acs_trans_id)?.brand as string | undefined
+      const res = await this.ds.post(row.ds_url, row.body, brand, SEND_TIMEOUT_MS)
+      const parsed = parseRRes(res.text, sent)
       if (parsed.kind === 'rres') {
         this.db.transaction(() => {
           this.ledger.message(ids, 'RRes', 'in', parsed.rres)
@@ -125,7 +123,10 @@ export class RReqOutbox {
           ? `DS answered Erro ${parsed.erro.errorCode}`
           : `invalid RRes (HTTP ${res.status}): ${parsed.erro.errorCode} ${parsed.erro.errorDetail}`
     } catch (err) {
-      problem = (err as Error).name === 'TimeoutError' ? 'no RRes within 5 s' : 'DS unreachable'
+      problem =
+        (err as Error).name === 'TimeoutError'
+          ? 'no RRes within 5 s'
+          : `DS unreachable: ${(err as Error).message}`
     }
     const { rreqMaxAttempts, rreqRetryBaseMs } = this.settings.get()
     const final = row.attempts >= rreqMaxAttempts

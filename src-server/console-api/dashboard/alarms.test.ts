@@ -71,7 +71,7 @@ describe('certificate alarms', () => {
     ])
   })
 
-  it('cover the ACS signing chains and the PED station pair, with dates as X509Certificate gives them', () => {
+  it('cover the ACS signing chains, its mutual-TLS certificates and the PED station pair, with dates as X509Certificate gives them', () => {
     const certificates = certificatesInUse(
       {
         listSigning: () => [
@@ -86,14 +86,29 @@ describe('certificate alarms', () => {
         ],
       },
       {
+        list: () => [
+          {
+            brand: 'mastercard',
+            subject: 'CN=acs-tls',
+            names: 'DNS:acs',
+            expiresAt: '2030-06-20T00:00:00.000Z',
+            dsCas: [],
+          },
+        ],
+      },
+      {
         trustedCa: { subject: 'CN=ca', validTo: 'Jun  5 12:00:00 2030 GMT' },
         kdh: { subject: 'CN=kdh', validTo: 'Dec 31 23:59:59 2040 GMT' },
       },
     )
     expect(certificateAlarms(certificates, NOW).map((a) => [a.ref, a.message])).toEqual([
       ['brand:visa', 'The visa app-channel signing certificate (CN=acs) expires on 2030-06-10 (in 9 days)'],
+      [
+        'tls:mastercard',
+        'The mastercard mutual-TLS certificate for the directory server (CN=acs-tls) expires on 2030-06-20 (in 19 days)',
+      ],
       ['ped:trusted-ca', 'The trusted PED device CA certificate (CN=ca) expires on 2030-06-05 (in 5 days)'],
     ])
-    expect(certificatesInUse({ listSigning: () => [] }, undefined)).toEqual([])
+    expect(certificatesInUse({ listSigning: () => [] }, { list: () => [] }, undefined)).toEqual([])
   })
 })

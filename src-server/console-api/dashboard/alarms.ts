@@ -1,4 +1,5 @@
 import type { AcsKeyStore } from '../../acs/keys/key-store'
+import type { TlsIdentities } from '../../acs/tls/tls-identities'
 import type { IssuerRepository } from '../../issuers/repository'
 import type { ModemView } from '../../modems/service'
 import type { ReadPool } from '../../store/read-pool'
@@ -137,9 +138,13 @@ export function certificateAlarms(certificates: ExpiringCertificate[], now: numb
   })
 }
 
-/** The certificates the suite depends on: the ACS's app-channel signing chains and the PED station's TR-34 pair. */
+/**
+ * The certificates the suite depends on: the ACS's app-channel signing chains, its mutual-TLS certificates for
+ * the directory servers, and the PED station's TR-34 pair.
+ */
 export function certificatesInUse(
   keys: Pick<AcsKeyStore, 'listSigning'>,
+  tls: Pick<TlsIdentities, 'list'>,
   pedTrust:
     | { trustedCa: { subject: string; validTo: string }; kdh: { subject: string; validTo: string } }
     | undefined,
@@ -148,6 +153,11 @@ export function certificatesInUse(
     ref: `brand:${s.brand}`,
     label: `The ${s.brand} app-channel signing certificate (${s.subject})`,
     notAfter: new Date(s.expiresAt),
+  }))
+  const links = tls.list().map((t) => ({
+    ref: `tls:${t.brand}`,
+    label: `The ${t.brand} mutual-TLS certificate for the directory server (${t.subject})`,
+    notAfter: new Date(t.expiresAt),
   }))
   const ped = pedTrust
     ? [
@@ -163,7 +173,7 @@ export function certificatesInUse(
         },
       ]
     : []
-  return [...signing, ...ped]
+  return [...signing, ...links, ...ped]
 }
 
 /**

@@ -21,6 +21,7 @@ export const FINGERPRINT_SQL = `SELECT
   (SELECT count(*) FROM acs_rreq_outbox INDEXED BY acs_rreq_outbox_due
    WHERE status IN ('pending', 'sending') AND attempts > 0) AS retrying,
   (SELECT group_concat(brand || '/' || expires_at || '/' || created_at, ';') FROM acs_signing_keys) AS signing,
+  (SELECT group_concat(brand || '/' || expires_at || '/' || created_at, ';') FROM acs_tls_identities) AS tls,
   (SELECT group_concat(range_id || '/' || id, ';') FROM acs_range_keys) AS range_keys,
   (SELECT group_concat(id || '/' || status, ';') FROM card_ranges) AS ranges,
   (SELECT updated_at FROM ped_trust WHERE id = 1) AS ped_trust`

@@ -31,7 +31,7 @@ export async function dashboardFigures(
   const conditions = [
     ...recorded.rreqRetrying,
     ...modemAlarms(s.modems.gatewayChoice, s.modems.views()),
-    ...certificateAlarms(certificatesInUse(s.acs.keys, s.peds.trust()), now),
+    ...certificateAlarms(certificatesInUse(s.acs.keys, s.acs.tls, s.peds.trust()), now),
     ...rangesWithoutKeys(s.issuers, s.acs.keys),
   ]
   return {

@@ -8,6 +8,7 @@ import foundation from './0001-foundation'
 import issuersEnrolment from './0100-issuers-enrolment'
 import acs from './0110-acs'
 import acsTrustList from './0120-acs-trust-list'
+import acsTls from './0130-acs-tls'
 import authMethods from './0200-auth-methods'
 import fraud from './0210-fraud'
 import sms from './0300-sms'
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
   issuersEnrolment,
   acs,
   acsTrustList,
+  acsTls,
   authMethods,
   fraud,
   sms,
