@@ -80,7 +80,13 @@ export function alarmRemedy(alarm: DashboardAlarm): { href: string; label: strin
     case 'certificate-expiring':
     case 'certificate-expired':
       if (alarm.ref.startsWith('ped:')) return { href: '#/keys', label: 'Open Keys & PEDs' }
+      if (alarm.ref.startsWith('tls:'))
+        return { text: `Import the renewed TLS certificate: PUT /api/acs/tls/${subject}` }
       return { text: `Import a new chain: PUT /api/acs/signing/${subject}` }
+    case 'acs-tls-missing':
+      return { text: 'Import a TLS identity for a brand: PUT /api/acs/tls/{brand}' }
+    case 'acs-tls-listener':
+      return { text: 'Check acsTls in config.json (a free port) and the server log' }
     case 'signing-key-missing':
       return { text: `Import a signing key and chain: PUT /api/acs/signing/${subject}` }
     case 'range-without-keys':

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest'
+import type { DashboardAlarm } from '../endpoints'
+import { alarmRemedy } from './labels'
+
+const alarm = (kind: DashboardAlarm['kind'], ref: string): DashboardAlarm =>
+  ({ key: `${kind}:${ref}`, kind, ref, severity: 'warning', message: '' }) as DashboardAlarm
+
+describe('alarm remedies', () => {
+  it('send each expiring certificate to where its renewal is imported', () => {
+    expect(alarmRemedy(alarm('certificate-expiring', 'ped:kdh'))).toEqual({
+      href: '#/keys',
+      label: 'Open Keys & PEDs',
+    })
+    expect(alarmRemedy(alarm('certificate-expiring', 'tls:visa'))).toEqual({
+      text: 'Import the renewed TLS certificate: PUT /api/acs/tls/visa',
+    })
+    expect(alarmRemedy(alarm('certificate-expired', 'brand:mastercard'))).toEqual({
+      text: 'Import a new chain: PUT /api/acs/signing/mastercard',
+    })
+  })
+})
