@@ -80,4 +80,13 @@ export class Alarms {
         .run(new Date().toISOString(), actor, id).changes > 0
     )
   }
+
+  /** Closes the open alarm of this kind and subject once its condition is gone (acknowledged by `system`). */
+  clear(kind: string, ref: string): void {
+    this.db
+      .prepare(
+        `UPDATE alarms SET acknowledged_at = ?, acknowledged_by = 'system' WHERE kind = ? AND ref = ? AND acknowledged_at IS NULL`,
+      )
+      .run(new Date().toISOString(), kind, ref)
+  }
 }

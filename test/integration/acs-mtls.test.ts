@@ -49,7 +49,7 @@ function areq(overrides: Record<string, unknown> = {}): string {
 function post(
   url: string,
   body: string,
-  tls: { ca: string; cert?: string; key?: string },
+  tls: { ca: string; cert?: string; key?: string; servername?: string },
   path = '/acs/v2/areq',
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -91,6 +91,8 @@ describe('mutual-TLS listener', () => {
     expect(created.dsKeyPem).toContain('PRIVATE KEY')
     link = created
     expect(lab.srv.acsTls?.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+    const open = (await (await lab.srv.api('/api/alarms', { token: lab.token })).json()) as { kind: string }[]
+    expect(open.map((a) => a.kind)).not.toContain('acs-tls-missing')
     const listed = (await (await lab.srv.api('/api/acs/tls', { token: lab.token })).json()) as {
       brand: string
       dsCas: string[]
@@ -124,6 +126,35 @@ describe('mutual-TLS listener', () => {
     ).rejects.toThrow()
   })
 
+  it("lets a DS speak only for the schemes whose CA certified it (Erro 303 for another scheme's card)", async () => {
+    const res = await lab.srv.api('/api/acs/tls/mastercard/test-pki', {
+      method: 'POST',
+      token: lab.token,
+      json: { hosts: ['mc.localhost'] },
+    })
+    const mc = (await res.json()) as Link
+    // SNI picks the Mastercard certificate for its host name; the Visa DS still gets the Visa one.
+    const asMastercardDs = { ca: mc.caPem, cert: mc.dsCertPem, key: mc.dsKeyPem, servername: 'mc.localhost' }
+    const visaCard = JSON.parse((await post(lab.srv.acsTls!.url!, areq(), asMastercardDs)).text) as Record<
+      string,
+      string
+    >
+    expect(visaCard).toMatchObject({ messageType: 'Erro', errorCode: '303', errorComponent: 'A' })
+    expect(visaCard.errorDetail).toMatch(/visa card .* certified for mastercard/)
+    const mcCard = await post(
+      lab.srv.acsTls!.url!,
+      areq({ acctNumber: CARDS.mastercardDe.pan }),
+      asMastercardDs,
+    )
+    expect(JSON.parse(mcCard.text)).toMatchObject({ messageType: 'ARes' })
+    const visa = await post(lab.srv.acsTls!.url!, areq(), {
+      ca: link.caPem,
+      cert: link.dsCertPem,
+      key: link.dsKeyPem,
+    })
+    expect(JSON.parse(visa.text)).toMatchObject({ messageType: 'ARes' })
+  })
+
   it('serves the DS endpoint only: the console API is not on this listener', async () => {
     const tls = { ca: link.caPem, cert: link.dsCertPem, key: link.dsKeyPem }
     const res = await post(lab.srv.acsTls!.url!, '{"username":"admin","password":"x"}', tls, '/api/session')
@@ -146,9 +177,11 @@ describe('mutual-TLS listener', () => {
       expect(res.status).toBe(422)
       expect(((await res.json()) as { detail: string }).detail).toMatch(detail)
     }
-    const [stored] = (await (await lab.srv.api('/api/acs/tls', { token: lab.token })).json()) as {
+    const listed = (await (await lab.srv.api('/api/acs/tls', { token: lab.token })).json()) as {
+      brand: string
       subject: string
     }[]
+    const stored = listed.find((i) => i.brand === 'visa')!
     expect(stored.subject).toContain('Lab visa DS ACS')
   })
 

@@ -7,6 +7,7 @@ import { buildErro, type ErroMessageType } from '../protocol/erro'
 import { parseThreeDSMethodData } from '../protocol/method'
 import { serializeMessage } from '../protocol/serialize'
 import type { AcsRuntime } from '../runtime'
+import { dsBrandsOf } from '../tls/listener'
 
 const AREQ_LIMIT = 64 * 1024
 const FORM_LIMIT = 32 * 1024
@@ -97,7 +98,10 @@ export function acsEndpoints(acs: AcsRuntime, log: Logger) {
       switch (ctx.path) {
         case '/acs/v2/areq': {
           const raw = (await readRawBody(ctx, AREQ_LIMIT)).toString('utf8')
-          const answer = (await acs.areq.handle(raw, origin)) as { acsTransID?: string; acsURL?: string }
+          const answer = (await acs.areq.handle(raw, origin, dsBrandsOf(ctx.req))) as {
+            acsTransID?: string
+            acsURL?: string
+          }
           // An acsURL in the ARes opens a browser challenge.
           if (answer.acsURL && answer.acsTransID)
             acs.latency.browserChallenge(ctx, answer.acsTransID, { first: true })

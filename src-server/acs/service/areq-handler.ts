@@ -84,13 +84,17 @@ export class AReqHandler {
       .pluck()
   }
 
-  async handle(raw: string, origin: string): Promise<object> {
+  /**
+   * `dsBrands`: for an AReq that came over the mutual-TLS listener, the schemes whose DS CAs certified the
+   * sender; a card of another scheme gets Erro 303 (a Mastercard DS does not speak for Visa cards).
+   */
+  async handle(raw: string, origin: string, dsBrands?: readonly string[]): Promise<object> {
     let areq: AReq | undefined
     try {
       const parsed = parseAReq(raw, { allowHttpLoopback: true })
       if (!parsed.ok) return this.rejected(raw, parsed.erro)
       areq = parsed.areq
-      return await this.answer(areq, raw, origin)
+      return await this.answer(areq, raw, origin, dsBrands)
     } catch (err) {
       this.d.log.error({ err: maskPansInText(String(err)) }, 'AReq processing failed')
       this.d.alarms.raise(
@@ -131,9 +135,25 @@ export class AReqHandler {
     return erro
   }
 
-  private async answer(areq: AReq, raw: string, origin: string): Promise<object> {
+  private async answer(
+    areq: AReq,
+    raw: string,
+    origin: string,
+    dsBrands: readonly string[] | undefined,
+  ): Promise<object> {
     const pan = areq.acctNumber
     const range = this.d.issuers.findRange(pan)
+    if (range && dsBrands && !dsBrands.includes(range.brand))
+      return this.rejected(
+        JSON.stringify(areq),
+        buildErro({
+          code: '303',
+          detail: `a ${range.brand} card from a directory server certified for ${dsBrands.join(', ') || 'no scheme'}`,
+          messageType: 'AReq',
+          messageVersion: areq.messageVersion,
+          ids: areq,
+        }),
+      )
     if (range?.production) {
       for (const field of ['dsURL', 'threeDSServerURL', 'notificationURL'] as const) {
         const v = areq[field]

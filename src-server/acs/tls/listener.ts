@@ -1,7 +1,13 @@
 import { createServer, type Server } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
+import { X509Certificate } from 'node:crypto'
+import {
+  createSecureContext,
+  type DetailedPeerCertificate,
+  type SecureContext,
+  type TLSSocket,
+} from 'node:tls'
 import type { Logger } from '../../log'
 import type { Alarms } from '../alarms'
 import type { TlsIdentities } from './tls-identities'
@@ -9,11 +15,34 @@ import type { TlsIdentities } from './tls-identities'
 /** The only requests a directory server makes of an ACS. */
 const DS_PATHS = new Set(['/acs/v2/areq'])
 
+/** For a request that came over this listener: the brands whose DS CAs certified the DS's certificate. */
+const certifiedBrands = new WeakMap<IncomingMessage, readonly string[]>()
+
+/**
+ * The card schemes the directory server behind a request may send AReqs for; undefined for a request that did
+ * not come through the mutual-TLS listener (the lab on loopback, the main listener).
+ */
+export function dsBrandsOf(req: IncomingMessage): readonly string[] | undefined {
+  return certifiedBrands.get(req)
+}
+
+/** The peer's certificate chain as the TLS handshake received it, leaf first. */
+function peerChain(socket: TLSSocket): X509Certificate[] {
+  const chain: X509Certificate[] = []
+  let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true)
+  while (cert?.raw && !chain.some((c) => c.raw.equals(cert!.raw))) {
+    chain.push(new X509Certificate(cert.raw))
+    cert = cert.issuerCertificate
+  }
+  return chain
+}
+
 /**
  * The second listener of the brief: the ACS's directory-server endpoint behind mutual TLS. The DS must
  * present a certificate that chains to one of the stored DS CAs (anything else fails the handshake), the ACS
  * presents the certificate its scheme issued it, and only the DS's endpoint answers here: the console, its
- * API and the cardholder-facing challenge pages stay on the main listener.
+ * API and the cardholder-facing challenge pages stay on the main listener. A DS speaks for the schemes whose
+ * DS CAs certified it (`dsBrandsOf`): the AReq handler refuses a card of another scheme.
  *
  * It listens once a TLS identity exists (at start, or as soon as an operator imports one) and picks up a
  * renewed certificate without a restart.
@@ -126,12 +155,17 @@ export class AcsTlsListener {
       })
     })
     this.server = server
+    this.alarms.clear('acs-tls-missing', 'listener')
+    this.alarms.clear('acs-tls-listener', 'listener')
     this.log.info({ url: this.url }, 'ACS mutual-TLS listener for directory servers')
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0]
-    if (DS_PATHS.has(path)) return this.handler(req, res)
+    if (DS_PATHS.has(path)) {
+      certifiedBrands.set(req, this.identities.brandsCertifying(peerChain(req.socket as TLSSocket)))
+      return this.handler(req, res)
+    }
     const body = JSON.stringify({
       type: 'about:blank',
       title: 'Not Found',

@@ -27,6 +27,7 @@ export interface TlsIdentity {
   cert: string[]
   /** The DS CA certificates. */
   ca: string[]
+  caCertificates: X509Certificate[]
   leaf: X509Certificate
 }
 
@@ -171,6 +172,16 @@ export class TlsIdentities {
     }
   }
 
+  /**
+   * The brands whose DS CAs certified a directory server's certificate chain (leaf first, as the TLS peer
+   * presented it): the schemes that DS may speak for. Empty when no stored CA anchors it.
+   */
+  brandsCertifying(chain: X509Certificate[]): string[] {
+    const anchored = (ca: X509Certificate) =>
+      chain.some((c) => c.raw.equals(ca.raw) || (c.checkIssued(ca) && c.verify(ca.publicKey)))
+    return [...this.all().values()].filter((id) => id.caCertificates.some(anchored)).map((id) => id.brand)
+  }
+
   /** Called after every change (the listener reloads its certificates). */
   onChange(listener: () => void): () => void {
     this.listeners.add(listener)
@@ -205,6 +216,7 @@ export class TlsIdentities {
               .toString(),
             cert,
             ca: splitPemChain(r.ds_ca_pem),
+            caCertificates: splitPemChain(r.ds_ca_pem).map((pem) => new X509Certificate(pem)),
             leaf: new X509Certificate(cert[0]),
           },
         ]
