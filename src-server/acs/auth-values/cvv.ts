@@ -7,12 +7,13 @@ import { DesEcb } from '../../crypto/block'
  */
 export class CvvKeys {
   private readonly a: DesEcb
-  private readonly b: DesEcb
+  /** A‖B as 2-key TDES: its EDE (A, B, A) is the algorithm's last three steps in one call. */
+  private readonly ab: DesEcb
 
   constructor(keyA: Uint8Array, keyB: Uint8Array) {
     if (keyA.length !== 8 || keyB.length !== 8) throw new RangeError('CVK halves must be 8 bytes each')
     this.a = new DesEcb(keyA)
-    this.b = new DesEcb(keyB)
+    this.ab = new DesEcb(Buffer.concat([keyA, keyB]))
   }
 
   cvv(pan: string, fourDigits: string, threeDigits: string): string {
@@ -23,12 +24,9 @@ export class CvvKeys {
     const data = (pan16 + fourDigits + threeDigits).padEnd(32, '0')
     const block1 = Buffer.from(data.slice(0, 16), 'hex')
     const block2 = Buffer.from(data.slice(16), 'hex')
-    let r = this.a.encrypt(block1)
+    const r = this.a.encrypt(block1)
     for (let i = 0; i < 8; i++) r[i] ^= block2[i]
-    r = this.a.encrypt(r)
-    r = this.b.decrypt(r)
-    r = this.a.encrypt(r)
-    return decimalise(r.toString('hex').toUpperCase()).slice(0, 3)
+    return decimalise(this.ab.encrypt(r).toString('hex').toUpperCase()).slice(0, 3)
   }
 }
 
