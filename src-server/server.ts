@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { areqEndpoint } from './acs/routes/areq-endpoint'
 import { AcsTlsListener } from './acs/tls/listener'
 import { createApp, MODULES } from './app'
 import { loadConfig } from './config'
@@ -62,10 +63,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     services = createServices(config, log, masterKey, VERSION)
     const modules = options.modules ?? MODULES
     const { app } = createApp(services, { modules, consoleRoot: options.consoleRoot })
-    const server = createServer(
-      { requestTimeout: config.requestTimeoutMs, headersTimeout: 20_000 },
-      app.callback(),
-    )
+    // The directory servers' AReq endpoint is answered ahead of Koa (acs/routes/areq-endpoint.ts).
+    const areq = areqEndpoint(services.acs, services.durability, log)
+    const koa = app.callback()
+    const handler = (req: IncomingMessage, res: ServerResponse) => void (areq(req, res) || koa(req, res))
+    const server = createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: 20_000 }, handler)
     server.keepAliveTimeout = 5_000
     const sockets = new Set<Socket>()
     server.on('connection', (s) => {
@@ -81,7 +83,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     })
     for (const mod of modules) await mod.start?.(services)
     const acsTls = config.acsTls
-      ? new AcsTlsListener(services.acs.tls, app.callback(), config.acsTls, services.acs.alarms, log)
+      ? new AcsTlsListener(services.acs.tls, handler, config.acsTls, services.acs.alarms, log)
       : undefined
     await acsTls?.start()
     const url = formatUrl(server.address() as AddressInfo)

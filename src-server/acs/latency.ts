@@ -1,5 +1,5 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks'
-import type { Context } from 'koa'
+import type { ServerResponse } from 'node:http'
 
 /**
  * The ACS endpoints whose server time is kept, by path. The browser challenge endpoint takes both the first
@@ -25,6 +25,12 @@ export interface LatencySummary {
   max: number
 }
 
+/** What a handler learns about its request while answering it (Koa's `ctx.state`, or a plain object). */
+export interface LatencyLabels {
+  acsLatency?: Endpoint
+  acsChallenge?: { acsTransID: string; first: boolean; final: boolean }
+}
+
 const ms = (ns: number) => Math.round(ns / 1e3) / 1e3
 
 /**
@@ -43,17 +49,18 @@ export class AcsLatency {
   private readonly openChallenges = new Map<string, { ns: number; at: number }>()
   private since = new Date()
 
-  /** Starts timing the request if it is one of the measured endpoints. */
-  observe(ctx: Context): void {
-    const endpoint = ctx.method === 'POST' ? ENDPOINTS[ctx.path as keyof typeof ENDPOINTS] : undefined
+  /**
+   * Starts timing the request if it is one of the measured endpoints; `labels` is where the handler says what
+   * it turned out to be (`label`, `browserChallenge`) before the answer goes out.
+   */
+  observe(method: string, path: string, res: ServerResponse, labels: LatencyLabels): void {
+    const endpoint = method === 'POST' ? ENDPOINTS[path as keyof typeof ENDPOINTS] : undefined
     if (!endpoint) return
     const start = process.hrtime.bigint()
-    ctx.res.once('finish', () => {
+    res.once('finish', () => {
       const ns = Math.max(1, Number(process.hrtime.bigint() - start))
-      this.record((ctx.state.acsLatency as Endpoint | undefined) ?? endpoint, ns)
-      const step = ctx.state.acsChallenge as
-        { acsTransID: string; first: boolean; final: boolean } | undefined
-      if (step) this.challengeTime(step, ns)
+      this.record(labels.acsLatency ?? endpoint, ns)
+      if (labels.acsChallenge) this.challengeTime(labels.acsChallenge, ns)
     })
   }
 
@@ -61,8 +68,12 @@ export class AcsLatency {
    * Counts this request's time towards its browser challenge: `first` for the AReq that opened it, `final`
    * for the answer carrying the final CRes page.
    */
-  browserChallenge(ctx: Context, acsTransID: string, step: { first?: boolean; final?: boolean }): void {
-    ctx.state.acsChallenge = { acsTransID, first: step.first ?? false, final: step.final ?? false }
+  browserChallenge(
+    labels: LatencyLabels,
+    acsTransID: string,
+    step: { first?: boolean; final?: boolean },
+  ): void {
+    labels.acsChallenge = { acsTransID, first: step.first ?? false, final: step.final ?? false }
   }
 
   private record(kind: Endpoint, ns: number): void {
@@ -88,8 +99,8 @@ export class AcsLatency {
   }
 
   /** Files the request under another endpoint name (a browser CReq, not a later challenge step). */
-  label(ctx: Context, endpoint: Endpoint): void {
-    ctx.state.acsLatency = endpoint
+  label(labels: LatencyLabels, endpoint: Endpoint): void {
+    labels.acsLatency = endpoint
   }
 
   summary(): { since: string } & Partial<Record<Endpoint, LatencySummary>> {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import type { Context } from 'koa'
 import { HttpProblem } from './problem'
 
@@ -6,11 +7,17 @@ import { HttpProblem } from './problem'
  * cannot make the server hold an unbounded body. The raw bytes are kept because some callers need them
  * (the ACS detects duplicate JSON keys, which JSON.parse would hide).
  */
-export function readRawBody(ctx: Context, limit: number): Promise<Buffer> {
-  if (ctx.state.rawBody) return Promise.resolve(ctx.state.rawBody as Buffer)
-  const declared = Number(ctx.get('content-length') || NaN)
+export async function readRawBody(ctx: Context, limit: number): Promise<Buffer> {
+  if (ctx.state.rawBody) return ctx.state.rawBody as Buffer
+  const raw = await readRequestBody(ctx.req, limit)
+  ctx.state.rawBody = raw
+  return raw
+}
+
+/** `readRawBody` for a plain Node request (the ACS's directory-server endpoint runs without Koa). */
+export function readRequestBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN)
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit))
-  const req = ctx.req
   if (req.readableEnded) return Promise.resolve(Buffer.alloc(0))
   // Stream events rather than `for await`: the async iterator costs a promise and a microtask per chunk,
   // which showed in the AReq profile (most bodies arrive in one chunk).
@@ -22,10 +29,8 @@ export function readRawBody(ctx: Context, limit: number): Promise<Buffer> {
       req.off('end', onEnd)
       req.off('error', settle)
       req.off('close', onClose)
-      if (err) return reject(err)
-      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
-      ctx.state.rawBody = raw
-      resolve(raw)
+      if (err) reject(err)
+      else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))
     }
     const onData = (chunk: Buffer) => {
       size += chunk.length

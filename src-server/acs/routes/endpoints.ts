@@ -7,9 +7,8 @@ import { buildErro, type ErroMessageType } from '../protocol/erro'
 import { parseThreeDSMethodData } from '../protocol/method'
 import { serializeMessage } from '../protocol/serialize'
 import type { AcsRuntime } from '../runtime'
-import { dsBrandsOf } from '../tls/listener'
 
-const AREQ_LIMIT = 64 * 1024
+const JOSE_LIMIT = 64 * 1024
 const FORM_LIMIT = 32 * 1024
 
 function json(ctx: Context, message: object): void {
@@ -61,8 +60,8 @@ export function challengePageHeaders(ctx: Context, html: string, formTarget?: st
   ctx.body = html
 }
 
+/** The endpoints answered here (POST /acs/v2/areq is `areq-endpoint.ts`, ahead of Koa). */
 const ERRO_TYPE: Record<string, ErroMessageType> = {
-  '/acs/v2/areq': 'AReq',
   '/acs/v2/challenge': 'CReq',
   '/acs/v2/app': 'CReq',
 }
@@ -74,8 +73,7 @@ const ERRO_TYPE: Record<string, ErroMessageType> = {
 export function acsEndpoints(acs: AcsRuntime, log: Logger) {
   return async (ctx: Context, next: Next) => {
     if (!ctx.path.startsWith('/acs/')) return next()
-    acs.latency.observe(ctx)
-    const origin = `${ctx.protocol}://${ctx.host}`
+    acs.latency.observe(ctx.method, ctx.path, ctx.res, ctx.state)
     const base = acs.settings.get().publicBaseUrl
     try {
       if (ctx.method === 'GET' && ctx.path === '/acs/v2/challenge/status') {
@@ -96,27 +94,16 @@ export function acsEndpoints(acs: AcsRuntime, log: Logger) {
         return
       }
       switch (ctx.path) {
-        case '/acs/v2/areq': {
-          const raw = (await readRawBody(ctx, AREQ_LIMIT)).toString('utf8')
-          const answer = (await acs.areq.handle(raw, origin, dsBrandsOf(ctx.req))) as {
-            acsTransID?: string
-            acsURL?: string
-          }
-          // An acsURL in the ARes opens a browser challenge.
-          if (answer.acsURL && answer.acsTransID)
-            acs.latency.browserChallenge(ctx, answer.acsTransID, { first: true })
-          return json(ctx, answer)
-        }
         case '/acs/v2/challenge': {
           const form = new URLSearchParams((await readRawBody(ctx, FORM_LIMIT)).toString('utf8'))
-          if (form.has('creq')) acs.latency.label(ctx, 'browserCReq')
+          if (form.has('creq')) acs.latency.label(ctx.state, 'browserCReq')
           const answer = await acs.flow.browser(form, base ? `${base}/acs/v2/challenge` : '/acs/v2/challenge')
           if (answer.kind === 'erro') return json(ctx, answer.erro)
-          acs.latency.browserChallenge(ctx, answer.acsTransID, { final: answer.final })
+          acs.latency.browserChallenge(ctx.state, answer.acsTransID, { final: answer.final })
           return challengePageHeaders(ctx, answer.html, answer.formTarget)
         }
         case '/acs/v2/app': {
-          const answer = await acs.flow.app((await readRawBody(ctx, AREQ_LIMIT)).toString('utf8'))
+          const answer = await acs.flow.app((await readRawBody(ctx, JOSE_LIMIT)).toString('utf8'))
           if (answer.kind === 'erro') return json(ctx, answer.erro)
           if (answer.kind === 'ended') {
             ctx.status = 204
