@@ -26,7 +26,9 @@ describe('CVV core (vectors.json → cvv)', () => {
     })
   }
   it('decimalises digits first, then letters', () => {
-    expect(decimalise('A1B2C3')).toBe('123012')
+    expect(decimalise(Buffer.from('A1B2C3', 'hex'))).toBe('123012')
+    expect(decimalise(Buffer.from('A1B2C3', 'hex'), 4)).toBe('1230')
+    expect(decimalise(Buffer.from('FEDCBA98', 'hex'))).toBe('98543210')
   })
 })
 

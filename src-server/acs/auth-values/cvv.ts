@@ -22,12 +22,34 @@ export class CvvKeys {
       throw new RangeError('CVV inputs must be 4 and 3 digits')
     const pan16 = pan.length >= 16 ? pan.slice(-16) : pan.padStart(16, '0')
     const data = (pan16 + fourDigits + threeDigits).padEnd(32, '0')
-    const block1 = Buffer.from(data.slice(0, 16), 'hex')
-    const block2 = Buffer.from(data.slice(16), 'hex')
-    const r = this.a.encrypt(block1)
+    const r = this.a.encrypt(packDigits(data, 0))
+    const block2 = packDigits(data, 16)
     for (let i = 0; i < 8; i++) r[i] ^= block2[i]
-    return decimalise(this.ab.encrypt(r).toString('hex').toUpperCase()).slice(0, 3)
+    return decimalise(this.ab.encrypt(r), 3)
   }
+}
+
+/** Eight bytes holding the 16 decimal digits of `digits` from `from`, two per byte (what `Buffer.from(hex)` gives). */
+function packDigits(digits: string, from: number): Buffer {
+  const out = Buffer.allocUnsafe(8)
+  for (let i = 0; i < 8; i++)
+    out[i] = ((digits.charCodeAt(from + 2 * i) - 48) << 4) | (digits.charCodeAt(from + 2 * i + 1) - 48)
+  return out
+}
+
+/**
+ * Decimalisation of the nibbles of `bytes`: the decimal digits left to right, then the hex letters A–F as
+ * 0–5, stopping after `count` digits (the CVV keeps three).
+ */
+export function decimalise(bytes: Uint8Array, count = 2 * bytes.length): string {
+  let out = ''
+  for (let pass = 0; pass < 2; pass++)
+    for (let i = 0; i < 2 * bytes.length && out.length < count; i++) {
+      const nibble = i % 2 === 0 ? bytes[i >> 1] >> 4 : bytes[i >> 1] & 15
+      if (pass === 0 && nibble < 10) out += nibble
+      else if (pass === 1 && nibble >= 10) out += nibble - 10
+    }
+  return out
 }
 
 /** One CVV with a key pair used once (the CLI, the vectors). */
@@ -39,11 +61,4 @@ export function cvvCore(
   keyB: Uint8Array,
 ): string {
   return new CvvKeys(keyA, keyB).cvv(pan, fourDigits, threeDigits)
-}
-
-/** Decimal digits left to right, then the hex letters A–F as 0–5. */
-export function decimalise(hex: string): string {
-  const digits = hex.replace(/[^0-9]/g, '')
-  const letters = hex.replace(/[0-9]/g, '').replace(/[A-F]/g, (c) => String(c.charCodeAt(0) - 65))
-  return digits + letters
 }

@@ -41,7 +41,13 @@ export interface VisaCavvConfig {
   versionAction?: number
 }
 
-const bcd = (digits: string) => Buffer.from(digits.length % 2 ? '0' + digits : digits, 'hex')
+/** Writes decimal digits as BCD into `out` at `offset` (an odd count gets a leading zero); returns the next offset. */
+function putBcd(out: Buffer, offset: number, digits: string): number {
+  const even = digits.length % 2 ? '0' + digits : digits
+  for (let i = 0; i < even.length; i += 2)
+    out[offset++] = ((even.charCodeAt(i) - 48) << 4) | (even.charCodeAt(i + 1) - 48)
+  return offset
+}
 
 /** 16 uniformly random digits, drawn eight at a time (randomInt's range stops below 2^48). */
 export function randomAtn(): string {
@@ -66,16 +72,15 @@ export function visaCavvBytes(
   const results = RESULTS_CODE[input.transStatus]
   const factor = SECOND_FACTOR[input.method]
   const cvv = cvk.cvv(input.pan, atn.slice(-4), results + factor)
-  return Buffer.concat([
-    bcd(results),
-    bcd(factor),
-    bcd(config.keyIndicator),
-    bcd(cvv.padStart(4, '0')),
-    bcd(atn.slice(-4)),
-    bcd(atn),
-    Buffer.from([config.versionAction ?? 0]),
-    Buffer.alloc(4),
-  ])
+  const out = Buffer.alloc(20) // the last four bytes (IP) stay zero
+  let at = putBcd(out, 0, results)
+  at = putBcd(out, at, factor)
+  at = putBcd(out, at, config.keyIndicator)
+  at = putBcd(out, at, cvv.padStart(4, '0'))
+  at = putBcd(out, at, atn.slice(-4))
+  at = putBcd(out, at, atn)
+  out[at] = config.versionAction ?? 0
+  return out
 }
 
 export function visaCavvGenerator(config: VisaCavvConfig): AuthValueGenerator {
