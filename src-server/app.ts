@@ -108,7 +108,8 @@ export function createApp(services: Services, options: AppOptions = {}): { app: 
   })
 
   // The durability barrier: a request that wrote is answered only once its writes are on disk (unless the
-  // handler says its answer acknowledges nothing: `ctx.state.acknowledgesNothing`).
+  // handler says its answer acknowledges nothing: `ctx.state.acknowledgesNothing`); otherwise a 503 problem,
+  // or what the handler put in `ctx.state.onStorageFailure`.
   app.use(async (ctx: Context, next: Next) => {
     const before = services.durability.changes()
     await next()
@@ -117,6 +118,9 @@ export function createApp(services: Services, options: AppOptions = {}): { app: 
       await services.durability.flush()
     } catch (err) {
       log.fatal({ err }, 'the database could not be synced to disk')
+      // A handler whose counterparty needs another kind of answer (the ACS: an EMV Erro) says so.
+      const answer = ctx.state.onStorageFailure as (() => void) | undefined
+      if (answer) return answer()
       ctx.status = 503
       ctx.type = 'application/problem+json'
       ctx.body = STORAGE_FAILURE

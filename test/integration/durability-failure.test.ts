@@ -6,9 +6,9 @@ import { startTestServer } from '../helpers/server'
 
 /**
  * A write the server cannot make durable is never acknowledged: when the WAL's fdatasync fails (as it does on a
- * failing disk: EIO), an AReq (answered ahead of Koa) and a console write both get a 503 storage-failure
- * problem instead of their answer, the failure is logged as fatal, and the server answers normally again once
- * the syncs succeed.
+ * failing disk: EIO), an AReq (answered ahead of Koa) and a browser CReq get an Erro 403 (transient system
+ * failure; never a 5xx to a 3DS counterparty) and a console write a 503 storage-failure problem, instead of
+ * their answers; the failure is logged as fatal, and the server answers normally again once syncs succeed.
  */
 let lab: Lab
 beforeAll(async () => {
@@ -29,22 +29,54 @@ function failSyncs(durability: Durability): () => void {
   return () => Object.assign(d, saved)
 }
 
-const areq = () =>
+const areq = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({
     ...makeAReq('2.2.0', 'BRW', 'PA'),
     acctNumber: CARDS.visaEn.pan,
     dsURL: `${lab.srv.url}/lab/ds/rreq`,
     threeDSServerTransID: crypto.randomUUID(),
+    ...extra,
   })
 
 describe('a failing disk', () => {
-  it('gets a 503 storage failure instead of an ARes or a console answer, then recovers', async () => {
+  it('gets an Erro 403 instead of an ARes or a challenge page, a 503 instead of a console answer, then recovers', async () => {
+    const challenge = (await (
+      await fetch(`${lab.srv.url}/acs/v2/areq`, {
+        method: 'POST',
+        body: areq({ threeDSRequestorChallengeInd: '04' }),
+      })
+    ).json()) as Record<string, string>
+    expect(challenge.transStatus).toBe('C')
     const restore = failSyncs(lab.srv.services.durability)
     try {
       const res = await fetch(`${lab.srv.url}/acs/v2/areq`, { method: 'POST', body: areq() })
-      expect(res.status).toBe(503)
-      expect(res.headers.get('content-type')).toBe('application/problem+json')
-      expect(await res.json()).toMatchObject({ status: 503, title: 'Storage failure' })
+      expect(res.status).toBe(200)
+      expect(await res.json()).toMatchObject({
+        messageType: 'Erro',
+        errorCode: '403',
+        errorComponent: 'A',
+        errorMessageType: 'AReq',
+      })
+      const creq = Buffer.from(
+        JSON.stringify({
+          threeDSServerTransID: challenge.threeDSServerTransID,
+          acsTransID: challenge.acsTransID,
+          challengeWindowSize: '05',
+          messageType: 'CReq',
+          messageVersion: '2.2.0',
+        }),
+      ).toString('base64url')
+      const page = await fetch(challenge.acsURL, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ creq }).toString(),
+      })
+      expect(page.status).toBe(200)
+      expect(await page.json()).toMatchObject({
+        messageType: 'Erro',
+        errorCode: '403',
+        errorMessageType: 'CReq',
+      })
       const put = await lab.srv.api('/api/acs/settings', {
         method: 'PUT',
         token: lab.token,

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { readRequestBody } from '../../http/body'
-import { STORAGE_FAILURE } from '../../http/problem'
 import type { Logger } from '../../log'
 import type { Durability } from '../../store/durability'
 import type { LatencyLabels } from '../latency'
@@ -9,6 +8,7 @@ import { buildErro } from '../protocol/erro'
 import { serializeMessage } from '../protocol/serialize'
 import type { AcsRuntime } from '../runtime'
 import { dsBrandsOf } from '../tls/listener'
+import { storageFailureErro } from './endpoints'
 
 export const AREQ_PATH = '/acs/v2/areq'
 const AREQ_LIMIT = 64 * 1024
@@ -20,7 +20,7 @@ const AREQ_LIMIT = 64 * 1024
  * bare baseline's 0.139 ms per request (measured), about a tenth of an AReq. What that stack did for this
  * endpoint is done here: the server-time histogram, the body limit (Erro 101), Erro 403 for anything
  * unexpected (never a 5xx for an AReq), and the durability barrier: no ARes before its writes are on disk,
- * a 503 problem when they cannot be (as app.ts does for every other request).
+ * an Erro 403 instead when they cannot be (as the other ACS endpoints answer; the console gets a 503 problem).
  *
  * Returns false for any other request, which Koa then takes (a GET here still gets its Erro 303 there).
  */
@@ -59,10 +59,10 @@ export function areqEndpoint(acs: AcsRuntime, durability: Durability, log: Logge
         await durability.flush()
       } catch (err) {
         log.fatal({ err }, 'the database could not be synced to disk')
-        return send(res, 503, 'application/problem+json', STORAGE_FAILURE)
+        body = serializeMessage(storageFailureErro('AReq'))
       }
     }
-    send(res, 200, 'application/json; charset=utf-8', body)
+    send(res, body)
   }
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -74,9 +74,9 @@ export function areqEndpoint(acs: AcsRuntime, durability: Durability, log: Logge
   }
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, {
-    'content-type': type,
+function send(res: ServerResponse, body: string): void {
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
   })

@@ -66,6 +66,11 @@ const ERRO_TYPE: Record<string, ErroMessageType> = {
   '/acs/v2/app': 'CReq',
 }
 
+/** What an ACS endpoint answers when what it wrote could not be made durable (its answer would acknowledge it). */
+export function storageFailureErro(messageType: ErroMessageType): object {
+  return buildErro({ code: '403', detail: 'ACS storage', messageType, messageVersion: '2.2.0' })
+}
+
 /**
  * The EMV 3DS endpoints, outside the console stack: no session, no console headers, and whatever happens
  * the counterparty gets a proper answer (an Erro, never a 5xx or a stack trace).
@@ -74,6 +79,8 @@ export function acsEndpoints(acs: AcsRuntime, log: Logger) {
   return async (ctx: Context, next: Next) => {
     if (!ctx.path.startsWith('/acs/')) return next()
     acs.latency.observe(ctx.method, ctx.path, ctx.res, ctx.state)
+    // Writes that cannot be made durable: an Erro 403 (transient system failure), never a 5xx.
+    ctx.state.onStorageFailure = () => json(ctx, storageFailureErro(ERRO_TYPE[ctx.path] ?? 'CReq'))
     const base = acs.settings.get().publicBaseUrl
     try {
       if (ctx.method === 'GET' && ctx.path === '/acs/v2/challenge/status') {
