@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeAReq } from '../../src-server/acs/fixtures/areq'
 import { generateTestTlsPki } from '../../src-server/lab/pki'
 import { ADMIN, startTestServer } from '../helpers/server'
+import { browserCReq } from '../../src-server/lab/three-ds-server'
 import { CARDS, ChallengeBrowser, labOver, type Lab } from './acs-lab'
 
 /**
@@ -343,15 +344,7 @@ describe('RReq over mutual TLS', () => {
     })
     const ares = (await res.json()) as Record<string, string>
     expect(ares.transStatus).toBe('C')
-    const creq = Buffer.from(
-      JSON.stringify({
-        threeDSServerTransID: ares.threeDSServerTransID,
-        acsTransID: ares.acsTransID,
-        challengeWindowSize: '05',
-        messageType: 'CReq',
-        messageVersion: '2.2.0',
-      }),
-    ).toString('base64url')
+    const creq = browserCReq(ares, '05')
     const browser = new ChallengeBrowser(ares.acsURL)
     await browser.open(creq)
     await browser.act('cancel')

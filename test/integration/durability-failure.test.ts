@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeAReq } from '../../src-server/acs/fixtures/areq'
 import type { Durability } from '../../src-server/store/durability'
+import { browserCReq } from '../../src-server/lab/three-ds-server'
 import { CARDS, labOver, type Lab } from './acs-lab'
 import { startTestServer } from '../helpers/server'
 
@@ -57,15 +58,7 @@ describe('a failing disk', () => {
         errorComponent: 'A',
         errorMessageType: 'AReq',
       })
-      const creq = Buffer.from(
-        JSON.stringify({
-          threeDSServerTransID: challenge.threeDSServerTransID,
-          acsTransID: challenge.acsTransID,
-          challengeWindowSize: '05',
-          messageType: 'CReq',
-          messageVersion: '2.2.0',
-        }),
-      ).toString('base64url')
+      const creq = browserCReq(challenge, '05')
       const page = await fetch(challenge.acsURL, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
