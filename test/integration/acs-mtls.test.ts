@@ -256,7 +256,10 @@ describe('mutual-TLS listener', () => {
         child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
         child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
         child.stdin.end(http)
+        // The server closes the connection after its answer (or its refusal); never leave a stuck client.
+        const stuck = setTimeout(() => child.kill(), 15_000)
         await once(child, 'close')
+        clearTimeout(stuck)
         return { stdout, stderr }
       }
       const ok = await sClient(true)
