@@ -3,7 +3,7 @@ import Koa, { type Context, type Next } from 'koa'
 import { Health } from './contract'
 import { ApiRegistry } from './http/api'
 import { consoleSecurityHeaders, hostAndOriginGuard } from './http/guards'
-import { HttpProblem, problemMiddleware, STORAGE_FAILURE } from './http/problem'
+import { HttpProblem, problemMiddleware } from './http/problem'
 import { apiRoutes } from './http/dispatch'
 import { findConsoleRoot, serveConsole } from './http/static'
 import type { ServerModule } from './module'
@@ -123,7 +123,12 @@ export function createApp(services: Services, options: AppOptions = {}): { app: 
       if (answer) return answer()
       ctx.status = 503
       ctx.type = 'application/problem+json'
-      ctx.body = STORAGE_FAILURE
+      ctx.body = JSON.stringify({
+        type: 'https://ims.local/problems/storage-failure',
+        title: 'Storage failure',
+        status: 503,
+        detail: 'The server could not make the change durable; it may not have been kept',
+      })
     }
   })
 

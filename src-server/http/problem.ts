@@ -30,14 +30,6 @@ export const conflict = (detail: string) => new HttpProblem(409, 'Conflict', det
 export const forbidden = (detail = 'Your role does not allow this action') =>
   new HttpProblem(403, 'Forbidden', detail)
 
-/** What a request that wrote gets when its writes could not be made durable (store/durability.ts). */
-export const STORAGE_FAILURE = JSON.stringify({
-  type: 'https://ims.local/problems/storage-failure',
-  title: 'Storage failure',
-  status: 503,
-  detail: 'The server could not make the change durable; it may not have been kept',
-})
-
 export function sendProblem(ctx: Context, problem: Problem, headers: Record<string, string> = {}): void {
   ctx.status = problem.status
   for (const [k, v] of Object.entries(headers)) ctx.set(k, v)

@@ -12,7 +12,14 @@ import { splitPemChain } from '../app-channel/signed-content'
 export function certifiedKey(
   input: { chainPem: string; privateKeyPem: string; rootPem?: string },
   what: string,
-): { chain: string[]; leaf: X509Certificate; key: KeyObject } {
+): {
+  chain: string[]
+  leaf: X509Certificate
+  key: KeyObject
+  /** The leaf's subject on one line, and its end date (ISO): what the stores list. */
+  subject: string
+  expiresAt: string
+} {
   const validation = validateCertificateChain(input.chainPem, {
     trustedRootsPem: input.rootPem ? [input.rootPem] : undefined,
   })
@@ -28,5 +35,11 @@ export function certifiedKey(
   const spki = (k: KeyObject) => k.export({ format: 'der', type: 'spki' })
   if (!spki(createPublicKey(key)).equals(spki(leaf.publicKey)))
     throw new HttpProblem(422, 'Key mismatch', `The private key does not belong to the ${what} certificate`)
-  return { chain, leaf, key }
+  return {
+    chain,
+    leaf,
+    key,
+    subject: leaf.subject.replace(/\n/g, ', '),
+    expiresAt: new Date(leaf.validTo).toISOString(),
+  }
 }

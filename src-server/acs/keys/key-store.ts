@@ -206,14 +206,12 @@ export class AcsKeyStore {
     input: { chainPem: string; privateKeyPem: string; rootPem?: string },
     actor: string,
   ): SigningView {
-    const { chain, leaf, key } = certifiedKey(input, 'signing')
+    const { chain, key, subject, expiresAt } = certifiedKey(input, 'signing')
     const alg =
       key.asymmetricKeyType === 'rsa' ? 'PS256' : key.asymmetricKeyType === 'ec' ? 'ES256' : undefined
     if (!alg)
       throw new HttpProblem(422, 'Unsupported key', 'The signing key must be RSA (PS256) or EC P-256 (ES256)')
     const pkcs8 = key.export({ format: 'der', type: 'pkcs8' })
-    const subject = leaf.subject.replace(/\n/g, ', ')
-    const expiresAt = new Date(leaf.validTo).toISOString()
     this.db.transaction(() => {
       this.db
         .prepare(

@@ -10,7 +10,7 @@ import type { AcsRuntime } from '../runtime'
 import { dsBrandsOf } from '../tls/listener'
 import { storageFailureErro } from './endpoints'
 
-export const AREQ_PATH = '/acs/v2/areq'
+const AREQ_PATH = '/acs/v2/areq'
 const AREQ_LIMIT = 64 * 1024
 
 /**

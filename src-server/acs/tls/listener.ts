@@ -54,6 +54,11 @@ export class AcsTlsListener {
     throw new Error('no TLS identity')
   }
   private readonly sockets = new Set<Socket>()
+  /**
+   * The brands each connection's DS may speak for, worked out (chain signatures) at its first AReq rather than
+   * at every one of a keep-alive connection's; forgotten at every reload, since the trusted CAs may change.
+   */
+  private brandsBySocket = new WeakMap<TLSSocket, readonly string[]>()
   private reloading = Promise.resolve()
   private unsubscribe: (() => void) | undefined
 
@@ -107,6 +112,7 @@ export class AcsTlsListener {
       )
       return
     }
+    this.brandsBySocket = new WeakMap()
     const byName = new Map<string, SecureContext>()
     this.contextFor = (name) => {
       let ctx = byName.get(name)
@@ -163,7 +169,11 @@ export class AcsTlsListener {
   private route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0]
     if (DS_PATHS.has(path)) {
-      certifiedBrands.set(req, this.identities.brandsCertifying(peerChain(req.socket as TLSSocket)))
+      const socket = req.socket as TLSSocket
+      let brands = this.brandsBySocket.get(socket)
+      if (!brands)
+        this.brandsBySocket.set(socket, (brands = this.identities.brandsCertifying(peerChain(socket))))
+      certifiedBrands.set(req, brands)
       return this.handler(req, res)
     }
     const body = JSON.stringify({

@@ -36,8 +36,6 @@ interface IdentityRow {
   chain_pem: string
   key_sealed: Buffer
   ds_ca_pem: string
-  subject: string
-  expires_at: string
 }
 
 /**
@@ -62,7 +60,7 @@ export class TlsIdentities {
       subject: id.leaf.subject.replace(/\n/g, ', '),
       names: id.leaf.subjectAltName ?? '',
       expiresAt: new Date(id.leaf.validTo).toISOString(),
-      dsCas: id.ca.map((pem) => new X509Certificate(pem).subject.replace(/\n/g, ', ')),
+      dsCas: id.caCertificates.map((ca) => ca.subject.replace(/\n/g, ', ')),
     }))
   }
 
@@ -75,7 +73,7 @@ export class TlsIdentities {
     input: { chainPem: string; privateKeyPem: string; dsCaPem: string },
     actor: string,
   ): TlsIdentityView {
-    const { chain, leaf, key } = certifiedKey(input, 'TLS')
+    const { chain, leaf, key, subject, expiresAt } = certifiedKey(input, 'TLS')
     const usages = leaf.keyUsage
     if (usages && !usages.includes('1.3.6.1.5.5.7.3.1') && !usages.includes('1.3.6.1.5.5.7.3.2'))
       throw new HttpProblem(
@@ -99,8 +97,6 @@ export class TlsIdentities {
         throw new HttpProblem(422, 'Invalid DS CA', `DS CA certificate ${i + 1} has expired`)
     })
     const pkcs8 = key.export({ format: 'der', type: 'pkcs8' })
-    const subject = leaf.subject.replace(/\n/g, ', ')
-    const expiresAt = new Date(leaf.validTo).toISOString()
     this.db.transaction(() => {
       this.db
         .prepare(
@@ -196,13 +192,12 @@ export class TlsIdentities {
   private all(): Map<string, TlsIdentity> {
     if (this.cache) return this.cache
     const rows = this.db
-      .prepare(
-        'SELECT brand, chain_pem, key_sealed, ds_ca_pem, subject, expires_at FROM acs_tls_identities ORDER BY brand',
-      )
+      .prepare('SELECT brand, chain_pem, key_sealed, ds_ca_pem FROM acs_tls_identities ORDER BY brand')
       .all() as IdentityRow[]
     this.cache = new Map(
       rows.map((r) => {
         const cert = splitPemChain(r.chain_pem)
+        const ca = splitPemChain(r.ds_ca_pem)
         return [
           r.brand,
           {
@@ -215,8 +210,8 @@ export class TlsIdentities {
               .export({ format: 'pem', type: 'pkcs8' })
               .toString(),
             cert,
-            ca: splitPemChain(r.ds_ca_pem),
-            caCertificates: splitPemChain(r.ds_ca_pem).map((pem) => new X509Certificate(pem)),
+            ca,
+            caCertificates: ca.map((pem) => new X509Certificate(pem)),
             leaf: new X509Certificate(cert[0]),
           },
         ]
