@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:https'
+import { X509Certificate } from 'node:crypto'
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -73,6 +74,12 @@ function post(
   })
 }
 
+async function detail(acsTransID: string): Promise<{ dsCertificate?: unknown }> {
+  const res = await lab.srv.api(`/api/transactions/${acsTransID}`, { token: lab.token })
+  expect(res.status).toBe(200)
+  return ((await res.json()) as { transaction: { dsCertificate?: unknown } }).transaction
+}
+
 describe('mutual-TLS listener', () => {
   it('waits for an identity, with an alarm, then listens once one is imported', async () => {
     expect(lab.srv.acsTls?.url).toBeUndefined()
@@ -105,14 +112,25 @@ describe('mutual-TLS listener', () => {
     expect(JSON.stringify(listed)).not.toContain('PRIVATE KEY')
   })
 
-  it('answers an AReq from a DS presenting a certificate of the DS CA', async () => {
+  it('answers an AReq from a DS presenting a certificate of the DS CA, and records which certificate', async () => {
     const res = await post(lab.srv.acsTls!.url!, areq(), {
       ca: link.caPem,
       cert: link.dsCertPem,
       key: link.dsKeyPem,
     })
     expect(res.status).toBe(200)
-    expect(JSON.parse(res.text)).toMatchObject({ messageType: 'ARes', acsTransID: expect.any(String) })
+    const ares = JSON.parse(res.text) as { messageType: string; acsTransID: string }
+    expect(ares).toMatchObject({ messageType: 'ARes', acsTransID: expect.any(String) })
+    const ds = new X509Certificate(link.dsCertPem)
+    expect((await detail(ares.acsTransID)).dsCertificate).toEqual({
+      subject: ds.subject.replaceAll('\n', ', '),
+      sha256: ds.fingerprint256,
+    })
+
+    // An AReq on the main listener (the lab's loopback DS) came with no certificate to record.
+    const plain = await lab.srv.api('/acs/v2/areq', { method: 'POST', json: JSON.parse(areq()) })
+    const { acsTransID } = (await plain.json()) as { acsTransID: string }
+    expect((await detail(acsTransID)).dsCertificate).toBeUndefined()
   })
 
   it('refuses a DS without a certificate, and one whose certificate another CA issued', async () => {

@@ -42,6 +42,8 @@ export interface NewTransaction {
   ruleSetVersion?: number
   ruleId: string
   decisionReason: string
+  /** The directory server's TLS client certificate, for an AReq that came over the mutual-TLS listener. */
+  dsCertificate?: { subject: string; sha256: string }
 }
 
 export interface FinalResult {
@@ -146,8 +148,9 @@ export class Ledger {
       `INSERT INTO acs_transactions (acs_trans_id, created_at, day, updated_at, message_version, message_category, channel,
          brand, issuer_id, range_id, card_id, card_key, pan_masked, threeds_server_trans_id, ds_trans_id, sdk_trans_id, ds_url,
          merchant_name, acquirer_merchant_id, mcc, amount, currency, exponent, ares_status, final_status, trans_status_reason,
-         eci, method, rule_set_id, rule_set_version, rule_id, decision_reason, outcome, finished_at)
-       VALUES (${'?, '.repeat(33)}?)`,
+         eci, method, rule_set_id, rule_set_version, rule_id, decision_reason, outcome, finished_at, ds_cert_subject,
+         ds_cert_sha256)
+       VALUES (${'?, '.repeat(35)}?)`,
     )
     this.finishTx = db.prepare(
       `UPDATE acs_transactions SET final_status = ?, trans_status_reason = ?, challenge_cancel = ?, interaction_counter = ?,
@@ -254,6 +257,8 @@ export class Ledger {
       tx.decisionReason,
       outcome,
       challenged ? null : tx.createdAt, // finished_at
+      tx.dsCertificate?.subject ?? null,
+      tx.dsCertificate?.sha256 ?? null,
     )
     this.stats(day, tx.brand, tx.issuerId, {
       total: 1,

@@ -54,6 +54,8 @@ export const TransactionView = z.object({
   outcome: z.string(),
   threeDSServerTransID: z.string(),
   dsTransID: z.string(),
+  /** The certificate the directory server presented, when the AReq came over the mutual-TLS listener. */
+  dsCertificate: z.object({ subject: z.string(), sha256: z.string() }).optional(),
 })
 export type TransactionView = z.infer<typeof TransactionView>
 
@@ -92,13 +94,17 @@ function toView(r: Row): TransactionView {
     outcome: r.outcome as string,
     threeDSServerTransID: r.threeds_server_trans_id as string,
     dsTransID: r.ds_trans_id as string,
+    dsCertificate:
+      r.ds_cert_sha256 === null
+        ? undefined
+        : { subject: r.ds_cert_subject as string, sha256: r.ds_cert_sha256 as string },
   }
 }
 
 const COLUMNS = `acs_trans_id, created_at, finished_at, final_status, ares_status, trans_status_reason, challenge_cancel,
   interaction_counter, brand, issuer_id, channel, message_version, method, pan_masked, merchant_name, acquirer_merchant_id,
   mcc, amount, currency, exponent, eci, rule_set_id, rule_set_version, rule_id, decision_reason, outcome,
-  threeds_server_trans_id, ds_trans_id`
+  threeds_server_trans_id, ds_trans_id, ds_cert_subject, ds_cert_sha256`
 
 function decodeCursor(cursor: string): { at: number; id: string } {
   const m = /^(\d+)\.([0-9a-f-]{36})$/i.exec(Buffer.from(cursor, 'base64url').toString('utf8'))

@@ -7,7 +7,7 @@ import type { LatencyLabels } from '../latency'
 import { buildErro } from '../protocol/erro'
 import { serializeMessage } from '../protocol/serialize'
 import type { AcsRuntime } from '../runtime'
-import { dsBrandsOf } from '../tls/listener'
+import { dsPeerOf } from '../tls/listener'
 import { storageFailureErro } from './endpoints'
 
 const AREQ_PATH = '/acs/v2/areq'
@@ -33,7 +33,7 @@ export function areqEndpoint(acs: AcsRuntime, durability: Durability, log: Logge
     try {
       const raw = (await readRequestBody(req, AREQ_LIMIT)).toString('utf8')
       const origin = `${(req.socket as TLSSocket).encrypted ? 'https' : 'http'}://${req.headers.host ?? ''}`
-      const ares = (await acs.areq.handle(raw, origin, dsBrandsOf(req))) as {
+      const ares = (await acs.areq.handle(raw, origin, dsPeerOf(req))) as {
         acsTransID?: string
         acsURL?: string
       }

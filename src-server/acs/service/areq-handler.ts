@@ -22,6 +22,7 @@ import { isEndpointUrl } from '../protocol/formats'
 import { serializeMessage } from '../protocol/serialize'
 import { DeviceChannel, versionAtLeast } from '../protocol/versions'
 import type { AcsSettingsStore } from '../settings'
+import type { DsPeer } from '../tls/listener'
 import { merchantIdentity, type MerchantIdentity } from '../trust-list/merchant'
 import type { TrustCheck, TrustList } from '../trust-list/trust-list'
 import { formatAmount } from './amount'
@@ -85,16 +86,17 @@ export class AReqHandler {
   }
 
   /**
-   * `dsBrands`: for an AReq that came over the mutual-TLS listener, the schemes whose DS CAs certified the
-   * sender; a card of another scheme gets Erro 303 (a Mastercard DS does not speak for Visa cards).
+   * `ds`: for an AReq that came over the mutual-TLS listener, the directory server that sent it. A card of a
+   * scheme whose DS CAs did not certify it gets Erro 303 (a Mastercard DS does not speak for Visa cards);
+   * otherwise its certificate is recorded with the transaction.
    */
-  async handle(raw: string, origin: string, dsBrands?: readonly string[]): Promise<object> {
+  async handle(raw: string, origin: string, ds?: DsPeer): Promise<object> {
     let areq: AReq | undefined
     try {
       const parsed = parseAReq(raw, { allowHttpLoopback: true })
       if (!parsed.ok) return this.rejected(raw, parsed.erro)
       areq = parsed.areq
-      return await this.answer(areq, raw, origin, dsBrands)
+      return await this.answer(areq, raw, origin, ds)
     } catch (err) {
       this.d.log.error({ err: maskPansInText(String(err)) }, 'AReq processing failed')
       this.d.alarms.raise(
@@ -135,25 +137,25 @@ export class AReqHandler {
     return erro
   }
 
-  private async answer(
-    areq: AReq,
-    raw: string,
-    origin: string,
-    dsBrands: readonly string[] | undefined,
-  ): Promise<object> {
+  private async answer(areq: AReq, raw: string, origin: string, ds: DsPeer | undefined): Promise<object> {
     const pan = areq.acctNumber
     const range = this.d.issuers.findRange(pan)
-    if (range && dsBrands && !dsBrands.includes(range.brand))
+    if (range && ds && !ds.brands.includes(range.brand)) {
+      this.d.log.warn(
+        { brand: range.brand, dsCertificate: ds.subject, sha256: ds.sha256 },
+        'AReq refused: the directory server is not certified for this scheme',
+      )
       return this.rejected(
         JSON.stringify(areq),
         buildErro({
           code: '303',
-          detail: `a ${range.brand} card from a directory server certified for ${dsBrands.join(', ') || 'no scheme'}`,
+          detail: `a ${range.brand} card from a directory server certified for ${ds.brands.join(', ') || 'no scheme'}`,
           messageType: 'AReq',
           messageVersion: areq.messageVersion,
           ids: areq,
         }),
       )
+    }
     if (range?.production) {
       for (const field of ['dsURL', 'threeDSServerURL', 'notificationURL'] as const) {
         const v = areq[field]
@@ -273,6 +275,7 @@ export class AReqHandler {
         ruleSetVersion: decision.why.ruleSetVersion,
         ruleId: decision.why.ruleId,
         decisionReason: decision.why.reason,
+        dsCertificate: ds && { subject: ds.subject, sha256: ds.sha256 },
       })
       const ids = { acsTransID, threeDSServerTransID: areq.threeDSServerTransID }
       this.d.ledger.message(ids, 'AReq', 'in', maskedReceived(raw, areq), now)

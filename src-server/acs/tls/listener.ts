@@ -15,15 +15,24 @@ import type { TlsIdentities } from './tls-identities'
 /** The only requests a directory server makes of an ACS. */
 const DS_PATHS = new Set(['/acs/v2/areq'])
 
-/** For a request that came over this listener: the brands whose DS CAs certified the DS's certificate. */
-const certifiedBrands = new WeakMap<IncomingMessage, readonly string[]>()
+/** The directory server behind a request that came over the mutual-TLS listener. */
+export interface DsPeer {
+  /** The schemes whose DS CAs certified its certificate chain: the only ones it may send AReqs for. */
+  brands: readonly string[]
+  /** Its certificate's subject, as OpenSSL prints it. */
+  subject: string
+  /** Its certificate's SHA-256 fingerprint (colon-separated hex): names the very certificate, renewals apart. */
+  sha256: string
+}
+
+const peers = new WeakMap<IncomingMessage, DsPeer>()
 
 /**
- * The card schemes the directory server behind a request may send AReqs for; undefined for a request that did
- * not come through the mutual-TLS listener (the lab on loopback, the main listener).
+ * The directory server behind a request; undefined for a request that did not come through the mutual-TLS
+ * listener (the lab on loopback, the main listener).
  */
-export function dsBrandsOf(req: IncomingMessage): readonly string[] | undefined {
-  return certifiedBrands.get(req)
+export function dsPeerOf(req: IncomingMessage): DsPeer | undefined {
+  return peers.get(req)
 }
 
 /** The peer's certificate chain as the TLS handshake received it, leaf first. */
@@ -42,7 +51,8 @@ function peerChain(socket: TLSSocket): X509Certificate[] {
  * present a certificate that chains to one of the stored DS CAs (anything else fails the handshake), the ACS
  * presents the certificate its scheme issued it, and only the DS's endpoint answers here: the console, its
  * API and the cardholder-facing challenge pages stay on the main listener. A DS speaks for the schemes whose
- * DS CAs certified it (`dsBrandsOf`): the AReq handler refuses a card of another scheme.
+ * DS CAs certified it (`dsPeerOf`): the AReq handler refuses a card of another scheme, and the ledger records
+ * which certificate sent each AReq.
  *
  * It listens once a TLS identity exists (at start, or as soon as an operator imports one) and picks up a
  * renewed certificate without a restart.
@@ -55,10 +65,10 @@ export class AcsTlsListener {
   }
   private readonly sockets = new Set<Socket>()
   /**
-   * The brands each connection's DS may speak for, worked out (chain signatures) at its first AReq rather than
-   * at every one of a keep-alive connection's; forgotten at every reload, since the trusted CAs may change.
+   * Each connection's DS, worked out (chain signatures) at its first AReq rather than at every one of a
+   * keep-alive connection's; forgotten at every reload, since the trusted CAs may change.
    */
-  private brandsBySocket = new WeakMap<TLSSocket, readonly string[]>()
+  private peerBySocket = new WeakMap<TLSSocket, DsPeer>()
   private reloading = Promise.resolve()
   private unsubscribe: (() => void) | undefined
 
@@ -112,7 +122,7 @@ export class AcsTlsListener {
       )
       return
     }
-    this.brandsBySocket = new WeakMap()
+    this.peerBySocket = new WeakMap()
     const byName = new Map<string, SecureContext>()
     this.contextFor = (name) => {
       let ctx = byName.get(name)
@@ -170,10 +180,18 @@ export class AcsTlsListener {
     const path = (req.url ?? '/').split('?')[0]
     if (DS_PATHS.has(path)) {
       const socket = req.socket as TLSSocket
-      let brands = this.brandsBySocket.get(socket)
-      if (!brands)
-        this.brandsBySocket.set(socket, (brands = this.identities.brandsCertifying(peerChain(socket))))
-      certifiedBrands.set(req, brands)
+      let peer = this.peerBySocket.get(socket)
+      if (!peer) {
+        // The handshake verified a certificate, so the chain has a leaf; an empty one would certify no scheme.
+        const chain = peerChain(socket)
+        peer = {
+          brands: this.identities.brandsCertifying(chain),
+          subject: chain[0]?.subject.replaceAll('\n', ', ') ?? '',
+          sha256: chain[0]?.fingerprint256 ?? '',
+        }
+        this.peerBySocket.set(socket, peer)
+      }
+      peers.set(req, peer)
       return this.handler(req, res)
     }
     const body = JSON.stringify({

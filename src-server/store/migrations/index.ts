@@ -9,6 +9,7 @@ import issuersEnrolment from './0100-issuers-enrolment'
 import acs from './0110-acs'
 import acsTrustList from './0120-acs-trust-list'
 import acsTls from './0130-acs-tls'
+import acsDsCertificate from './0140-acs-ds-certificate'
 import authMethods from './0200-auth-methods'
 import fraud from './0210-fraud'
 import sms from './0300-sms'
@@ -35,6 +36,7 @@ export const MIGRATIONS: readonly Migration[] = [
   acs,
   acsTrustList,
   acsTls,
+  acsDsCertificate,
   authMethods,
   fraud,
   sms,
