@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -192,10 +193,75 @@ describe('driver faults against the simulator', () => {
     await expect(modem.sendSms({ to: '+4917', text: 'after reset' })).resolves.toMatchObject({ parts: 1 })
   })
 
+  it('keeps the parts of a concatenated SMS in the modem until all came: a killed process loses none', async () => {
+    const pty = await simulatedModemOnPty({})
+    sims.push(pty)
+    const commands: string[] = []
+    pty.sim.on('command', (line: string) => commands.push(line))
+    // The driver in a process of its own, as in the server, killed with SIGKILL between two parts.
+    const driver = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { GsmModem } from './hardware/gsm/modem.ts'
+         const modem = new GsmModem({ id: 'm1', url: process.argv[1], pollIntervalMs: 0 })
+         modem.on('sms', (m) => console.log('sms', m.text.length))
+         await modem.open()
+         console.log('ready')`,
+        pty.url,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let printed = ''
+    driver.stdout.on('data', (d: Buffer) => (printed += d.toString()))
+    await until(() => printed.includes('ready'))
+    const message = { from: '+4917', text: 'q'.repeat(400), reference: 77 } // three parts
+    pty.sim.injectSms({ ...message, partOrder: [1, 2] })
+    await until(() => commands.filter((c) => c.startsWith('AT+CMGR=')).length === 2)
+    driver.kill('SIGKILL')
+    await once(driver, 'exit')
+    expect(printed).not.toContain('sms')
+    expect(commands.some((c) => c.startsWith('AT+CMGD'))).toBe(false)
+    expect(pty.sim.snapshot().storage.SM).toBe(2)
+
+    // The restarted driver reads both parts back; the third completes the message, and only then is
+    // the memory emptied.
+    const modem = new GsmModem({ id: 'm1', url: pty.url, pollIntervalMs: 0, commandTimeoutMs: 2000 })
+    modems.push(modem)
+    const sms = nextEvent<IncomingMessage>(modem, 'sms')
+    await modem.open()
+    expect(pty.sim.snapshot().storage.SM).toBe(2)
+    pty.sim.injectSms({ ...message, partOrder: [3] })
+    expect(await sms).toMatchObject({ text: message.text, complete: true, parts: 3 })
+    await until(() => pty.sim.snapshot().storage.SM === 0)
+  })
+
+  it('keeps parts in at most half of the memory: past that they are read and deleted', async () => {
+    const { sim, modem } = await setup({})
+    const deletes: string[] = []
+    sim.on('command', (line: string) => line.startsWith('AT+CMGD') && deletes.push(line))
+    const half = 15 // of the simulator's 30 SIM slots
+    for (let i = 0; i < half + 3; i++)
+      sim.injectSms({ from: `+49170${i}`, text: 'r'.repeat(200), partOrder: [1] })
+    await until(() => deletes.length === 3)
+    expect(sim.snapshot().storage.SM).toBe(half)
+    // A single-part SMS still gets through and leaves nothing behind.
+    const single = nextEvent<IncomingMessage>(modem, 'sms')
+    sim.injectSms({ from: '+4915', text: 'YES 123456' })
+    expect(await single).toMatchObject({ text: 'YES 123456', complete: true })
+    await until(() => deletes.length === 4)
+    expect(sim.snapshot().storage.SM).toBe(half)
+  })
+
   it('delivers an incomplete multipart message after the timeout, naming the missing part', async () => {
     const { sim, modem } = await setup({}, { multipartTimeoutMs: 300 })
     const sms = nextEvent<IncomingMessage>(modem, 'sms')
     sim.injectSms({ from: '+4916', text: 'p'.repeat(400), partOrder: [1, 3], referenceBits: 16 })
     expect(await sms).toMatchObject({ complete: false, missingParts: [2], parts: 3 })
+    // What came is deleted with it.
+    await until(() => sim.snapshot().storage.SM === 0)
   })
 })

@@ -1,7 +1,9 @@
 /**
  * One GSM modem: opens its transport, initialises it with its profile, sends SMS in PDU mode, reads
  * and deletes incoming SMS and status reports, and polls registration, signal and storage.
- * It stores nothing: incoming messages and reports leave as events, the caller persists them.
+ * It stores nothing: incoming messages and reports leave as events, the caller persists them. A message is
+ * deleted from the modem's memory once its event has been emitted; the parts of a concatenated message stay
+ * there until the whole message has been (see `mayKeep`), so a crash between two parts loses neither.
  */
 import { EventEmitter } from 'node:events'
 import { openTransport, type Transport } from '../serial/transport'
@@ -22,9 +24,16 @@ import {
   type StorageUsage,
   type StoredPdu,
 } from './at/responses'
-import { decodePdu, type DecodedStatusReport, encodeOutgoingSms, type OutgoingSms, PduError } from './pdu'
+import {
+  decodePdu,
+  type DecodedDeliver,
+  type DecodedStatusReport,
+  encodeOutgoingSms,
+  type OutgoingSms,
+  PduError,
+} from './pdu'
 import { resolveProfile, type ModemProfile } from './profiles'
-import { type IncomingSms, Reassembler } from './reassembly'
+import { type IncomingSms, Reassembler, type StoredAt } from './reassembly'
 
 export type ModemState = 'closed' | 'opening' | 'ready' | 'disconnected'
 
@@ -109,6 +118,8 @@ export class GsmModem extends EventEmitter<ModemEvents> {
   private storageWork: Promise<unknown> = Promise.resolve()
   private concatReference = Math.floor(Math.random() * 256)
   private readonly reassembler: Reassembler
+  /** Slots whose deletion is queued: a storage check reading them before it runs must not deliver them again. */
+  private readonly releasing = new Set<string>()
   private readonly opts: Required<
     Pick<
       ModemOptions,
@@ -130,6 +141,7 @@ export class GsmModem extends EventEmitter<ModemEvents> {
     this.reassembler = new Reassembler({
       timeoutMs: options.multipartTimeoutMs ?? 10 * 60_000,
       onMessage: (sms) => this.emit('sms', { ...sms, modemId: this.id }),
+      release: (slots) => this.release(slots),
     })
   }
 
@@ -235,7 +247,7 @@ export class GsmModem extends EventEmitter<ModemEvents> {
       if (usage.used === 0) return
       if (!this.profile.avoidCmgl) {
         for (const stored of parseCmgl(await this.run('AT+CMGL=4', { timeoutMs: this.opts.sendTimeoutMs }))) {
-          await this.consumeStored(stored, stored.index ?? -1)
+          await this.consumeStored(stored, { memory: 'SM', index: stored.index ?? -1 })
         }
         return
       }
@@ -248,7 +260,7 @@ export class GsmModem extends EventEmitter<ModemEvents> {
         const stored = await this.readSlot(slot)
         if (stored) {
           found++
-          await this.consumeStored(stored, slot)
+          await this.consumeStored(stored, { memory: 'SM', index: slot })
         }
       }
     })
@@ -384,16 +396,53 @@ export class GsmModem extends EventEmitter<ModemEvents> {
     try {
       // An empty OK means the announced slot holds nothing (Quectel's +CDSI "SM" case): nothing to delete.
       const stored = await this.readSlot(index)
-      if (stored) await this.consumeStored(stored, index)
+      if (stored) await this.consumeStored(stored, { memory: memory.toUpperCase(), index })
     } finally {
       if (other) await this.run('AT+CPMS="SM","SM","SM"')
     }
   }
 
-  private async consumeStored(stored: StoredPdu, index: number): Promise<void> {
-    this.consumePdu(this.normaliseStored(stored))
+  /** Storage work: the current memory is `at.memory`. */
+  private async consumeStored(stored: StoredPdu, at: StoredAt): Promise<void> {
+    // Delivered already, its deletion queued; or kept, waiting for the rest of its message.
+    if (this.releasing.has(slotKey(at)) || this.reassembler.keeps(at)) return
+    const decoded = this.decode(this.normaliseStored(stored))
+    if (decoded?.type === 'deliver' && this.mayKeep(decoded, at)) {
+      this.reassembler.add(decoded, at)
+      return
+    }
+    if (decoded) this.accept(decoded)
     // Deleted even when undecodable: a poison message would otherwise fill the memory for good.
-    if (index >= 0) await this.run(`AT+CMGD=${index}`)
+    if (at.index >= 0) await this.run(`AT+CMGD=${at.index}`)
+  }
+
+  /**
+   * A part of a concatenated message may stay in the modem's memory until the rest arrives, as long as kept
+   * parts fill at most half of it: parts that never complete (lost, or sent to fill the memory) must not
+   * stop the modem from receiving. Past that, they are read and deleted like any message. Only the SIM
+   * memory's parts are kept: it is the one the storage check at start reads back.
+   */
+  private mayKeep(part: DecodedDeliver, at: StoredAt): boolean {
+    const concat = part.userData.concat
+    if (!concat || concat.total === 1 || at.memory !== 'SM' || at.index < 0) return false
+    return this.reassembler.kept < Math.floor((this.storage?.total ?? 0) / 2)
+  }
+
+  /**
+   * Deletes kept slots (all in the SIM memory, see `mayKeep`) once their message is out: queued behind the
+   * storage work running now.
+   */
+  private release(slots: StoredAt[]): void {
+    for (const at of slots) this.releasing.add(slotKey(at))
+    void this.exclusiveStorage(async () => {
+      for (const at of slots) {
+        try {
+          await this.run(`AT+CMGD=${at.index}`)
+        } finally {
+          this.releasing.delete(slotKey(at))
+        }
+      }
+    }).catch((err) => this.warn(err))
   }
 
   /** smstools' "dirty patch" for Wavecom SR memory: drop `000000FF`, pad with zeros to the announced size. */
@@ -406,19 +455,27 @@ export class GsmModem extends EventEmitter<ModemEvents> {
     return rest.length >= wanted ? rest : rest.padEnd(wanted, '0')
   }
 
+  /** A PDU routed straight through (`+CMT`, `+CDS`): in no memory. */
   private consumePdu(hex: string): void {
-    let decoded
+    const decoded = this.decode(hex)
+    if (decoded) this.accept(decoded)
+  }
+
+  private accept(decoded: ReturnType<typeof decodePdu>): void {
+    if (decoded.type === 'deliver') this.reassembler.add(decoded)
+    else if (decoded.type === 'status-report') this.emit('status-report', { ...decoded, modemId: this.id })
+  }
+
+  private decode(hex: string): ReturnType<typeof decodePdu> | undefined {
     try {
-      decoded = decodePdu(hex, { hasSmsc: true })
+      return decodePdu(hex, { hasSmsc: true })
     } catch (err) {
       // The PDU itself stays out of the message: it may carry a one-time code.
       this.warn(
         err instanceof PduError ? new PduError(`undecodable PDU from modem ${this.id}: ${err.message}`) : err,
       )
-      return
+      return undefined
     }
-    if (decoded.type === 'deliver') this.reassembler.add(decoded)
-    else if (decoded.type === 'status-report') this.emit('status-report', { ...decoded, modemId: this.id })
   }
 
   private exclusiveStorage(fn: () => Promise<void>): Promise<void> {
@@ -480,3 +537,5 @@ async function assertModemControlLines(transport: Transport): Promise<void> {
     }
   })
 }
+
+const slotKey = (at: StoredAt) => `${at.memory}:${at.index}`

@@ -72,6 +72,8 @@ export interface InjectSmsOptions {
   timestamp?: Date
   /** Deliver parts in this order (1-based), possibly repeating or omitting some: for reassembly tests. */
   partOrder?: number[]
+  /** The concatenation reference (random by default): the same one again delivers more parts of a message. */
+  reference?: number
 }
 
 interface Slot {
@@ -159,7 +161,7 @@ export class ModemSimulator extends EventEmitter<{
   injectSms(o: InjectSmsOptions): void {
     const originator = parseAddress(o.from)
     const { encoding, parts } = splitText(o.text, { encoding: o.encoding, referenceBits: o.referenceBits })
-    const reference = Math.floor(Math.random() * (o.referenceBits === 16 ? 65536 : 256))
+    const reference = o.reference ?? Math.floor(Math.random() * (o.referenceBits === 16 ? 65536 : 256))
     const timestamp = { date: o.timestamp ?? new Date(), offsetMinutes: 0 }
     const pdus = parts.map(
       (text, i) =>
