@@ -128,6 +128,16 @@ describe('AReq → Erro', () => {
     ).toBe(200)
     const again = await send(JSON.stringify({ ...valid(), acctNumber: '2221000000000009' }))
     expect(again.json).toMatchObject({ transStatus: 'U', acsReferenceNumber: 'ACS_K2' })
+    // 2.1.0 has no reason 22 (ACS technical issue): its closest one, not an Erro.
+    const v210 = await send(
+      JSON.stringify({
+        ...makeAReq('2.1.0', 'BRW', 'PA'),
+        acctNumber: '2221000000000009',
+        dsURL: `${lab.srv.url}/lab/ds/rreq`,
+        threeDSServerTransID: crypto.randomUUID(),
+      }),
+    )
+    expect(v210.json).toMatchObject({ messageType: 'ARes', transStatus: 'U', transStatusReason: '07' })
     const alarms = await (await lab.srv.api('/api/alarms', { token })).json()
     expect(alarms.find((a: { kind: string }) => a.kind === 'range-keys-missing')).toBeTruthy()
   })

@@ -62,6 +62,26 @@ export function isTransStatusReason(reason: string, version: MessageVersion): bo
   return n >= 1 && n <= (version === '2.1.0' ? 18 : 26)
 }
 
+/**
+ * 2.1.0 defines reasons 01–18 only; the reasons 2.2.0 added (which our decisions, timers and rules use) are
+ * sent to a 2.1.0 counterparty as the 2.1.0 reason closest in meaning, rather than failing the message.
+ */
+const REASON_IN_2_1_0: Readonly<Record<string, string>> = {
+  '19': '04', // exceeds ACS maximum challenges → exceeds authentication frequency limit
+  '20': '12', // non-payment transaction not supported → transaction not permitted to cardholder
+  '21': '12', // 3RI transaction not supported → transaction not permitted to cardholder
+  '22': '07', // ACS technical issue → invalid transaction
+  '23': '12', // decoupled required but not requested → transaction not permitted to cardholder
+  '24': '14', // decoupled maximum expiry time exceeded → transaction timed out at the ACS
+  '25': '14', // insufficient time for decoupled authentication → transaction timed out at the ACS
+  '26': '01', // authentication attempted but not performed by the cardholder → card authentication failed
+}
+
+/** The transStatusReason to send in a message of `version` (see REASON_IN_2_1_0). */
+export function transStatusReasonIn(reason: string, version: MessageVersion): string {
+  return version === '2.1.0' ? (REASON_IN_2_1_0[reason] ?? reason) : reason
+}
+
 /** Builds an ARes for a validated AReq; throws MessageBuildError on combinations counterparties reject. */
 export function buildARes(input: AResInput): ARes {
   const { areq, outcome } = input
@@ -92,15 +112,17 @@ export function buildARes(input: AResInput): ARes {
       break
     case 'N':
     case 'U':
-    case 'R':
+    case 'R': {
+      const reason = transStatusReasonIn(outcome.transStatusReason, version)
       buildAssert(
-        isTransStatusReason(outcome.transStatusReason, version),
+        isTransStatusReason(reason, version),
         `transStatusReason ${outcome.transStatusReason} is not defined in ${version}`,
       )
-      ares.transStatusReason = outcome.transStatusReason
+      ares.transStatusReason = reason
       ares.eci = outcome.eci
       ares.cardholderInfo = outcome.cardholderInfo
       break
+    }
     case 'C':
       buildAssert(areq.deviceChannel !== DeviceChannel.THREE_RI, 'a 3RI transaction cannot be challenged')
       buildAssert(

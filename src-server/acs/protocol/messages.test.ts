@@ -54,10 +54,41 @@ describe('buildARes per transStatus', () => {
   it.each(['N', 'U', 'R'] as const)('%s carries transStatusReason', (s) => {
     const m = ares(areq('2.1.0', 'BRW'), { transStatus: s, transStatusReason: '11' })
     expect(m).toMatchObject({ transStatus: s, transStatusReason: '11' })
-    expect(() => ares(areq('2.1.0', 'BRW'), { transStatus: s, transStatusReason: '19' })).toThrow(
+    expect(() => ares(areq('2.1.0', 'BRW'), { transStatus: s, transStatusReason: '27' })).toThrow(
       MessageBuildError,
     )
-    expect(() => ares(areq('2.2.0', 'BRW'), { transStatus: s, transStatusReason: '19' })).not.toThrow()
+    expect(ares(areq('2.2.0', 'BRW'), { transStatus: s, transStatusReason: '19' })).toMatchObject({
+      transStatusReason: '19',
+    })
+  })
+
+  it("sends 2.2.0's reasons to a 2.1.0 counterparty as the 2.1.0 reason closest in meaning", () => {
+    const in210 = (reason: string) =>
+      ares(areq('2.1.0', 'BRW'), { transStatus: 'U', transStatusReason: reason }).transStatusReason
+    expect(['19', '20', '21', '22', '23', '24', '25', '26'].map(in210)).toEqual([
+      '04',
+      '12',
+      '12',
+      '07',
+      '12',
+      '14',
+      '14',
+      '01',
+    ])
+    expect(in210('11')).toBe('11')
+    expect(in210('85')).toBe('85') // DS-specific: every version
+    const rreq = buildRReq(
+      {
+        threeDSServerTransID: '8a880dc0-d2d2-4067-bcb1-b08d1690b26e',
+        acsTransID: ACS_TRANS_ID,
+        dsTransID: 'b7b2a4b4-8d4e-4c37-9f8b-0f5d2d3c6a11',
+        messageCategory: '01',
+        messageVersion: '2.1.0',
+        deviceChannel: '02',
+      },
+      { transStatus: 'U', transStatusReason: '22', interactionCounter: 1, challengeCancel: '06' },
+    )
+    expect(rreq.transStatusReason).toBe('07')
   })
 
   it('C (browser) carries acsURL, acsChallengeMandated, authenticationType', () => {

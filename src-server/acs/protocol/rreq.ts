@@ -1,6 +1,7 @@
 import {
   AUTHENTICATION_VALUE,
   isTransStatusReason,
+  transStatusReasonIn,
   setAuthenticationType,
   type AcsRenderingType,
   type AuthenticationType,
@@ -75,11 +76,12 @@ export function buildRReq(tx: RReqTransaction, result: RReqResult): RReq {
     rreq.authenticationValue = result.authenticationValue
     rreq.eci = result.eci
   } else {
+    const reason = result.transStatusReason && transStatusReasonIn(result.transStatusReason, v)
     buildAssert(
-      result.transStatusReason && isTransStatusReason(result.transStatusReason, v),
+      reason && isTransStatusReason(reason, v),
       `transStatus ${s} needs a transStatusReason valid in ${v}`,
     )
-    rreq.transStatusReason = result.transStatusReason
+    rreq.transStatusReason = reason
     rreq.eci = result.eci
   }
   if (s === 'Y' || s === 'N') {

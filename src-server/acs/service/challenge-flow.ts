@@ -175,7 +175,7 @@ export class ChallengeFlow {
       this.d.ledger.finish({
         acsTransID: ch.acsTransID,
         finalStatus: e.transStatus,
-        transStatusReason: e.transStatusReason,
+        transStatusReason: rreq.transStatusReason as string | undefined, // as sent: per version
         challengeCancel: e.challengeCancel,
         interactionCounter: decoupled ? undefined : ch.interactionCounter,
         eci: rreq.eci as string | undefined,
