@@ -28,6 +28,12 @@ export const PurchaseInput = z.object({
     .regex(/^\d{4}$/)
     .default('5411'),
   messageVersion: z.enum(['2.1.0', '2.2.0']).default('2.2.0'),
+  /** The cardholder's browser language (browser channel; 1–8 characters, BCP 47): the challenge page's. */
+  browserLanguage: z
+    .string()
+    .regex(/^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$/)
+    .max(8)
+    .default('en-GB'),
   challengeWindowSize: z.enum(['01', '02', '03', '04', '05']).default('05'),
   /** Decoupled: threeDSRequestorDecMaxTime in minutes. */
   decMaxMinutes: z.number().int().min(1).max(10080).default(10),
@@ -81,7 +87,10 @@ export function buildLabAReq(
   })
   delete areq.mobilePhone
   if (input.messageVersion !== '2.1.0') areq.threeDSServerURL = `${origin}/lab/3ds-server`
-  if (input.channel === 'browser') areq.notificationURL = `${origin}/lab/merchant/notify/${id}`
+  if (input.channel === 'browser') {
+    areq.notificationURL = `${origin}/lab/merchant/notify/${id}`
+    areq.browserLanguage = input.browserLanguage
+  }
   if (input.flow === 'decoupled') {
     areq.threeDSRequestorDecReqInd = 'Y'
     areq.threeDSRequestorDecMaxTime = String(input.decMaxMinutes).padStart(5, '0')

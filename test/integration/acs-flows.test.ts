@@ -64,6 +64,7 @@ describe('browser challenge', () => {
       amount: 45_600,
       flow: 'challenge',
       challengeWindowSize: '02',
+      browserLanguage: 'fr-FR',
     })
     expect(p.ares).toMatchObject({ transStatus: 'C', acsChallengeMandated: 'Y', authenticationType: '02' })
     const browser = new ChallengeBrowser(String(p.ares.acsURL))
@@ -154,6 +155,19 @@ describe('browser challenge', () => {
       challengeCancel: '01',
       interactionCounter: first !== second ? '01' : '00',
     })
+  })
+
+  it("speaks the browser's language when it has its texts, else the cardholder's", async () => {
+    const page = async (pan: string, browserLanguage: string) => {
+      const p = await lab.purchase({ pan, amount: 1_000, flow: 'challenge', browserLanguage })
+      const browser = new ChallengeBrowser(String(p.ares.acsURL))
+      await browser.open(p.creq!, p.threeDSSessionData)
+      return browser.html
+    }
+    // An English cardholder in a German browser, a French one in a Spanish browser (no Spanish texts).
+    expect(await page(CARDS.visaEn.pan, 'de-AT')).toContain('<html lang="de">')
+    expect(await page(CARDS.visaFr.pan, 'es-ES')).toContain('<html lang="fr">')
+    expect(await page(CARDS.visaFr.pan, 'en-US')).toContain('<html lang="en">')
   })
 
   it('a stale nonce acts on nothing', async () => {

@@ -189,9 +189,9 @@ describe('browser challenge', () => {
 
   it('consent with wrong codes until failure, or with a cancel, stores nothing', async () => {
     const shop = { acquirerMerchantID: 'TRUST-FAIL-1', merchantName: 'Kiosk' }
-    const ares = await sendAReq(CARDS.mastercardDe.pan, shop)
+    const ares = await sendAReq(CARDS.mastercardDe.pan, shop, { extra: { browserLanguage: 'de-DE' } })
     const browser = await openChallenge(ares)
-    // The cardholder's language (German) like the rest of the page.
+    // The browser's language (German) like the rest of the page.
     expect(browser.html).toContain('<label for="trust">Kiosk vertrauen – nächstes Mal ohne Code</label>')
     const wrong = wrongCodeFor(await lab.lastCode(CARDS.mastercardDe.mobile))
     await post(browser, ares, { action: 'submit', otp: wrong, trust: 'Y' })

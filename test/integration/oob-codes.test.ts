@@ -26,7 +26,14 @@ afterAll(async () => {
 })
 
 async function challenge(amount = 2_500) {
-  const p = await lab.purchase({ pan: card.pan, amount, flow: 'challenge', merchantName: 'Tea House' })
+  // A German browser: the pages below are in German.
+  const p = await lab.purchase({
+    pan: card.pan,
+    amount,
+    flow: 'challenge',
+    merchantName: 'Tea House',
+    browserLanguage: 'de-DE',
+  })
   const browser = new ChallengeBrowser(String(p.ares.acsURL))
   await browser.open(p.creq!, p.threeDSSessionData)
   return { p, browser }

@@ -102,8 +102,8 @@ describe('OTP Dongle A (code on the page)', () => {
     expect((await lab.rreqs(p.id))[0]).toMatchObject({ transStatus: 'Y' })
     const again = await challenge(totpCard)
     await again.browser.act('submit', code)
-    // German cardholder: the generic message in German.
-    expect(again.browser.html).toContain('Falscher Code. Noch 2 Versuche.')
+    // The generic message, in the browser's language (the lab's default, English).
+    expect(again.browser.html).toContain('Incorrect code. 2 attempts left.')
   })
 
   it('the token locks after 10 failures; then even the right code gets the generic answer; an unlock restores it', async () => {

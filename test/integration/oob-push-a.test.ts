@@ -126,11 +126,9 @@ describe('browser OOB (acsUiType 04 page)', () => {
 })
 
 describe('app OOB', () => {
-  async function appPurchase() {
-    const roots = ['visa', 'mastercard'].map((b) => lab.srv.services.acs.keys.rootPem(b)!)
-    const sdk = new SdkEmulator()
+  function appAReq(sdk: SdkEmulator): Record<string, unknown> {
     const areq = makeAReq('2.2.0', 'APP', 'PA')
-    Object.assign(areq, {
+    return Object.assign(areq, {
       threeDSServerTransID: crypto.randomUUID(),
       dsTransID: crypto.randomUUID(),
       dsURL: `${lab.srv.url}/lab/ds/rreq`,
@@ -140,14 +138,27 @@ describe('app OOB', () => {
       sdkReferenceNumber: sdk.sdkReferenceNumber,
       sdkEphemPubKey: sdk.publicJwk,
     })
-    const ares = (await (
-      await fetch(`${lab.srv.url}/acs/v2/areq`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(areq),
-      })
-    ).json()) as Record<string, unknown>
-    expect(ares).toMatchObject({ transStatus: 'C', authenticationType: '03' })
+  }
+
+  async function sendAReq(areq: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const res = await fetch(`${lab.srv.url}/acs/v2/areq`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(areq),
+    })
+    return (await res.json()) as Record<string, unknown>
+  }
+
+  async function appPurchase() {
+    const roots = ['visa', 'mastercard'].map((b) => lab.srv.services.acs.keys.rootPem(b)!)
+    const sdk = new SdkEmulator()
+    const ares = await sendAReq(appAReq(sdk))
+    // The ARes announces the native out-of-band template the CRes then uses (acsUiType 04).
+    expect(ares).toMatchObject({
+      transStatus: 'C',
+      authenticationType: '03',
+      acsRenderingType: { acsInterface: '01', acsUiTemplate: '04' },
+    })
     await sdk.accept(ares, roots)
     const rreqs = () =>
       lab.srv.services.db
@@ -157,6 +168,18 @@ describe('app OOB', () => {
         .map((b) => JSON.parse(b as string) as Record<string, unknown>)
     return { sdk, ares, rreqs }
   }
+
+  it('an SDK without the native out-of-band UI gets HTML, and one with neither gets U/03', async () => {
+    const htmlToo = appAReq(new SdkEmulator())
+    htmlToo.deviceRenderOptions = { sdkInterface: '03', sdkUiType: ['01', '02', '03', '05'] }
+    expect(await sendAReq(htmlToo)).toMatchObject({
+      transStatus: 'C',
+      acsRenderingType: { acsInterface: '02', acsUiTemplate: '05' },
+    })
+    const codeOnly = appAReq(new SdkEmulator())
+    codeOnly.deviceRenderOptions = { sdkInterface: '01', sdkUiType: ['01', '02', '03'] }
+    expect(await sendAReq(codeOnly)).toMatchObject({ transStatus: 'U', transStatusReason: '03' })
+  })
 
   it('native OOB screen; an early oobContinue is "still pending"; typed entries never approve; YES <ref> → oobContinue gets the final CRes Y', async () => {
     const { sdk, rreqs } = await appPurchase()

@@ -277,6 +277,14 @@ export interface LabPurchaseInput {
   channel: 'browser' | 'app'
   flow: 'frictionless' | 'challenge' | 'decoupled' | 'auto'
   merchantName: string
+  /** The challenge page's language; by default this browser's. */
+  browserLanguage?: string
+}
+
+/** This browser's language as 3-D Secure's browserLanguage allows it (at most 8 characters). */
+function browserLanguage(): string {
+  const tag = navigator.language
+  return tag.length <= 8 ? tag : tag.split('-')[0]
 }
 
 export interface LabPurchase {
@@ -304,7 +312,9 @@ export interface VirtualPhoneMessage {
 export const labApi = {
   demo: () => api.request<{ issuerId: number; created: boolean; cards: DemoCard[] }>('POST', '/api/lab/demo'),
   purchase: (input: LabPurchaseInput) =>
-    api.request<LabPurchase>('POST', '/api/lab/purchases', { body: input }),
+    api.request<LabPurchase>('POST', '/api/lab/purchases', {
+      body: { browserLanguage: browserLanguage(), ...input },
+    }),
   state: (id: string) => api.request<LabPurchaseState>('GET', `/api/lab/purchases/${id}`),
   appStep: (id: string, action: 'start' | 'code' | 'resend' | 'cancel', code?: string) =>
     api.request<{ httpStatus: number; message?: Record<string, unknown> }>(

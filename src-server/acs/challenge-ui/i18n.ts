@@ -88,9 +88,14 @@ const TEXTS: Record<Locale, Texts> = {
   },
 }
 
-export function localeFor(browserLanguage: string | undefined): Locale {
-  const primary = (browserLanguage ?? '').trim().toLowerCase().split(/[-_]/)[0]
-  return primary === 'fr' || primary === 'de' ? primary : 'en'
+/** The locale of a language tag (`fr-CA`, `de`, `en_GB`), when we have its texts. */
+export function supportedLocale(tag: string | undefined): Locale | undefined {
+  const primary = (tag ?? '').trim().toLowerCase().split(/[-_]/)[0]
+  return primary === 'en' || primary === 'fr' || primary === 'de' ? primary : undefined
+}
+
+export function localeFor(tag: string | undefined): Locale {
+  return supportedLocale(tag) ?? 'en'
 }
 
 export function textsFor(locale: Locale): Texts {

@@ -58,13 +58,17 @@ const DECOUPLED_INFO: Record<string, string> = {
   de: 'Bestätigen Sie die Zahlung, indem Sie auf die SMS Ihrer Bank antworten.',
 }
 
-/** What the SDK can render, in our order of preference: native text UI, then HTML. */
-function renderingFor(areq: AReq): AcsRenderingType | undefined {
+/**
+ * What the SDK can render of the method's challenge, in our order of preference: its native UI (a code entry,
+ * acsUiType 01, or an out-of-band wait, 04, for a method that authenticates out of band), then HTML (05).
+ */
+function renderingFor(areq: AReq, outOfBand: boolean): AcsRenderingType | undefined {
   const dro = areq.deviceRenderOptions
   if (!dro) return undefined
   const native = dro.sdkInterface === '01' || dro.sdkInterface === '03'
   const html = dro.sdkInterface === '02' || dro.sdkInterface === '03'
-  if (native && dro.sdkUiType.includes('01')) return { acsInterface: '01', acsUiTemplate: '01' }
+  const nativeUi = outOfBand ? '04' : '01'
+  if (native && dro.sdkUiType.includes(nativeUi)) return { acsInterface: '01', acsUiTemplate: nativeUi }
   if (html && dro.sdkUiType.includes('05')) return { acsInterface: '02', acsUiTemplate: '05' }
   return undefined
 }
@@ -487,8 +491,14 @@ export class AReqHandler {
         commit: insert('browser'),
       }
     }
-    const rendering = renderingFor(areq)
-    if (!rendering) return fail('03', decision.why, 'the SDK cannot render a code entry')
+    const outOfBand = method.authenticationType === '03'
+    const rendering = renderingFor(areq, outOfBand)
+    if (!rendering)
+      return fail(
+        '03',
+        decision.why,
+        `the SDK cannot render ${outOfBand ? 'an out-of-band wait' : 'a code entry'} (native) or HTML`,
+      )
     const signer = this.d.keys.signerFor(range!.brand)
     if (!signer) {
       this.d.alarms.raise(

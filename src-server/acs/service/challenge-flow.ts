@@ -13,7 +13,7 @@ import type { Db } from '../../store/db'
 import type { IncomingHandler } from '../../sms/service'
 import { creqKid, openCReq, sealCRes, type AppTransaction } from '../app-channel/session'
 import { eciFor, type Brand } from '../auth-values/eci'
-import { localeFor, textsFor, trustOfferText, type Locale } from '../challenge-ui/i18n'
+import { localeFor, supportedLocale, textsFor, trustOfferText, type Locale } from '../challenge-ui/i18n'
 import {
   renderFinalCResPage,
   renderOobWaitingPage,
@@ -122,8 +122,12 @@ export class ChallengeFlow {
     }
   }
 
+  /**
+   * The language the cardholder reads the challenge in: the browser's (the AReq's `browserLanguage`) when we
+   * have its texts, else the one the cardholder enrolled with (also the app's, whose AReq names none).
+   */
   private locale(ch: Challenge): Locale {
-    return localeFor(ch.context.language)
+    return supportedLocale(ch.context.browserLanguage) ?? localeFor(ch.context.language)
   }
 
   // ------------------------------------------------------------------------------------------ ending
