@@ -1,6 +1,10 @@
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeAReq } from '../../src-server/acs/fixtures/areq'
-import { CARDS, startLab, type Lab } from './acs-lab'
+import { browserCReq } from '../../src-server/lab/three-ds-server'
+import { CARDS, ChallengeBrowser, startLab, type Lab } from './acs-lab'
 
 /** Malformed AReqs over HTTP: always an Erro with the right code, never a 5xx, never a PAN in the ledger or log. */
 let lab: Lab
@@ -176,5 +180,89 @@ describe('AReq → Erro', () => {
     const keys = await (await lab.srv.api(`/api/card-ranges/${range.id}/keys`, { token })).json()
     expect(keys[0]).toMatchObject({ kind: 'visa-cvk', keyIndicator: '01' })
     expect(keys[0].kcv).toMatch(/^[0-9A-F]{6}$/)
+  })
+})
+
+describe('Erro messages the ACS sends after the AReq', () => {
+  async function trace(acsTransID: string) {
+    const res = await lab.srv.api(`/api/transactions/${acsTransID}`, { token: lab.token })
+    return (await res.json()) as {
+      messages: { messageType: string; direction: string; body: Record<string, unknown> }[]
+    }
+  }
+
+  async function challenged(dsURL = `${lab.srv.url}/lab/ds/rreq`) {
+    const r = await send(JSON.stringify({ ...valid(), dsURL, threeDSRequestorChallengeInd: '04' }))
+    expect(r.json).toMatchObject({ transStatus: 'C' })
+    return r.json as Record<string, string>
+  }
+
+  it('an Erro answering a CReq is kept in the transaction trace', async () => {
+    const ares = await challenged()
+    const creq = Buffer.from(
+      JSON.stringify({
+        threeDSServerTransID: crypto.randomUUID(), // not this transaction's
+        acsTransID: ares.acsTransID,
+        challengeWindowSize: '05',
+        messageType: 'CReq',
+        messageVersion: '2.2.0',
+      }),
+    ).toString('base64url')
+    const r = await send(
+      new URLSearchParams({ creq }).toString(),
+      '/acs/v2/challenge',
+      'application/x-www-form-urlencoded',
+    )
+    expect(r.json).toMatchObject({ messageType: 'Erro', errorCode: '301', errorComponent: 'A' })
+    expect((await trace(ares.acsTransID)).messages).toContainEqual(
+      expect.objectContaining({
+        messageType: 'Erro',
+        direction: 'out',
+        body: expect.objectContaining({ errorCode: '301' }),
+      }),
+    )
+  })
+
+  it('an invalid RRes is answered with an Erro to the DS, and the RReq is tried again', async () => {
+    const received: Record<string, unknown>[] = []
+    const ds = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('end', () => {
+        received.push(JSON.parse(body) as Record<string, unknown>)
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ messageType: 'RRes', messageVersion: '2.2.0' })) // no IDs, no resultsStatus
+      })
+    })
+    ds.listen(0, '127.0.0.1')
+    await once(ds, 'listening')
+    try {
+      const ares = await challenged(`http://127.0.0.1:${(ds.address() as AddressInfo).port}/rreq`)
+      const browser = new ChallengeBrowser(ares.acsURL)
+      await browser.open(browserCReq(ares, '05'))
+      await browser.act('cancel')
+      await expect.poll(() => received.length).toBeGreaterThanOrEqual(2)
+      expect(received[0]).toMatchObject({ messageType: 'RReq', acsTransID: ares.acsTransID })
+      // Missing required fields (201); the Erro echoes the IDs the RRes carried, here none.
+      expect(received[1]).toMatchObject({
+        messageType: 'Erro',
+        errorCode: '201',
+        errorComponent: 'A',
+        errorMessageType: 'RRes',
+      })
+      const t = await trace(ares.acsTransID)
+      expect(t.messages.filter((m) => m.messageType === 'Erro').map((m) => m.direction)).toEqual(['out'])
+      const rreq = (await (
+        await lab.srv.api(`/api/transactions/${ares.acsTransID}`, { token: lab.token })
+      ).json()) as {
+        rreq: { status: string; lastError: string }
+      }
+      expect(rreq.rreq).toMatchObject({
+        status: 'pending',
+        lastError: expect.stringMatching(/^invalid RRes/),
+      })
+    } finally {
+      await new Promise<void>((r) => ds.close(() => r()))
+    }
   })
 })

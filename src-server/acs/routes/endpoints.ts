@@ -3,7 +3,7 @@ import type { Context, Next } from 'koa'
 import { readRawBody } from '../../http/body'
 import type { Logger } from '../../log'
 import { renderMethodResponsePage } from '../challenge-ui/pages'
-import { buildErro, type ErroMessageType } from '../protocol/erro'
+import { buildErro, type Erro, type ErroMessageType } from '../protocol/erro'
 import { parseThreeDSMethodData } from '../protocol/method'
 import { serializeMessage } from '../protocol/serialize'
 import type { AcsRuntime } from '../runtime'
@@ -76,6 +76,12 @@ export function storageFailureErro(messageType: ErroMessageType): object {
  * the counterparty gets a proper answer (an Erro, never a 5xx or a stack trace).
  */
 export function acsEndpoints(acs: AcsRuntime, log: Logger) {
+  /** Answers a CReq with an Erro, kept in the ledger with the transaction it names (if any). */
+  function sendErro(ctx: Context, erro: Erro): void {
+    acs.ledger.message(erro, 'Erro', 'out', erro)
+    json(ctx, erro)
+  }
+
   return async (ctx: Context, next: Next) => {
     if (!ctx.path.startsWith('/acs/')) return next()
     acs.latency.observe(ctx.method, ctx.path, ctx.res, ctx.state)
@@ -105,13 +111,13 @@ export function acsEndpoints(acs: AcsRuntime, log: Logger) {
           const form = new URLSearchParams((await readRawBody(ctx, FORM_LIMIT)).toString('utf8'))
           if (form.has('creq')) acs.latency.label(ctx.state, 'browserCReq')
           const answer = await acs.flow.browser(form, base ? `${base}/acs/v2/challenge` : '/acs/v2/challenge')
-          if (answer.kind === 'erro') return json(ctx, answer.erro)
+          if (answer.kind === 'erro') return sendErro(ctx, answer.erro)
           acs.latency.browserChallenge(ctx.state, answer.acsTransID, { final: answer.final })
           return challengePageHeaders(ctx, answer.html, answer.formTarget)
         }
         case '/acs/v2/app': {
           const answer = await acs.flow.app((await readRawBody(ctx, JOSE_LIMIT)).toString('utf8'))
-          if (answer.kind === 'erro') return json(ctx, answer.erro)
+          if (answer.kind === 'erro') return sendErro(ctx, answer.erro)
           if (answer.kind === 'ended') {
             ctx.status = 204
             return

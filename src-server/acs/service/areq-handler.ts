@@ -109,13 +109,18 @@ export class AReqHandler {
         'An AReq could not be processed; see the server log',
         'warning',
       )
-      return buildErro({
+      const erro = buildErro({
         code: '403',
         detail: 'ACS processing',
         messageType: 'AReq',
         messageVersion: areq?.messageVersion ?? '2.2.0',
         ids: areq,
       })
+      try {
+        return this.rejected(raw, erro) // stored and counted as unavailable, like any Erro
+      } catch {
+        return erro // the store itself failing: the answer still goes out
+      }
     }
   }
 

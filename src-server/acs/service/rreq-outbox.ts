@@ -117,11 +117,18 @@ export class RReqOutbox {
         })()
         return
       }
-      this.ledger.message(ids, 'Erro', 'in', parsed.erro)
-      problem =
-        parsed.kind === 'erro-received'
-          ? `DS answered Erro ${parsed.erro.errorCode}`
-          : `invalid RRes (HTTP ${res.status}): ${parsed.erro.errorCode} ${parsed.erro.errorDetail}`
+      if (parsed.kind === 'erro-received') {
+        this.ledger.message(ids, 'Erro', 'in', parsed.erro)
+        problem = `DS answered Erro ${parsed.erro.errorCode}`
+      } else {
+        // An invalid RRes is answered with an Erro to the DS, as the specification has it (its answer, if any,
+        // changes nothing: the RReq is sent again by the usual back-off).
+        this.ledger.message(ids, 'Erro', 'out', parsed.erro)
+        await this.ds
+          .post(row.ds_url, serializeMessage(parsed.erro), brand, SEND_TIMEOUT_MS)
+          .catch(() => undefined)
+        problem = `invalid RRes (HTTP ${res.status}): ${parsed.erro.errorCode} ${parsed.erro.errorDetail}`
+      }
     } catch (err) {
       problem =
         (err as Error).name === 'TimeoutError'
