@@ -112,6 +112,20 @@ describe('app challenge', () => {
     expect(rreq).toMatchObject({ transStatus: 'U', challengeCancel: '06', interactionCounter: '00' })
   })
 
+  it('a CReq after the challenge timed out gets Erro 402', async () => {
+    await lab.settings({ firstCReqTimeoutSeconds: 1 })
+    try {
+      const { sdk, rreqs } = await appPurchase(CARDS.visaEn.pan)
+      const [rreq] = await waitRReqs(rreqs)
+      expect(rreq).toMatchObject({ transStatus: 'U', challengeCancel: '05' })
+      const late = await sdk.send()
+      expect(late.message).toMatchObject({ messageType: 'Erro', errorCode: '402', errorComponent: 'A' })
+      expect(await waitRReqs(rreqs)).toHaveLength(1)
+    } finally {
+      await lab.settings({ firstCReqTimeoutSeconds: 30 })
+    }
+  })
+
   it('cancel from the SDK → final CRes N and RReq challengeCancel 01', async () => {
     const { sdk, rreqs } = await appPurchase(CARDS.visaEn.pan)
     await sdk.send()

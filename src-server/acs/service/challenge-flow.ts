@@ -590,7 +590,22 @@ export class ChallengeFlow {
       'in',
       creq,
     )
-    if (ch.status === 'ended') return this.appFinal(current, tx)
+    if (ch.status === 'ended') {
+      // After a timeout the SDK is told so (Erro 402), as the specification has the ACS answer a late CReq.
+      const cancel = this.d.ledger.header(ch.acsTransID)?.challenge_cancel
+      if (cancel === TIMEOUTS['first-creq'].challengeCancel || cancel === TIMEOUTS.challenge.challengeCancel)
+        return {
+          kind: 'erro',
+          erro: buildErro({
+            code: '402',
+            detail: 'challenge timed out at the ACS',
+            messageType: 'CReq',
+            messageVersion: creq.messageVersion,
+            ids: creq,
+          }),
+        }
+      return this.appFinal(current, tx)
+    }
     if (creq.challengeCancel) {
       const cancel = creq.challengeCancel as ChallengeCancel
       return this.appFinal(
