@@ -242,6 +242,15 @@ describe('decoupled', () => {
     expect(rreq.interactionCounter).toBeUndefined()
   })
 
+  it("stops waiting 10 s before the requestor's threeDSRequestorDecMaxTime, so the RReq arrives within it", async () => {
+    const p = await lab.purchase({ pan: CARDS.visaEn.pan, amount: 100, flow: 'decoupled', decMaxMinutes: 2 })
+    const row = lab.srv.services.db
+      .prepare('SELECT created_at, deadline_at FROM acs_challenges WHERE acs_trans_id = ?')
+      .get(p.acsTransID) as { created_at: number; deadline_at: number }
+    expect(row.deadline_at - row.created_at).toBeGreaterThan(109_000)
+    expect(row.deadline_at - row.created_at).toBeLessThanOrEqual(110_000)
+  })
+
   it('NO refuses; silence until the decoupled maximum → challengeCancel 03', async () => {
     const refused = await lab.purchase({ pan: CARDS.visaEn.pan, amount: 100, flow: 'decoupled' })
     await lab.srv.api('/api/virtual-phone/reply', {

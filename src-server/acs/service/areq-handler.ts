@@ -51,6 +51,12 @@ export interface AReqDeps {
   trustList: TrustList
 }
 
+/**
+ * The result of a decoupled authentication must reach the requestor within its threeDSRequestorDecMaxTime: the
+ * ACS stops waiting this much earlier, for the timer scan and the RReq's way through the DS.
+ */
+const DECOUPLED_DELIVERY_MARGIN_S = 10
+
 const CHANNEL: Record<string, Channel> = { '01': 'app', '02': 'browser', '03': '3ri' }
 const DECOUPLED_INFO: Record<string, string> = {
   en: 'Approve this payment by replying to the SMS from your bank.',
@@ -420,7 +426,7 @@ export class AReqHandler {
     if (decision.transStatus === 'D') {
       const maxMinutes = Number(areq.threeDSRequestorDecMaxTime ?? '0')
       const waitSeconds = Math.min(
-        maxMinutes > 0 ? maxMinutes * 60 : settings.decoupledDefaultSeconds,
+        maxMinutes > 0 ? maxMinutes * 60 - DECOUPLED_DELIVERY_MARGIN_S : settings.decoupledDefaultSeconds,
         settings.decoupledCapSeconds,
       )
       const language = DECOUPLED_INFO[card!.language] ? card!.language : 'en'
