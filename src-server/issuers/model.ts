@@ -30,17 +30,34 @@ export type Issuer = z.infer<typeof Issuer>
 
 const Prefix = z.string().regex(/^\d{1,19}$/, '1 to 19 digits')
 
-/** How a range computes its authentication values (CAVV / AAV): a generator name and its parameters. */
+/**
+ * The authentication-value generators a range can name (built by acs/keys/key-store.ts); `none` leaves the range
+ * without one, so its AReqs are answered U (fail closed).
+ */
+export const AUTH_VALUE_GENERATORS = [
+  'visa-cavv',
+  'mastercard-spa2-go-cavv',
+  'mastercard-spa2-dstransid',
+  'none',
+] as const
+export type AuthValueGeneratorName = (typeof AUTH_VALUE_GENERATORS)[number]
+
+const Eci = z.string().regex(/^[0-9A-Z]{2}$/, 'two digits or capital letters')
+
+/**
+ * How a range computes its authentication values (CAVV / AAV): a generator, its key indicator, and the ECI per
+ * transaction status of payment authentications where the scheme gave this range other values than the
+ * brand's table (acs/auth-values/eci.ts).
+ */
 export const AuthValueConfig = z
   .object({
-    generator: z.string().min(1).max(40),
-    keyIndicator: z
-      .string()
-      .regex(/^\d{2}$/)
-      .optional(),
+    generator: z.enum(AUTH_VALUE_GENERATORS),
+    keyIndicator: z.string().regex(/^\d{2}$/),
+    eci: z.object({ Y: Eci, A: Eci, N: Eci, U: Eci, R: Eci }).partial().strict(),
   })
   .partial()
   .passthrough()
+export type AuthValueConfig = z.infer<typeof AuthValueConfig>
 
 export const CardRangeInput = z
   .object({

@@ -51,6 +51,32 @@ describe('frictionless', () => {
     expect(a.ares.authenticationValue).toMatch(AV)
   })
 
+  it("a range's own ECI table overrides the brand's; unknown generators and malformed ECIs are refused", async () => {
+    const api = (path: string, json: unknown) => lab.srv.api(path, { method: 'POST', token: lab.token, json })
+    const issuer = (await (
+      await api('/api/issuers', { name: 'ECI Bank', acsReferenceNumber: 'ACS_E' })
+    ).json()) as {
+      id: number
+    }
+    const range = (authValue: unknown) => ({
+      issuerId: issuer.id,
+      brand: 'visa',
+      startPrefix: '498888',
+      endPrefix: '498888',
+      authValue,
+    })
+    expect((await api('/api/card-ranges', range({ generator: 'visa-cavx' }))).status).toBe(400)
+    expect((await api('/api/card-ranges', range({ eci: { A: '6' } }))).status).toBe(400)
+    const created = await api('/api/card-ranges', range({ generator: 'visa-cavv', eci: { A: '16' } }))
+    expect(created.status).toBe(201)
+    const { id } = (await created.json()) as { id: number }
+    expect((await api(`/api/card-ranges/${id}/keys/generate`, {})).status).toBeLessThan(300)
+    // Not enrolled, in range: attempts, with the range's ECI instead of Visa's 06.
+    const a = await lab.purchase({ pan: '4988880000000003', amount: 100, flow: 'challenge' })
+    expect(a.ares).toMatchObject({ transStatus: 'A', eci: '16' })
+    expect(a.ares.authenticationValue).toMatch(AV)
+  })
+
   it('a cardholder without a method passes frictionless even when the rules would challenge', async () => {
     const p = await lab.purchase({ pan: CARDS.noMethod.pan, amount: 500_000, flow: 'challenge' })
     expect(p.ares).toMatchObject({ transStatus: 'Y', eci: '05' })

@@ -2,7 +2,7 @@
  * Electronic Commerce Indicator per brand, transaction status and message category
  * (vectors.json → eci; card-auth-server ECI enum; UL Mastercard test messages).
  */
-export type Brand = 'visa' | 'mastercard' | 'amex' | 'discover' | 'jcb'
+export type Brand = 'visa' | 'mastercard' | 'amex' | 'discover' | 'jcb' | 'unionpay'
 export type EciStatus = 'Y' | 'A' | 'N' | 'U' | 'R'
 
 const VISA_LIKE: Record<EciStatus, string> = { Y: '05', A: '06', N: '07', U: '07', R: '07' }

@@ -3,6 +3,7 @@ import type { AuditLog } from '../../audit/audit-log'
 import { desEncrypt } from '../../crypto/block'
 import type { Vault } from '../../crypto/vault'
 import { HttpProblem } from '../../http/problem'
+import type { AuthValueConfig, AuthValueGeneratorName } from '../../issuers/model'
 import type { IssuerRepository, ResolvedRange } from '../../issuers/repository'
 import { generateTestPki } from '../../lab/pki'
 import type { Db } from '../../store/db'
@@ -40,16 +41,22 @@ export interface SigningView {
 }
 
 /** Which generator a range uses, from its `authValue` column, with per-brand defaults. */
-export function generatorConfig(range: ResolvedRange): { generator: string; keyIndicator: string } {
-  const cfg = range.authValue as { generator?: string; keyIndicator?: string }
-  const byBrand: Record<string, string> = { visa: 'visa-cavv', mastercard: 'mastercard-spa2-go-cavv' }
+export function generatorConfig(range: ResolvedRange): {
+  generator: AuthValueGeneratorName
+  keyIndicator: string
+} {
+  const cfg = range.authValue as AuthValueConfig
+  const byBrand: Partial<Record<string, AuthValueGeneratorName>> = {
+    visa: 'visa-cavv',
+    mastercard: 'mastercard-spa2-go-cavv',
+  }
   return {
     generator: cfg.generator ?? byBrand[range.brand] ?? 'none',
     keyIndicator: cfg.keyIndicator ?? '01',
   }
 }
 
-const KIND_OF_GENERATOR: Record<string, RangeKeyKind> = {
+const KIND_OF_GENERATOR: Partial<Record<AuthValueGeneratorName, RangeKeyKind>> = {
   'visa-cavv': 'visa-cvk',
   'mastercard-spa2-go-cavv': 'mastercard-iav',
   'mastercard-spa2-dstransid': 'mastercard-iav',

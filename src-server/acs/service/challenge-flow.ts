@@ -12,7 +12,6 @@ import type { Logger } from '../../log'
 import type { Db } from '../../store/db'
 import type { IncomingHandler } from '../../sms/service'
 import { creqKid, openCReq, sealCRes, type AppTransaction } from '../app-channel/session'
-import { eciFor, type Brand } from '../auth-values/eci'
 import { localeFor, supportedLocale, textsFor, trustOfferText, type Locale } from '../challenge-ui/i18n'
 import {
   renderFinalCResPage,
@@ -165,7 +164,7 @@ export class ChallengeFlow {
         transStatus: e.transStatus,
         transStatusReason: e.transStatusReason,
         authenticationValue: av?.authenticationValue,
-        eci: av?.eci ?? eciFor(c.brand as Brand, e.transStatus, c.messageCategory),
+        eci: av?.eci ?? this.d.authValues.eci(c.rangeId, e.transStatus, c.messageCategory),
         authenticationType: decoupled ? '04' : method.authenticationType,
         interactionCounter: decoupled ? undefined : ch.interactionCounter,
         challengeCancel: e.challengeCancel,
