@@ -239,6 +239,22 @@ describe('driver faults against the simulator', () => {
     await until(() => pty.sim.snapshot().storage.SM === 0)
   })
 
+  it('deletes a received SMS from the modem only once the caller has its copy on disk', async () => {
+    let synced!: () => void
+    const onDisk = new Promise<void>((resolve) => (synced = resolve))
+    const { sim, modem } = await setup({}, { beforeDelete: () => onDisk })
+    const deletes: string[] = []
+    sim.on('command', (line: string) => line.startsWith('AT+CMGD') && deletes.push(line))
+    const sms = nextEvent<IncomingMessage>(modem, 'sms')
+    sim.injectSms({ from: '+4915', text: 'YES 123456' })
+    await sms
+    await new Promise((r) => setTimeout(r, 300))
+    expect(deletes).toEqual([])
+    expect(sim.snapshot().storage.SM).toBe(1)
+    synced()
+    await until(() => sim.snapshot().storage.SM === 0)
+  })
+
   it('keeps parts in at most half of the memory: past that they are read and deleted', async () => {
     const { sim, modem } = await setup({})
     const deletes: string[] = []

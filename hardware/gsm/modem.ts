@@ -70,6 +70,11 @@ export interface ModemOptions {
   rebootDelayMs?: number
   open?: (url: string) => Promise<Transport>
   trace?: TraceFn
+  /**
+   * Awaited before a message that has been emitted is deleted from the modem's memory: the caller's durability
+   * barrier, so that its copy is on disk before the SIM's goes.
+   */
+  beforeDelete?: () => Promise<void>
 }
 
 export interface SendResult {
@@ -412,8 +417,10 @@ export class GsmModem extends EventEmitter<ModemEvents> {
       return
     }
     if (decoded) this.accept(decoded)
+    if (at.index < 0) return
+    if (decoded) await this.options.beforeDelete?.()
     // Deleted even when undecodable: a poison message would otherwise fill the memory for good.
-    if (at.index >= 0) await this.run(`AT+CMGD=${at.index}`)
+    await this.run(`AT+CMGD=${at.index}`)
   }
 
   /**
@@ -435,6 +442,7 @@ export class GsmModem extends EventEmitter<ModemEvents> {
   private release(slots: StoredAt[]): void {
     for (const at of slots) this.releasing.add(slotKey(at))
     void this.exclusiveStorage(async () => {
+      await this.options.beforeDelete?.()
       for (const at of slots) {
         try {
           await this.run(`AT+CMGD=${at.index}`)

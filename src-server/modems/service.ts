@@ -262,6 +262,8 @@ export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayC
       profile: PROFILES[config.profile] ? config.profile : 'generic',
       pin: () => this.repo.pin(config.id),
       open: (url) => openTransport(url, { baudRate: config.baud }),
+      // An incoming SMS leaves the SIM only once the inbox row the gateway wrote is on disk.
+      beforeDelete: () => this.sms.durable(),
     })
     modem.on('warning', (err) => this.noteError(config.name, err))
     modem.on('status', () => this.emit('changed'))

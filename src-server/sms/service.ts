@@ -149,7 +149,8 @@ export class SmsService extends EventEmitter {
     private readonly vault: Vault,
     private readonly log: Logger,
     /** Resolves once committed writes are on disk: a message is "sending" on disk before it leaves. */
-    private readonly durable: () => Promise<void> = () => Promise.resolve(),
+    /** Resolves once what was committed is on disk (store/durability.ts). */
+    readonly durable: () => Promise<void> = () => Promise.resolve(),
     /**
      * The server's shared group commit: claims and send results join the commit of the AReqs handled in the
      * same event-loop turn (whose fraud alerts queued these messages) instead of each paying for one.
