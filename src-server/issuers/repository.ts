@@ -1,7 +1,15 @@
 import { statementCache, type Db } from '../store/db'
 import { HttpProblem } from '../http/problem'
 import type { AuditLog } from '../audit/audit-log'
-import { padPan, rangeBounds, type Brand, type Branding, type CardRange, type Issuer } from './model'
+import {
+  padPan,
+  rangeBounds,
+  type AuthValueConfig,
+  type Brand,
+  type Branding,
+  type CardRange,
+  type Issuer,
+} from './model'
 
 interface IssuerRow {
   id: number
@@ -181,6 +189,25 @@ export class IssuerRepository {
         actor,
         action: `card-range.${status === 'active' ? 'enable' : 'disable'}`,
         target: `range:${range.startPrefix}-${range.endPrefix}`,
+      })
+    })()
+    this.ranges = undefined
+    return this.getRange(id)
+  }
+
+  /**
+   * Replaces how a range computes its authentication values (generator, key indicator, ECI table): the next
+   * AReq uses it. Keys stay with the range; a new generator needs its own (`…/keys/generate` or an import).
+   */
+  setRangeAuthValue(id: number, authValue: AuthValueConfig, actor: string): ResolvedRange {
+    const range = this.getRange(id)
+    this.db.transaction(() => {
+      this.sql('UPDATE card_ranges SET auth_value = ? WHERE id = ?').run(JSON.stringify(authValue), id)
+      this.audit.record({
+        actor,
+        action: 'card-range.auth-value',
+        target: `range:${range.startPrefix}-${range.endPrefix}`,
+        details: { authValue },
       })
     })()
     this.ranges = undefined

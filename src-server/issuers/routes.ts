@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { actorOf } from '../app'
 import type { ServerModule } from '../module'
-import { CardRange, CardRangeInput, Issuer, IssuerInput } from './model'
+import { AuthValueConfig, CardRange, CardRangeInput, Issuer, IssuerInput } from './model'
 
 const Id = z.object({ id: z.coerce.number().int().positive() })
 
@@ -68,14 +68,21 @@ export const issuersModule: ServerModule = {
     api.route({
       method: 'patch',
       path: '/api/card-ranges/:id',
-      summary: 'Enable or disable a card range',
+      summary:
+        'Enable or disable a card range, or replace how it computes authentication values (generator, key indicator, ECI table)',
       tags: ['issuers'],
       auth: { permission: 'issuers.manage' },
       params: Id,
-      body: z.object({ status: z.enum(['active', 'disabled']) }),
+      body: z
+        .object({ status: z.enum(['active', 'disabled']), authValue: AuthValueConfig })
+        .partial()
+        .refine((b) => b.status !== undefined || b.authValue !== undefined, 'status or authValue'),
       responses: { 200: CardRange },
-      handler: (ctx, { params, body }) =>
-        publicRange(issuers.setRangeStatus(params.id, body.status, actorOf(ctx))),
+      handler(ctx, { params, body }) {
+        if (body.authValue) issuers.setRangeAuthValue(params.id, body.authValue, actorOf(ctx))
+        if (body.status) issuers.setRangeStatus(params.id, body.status, actorOf(ctx))
+        return publicRange(issuers.getRange(params.id))
+      },
     })
   },
 }

@@ -75,6 +75,15 @@ describe('frictionless', () => {
     const a = await lab.purchase({ pan: '4988880000000003', amount: 100, flow: 'challenge' })
     expect(a.ares).toMatchObject({ transStatus: 'A', eci: '16' })
     expect(a.ares.authenticationValue).toMatch(AV)
+    // Changed later: the next AReq uses the new table; a generator without keys fails closed (U/22).
+    const patch = (authValue: unknown) =>
+      lab.srv.api(`/api/card-ranges/${id}`, { method: 'PATCH', token: lab.token, json: { authValue } })
+    expect((await patch({ generator: 'visa-cavv', eci: { A: '26' } })).status).toBe(200)
+    const b = await lab.purchase({ pan: '4988880000000003', amount: 100, flow: 'challenge' })
+    expect(b.ares).toMatchObject({ transStatus: 'A', eci: '26' })
+    expect((await patch({ generator: 'mastercard-spa2-dstransid' })).status).toBe(200)
+    const c = await lab.purchase({ pan: '4988880000000003', amount: 100, flow: 'challenge' })
+    expect(c.ares).toMatchObject({ transStatus: 'U', transStatusReason: '22' })
   })
 
   it('a cardholder without a method passes frictionless even when the rules would challenge', async () => {

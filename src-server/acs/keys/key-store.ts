@@ -75,7 +75,8 @@ export function keyCheckValue(kind: RangeKeyKind, key: Buffer): string {
 }
 
 export class AcsKeyStore {
-  private generators = new Map<number, AuthValueGenerator | null>()
+  /** Built generators by range, with the configuration they were built for (a range's may change). */
+  private generators = new Map<number, { config: string; built: AuthValueGenerator | null }>()
   private signers = new Map<string, AcsSigner | null>()
 
   constructor(
@@ -164,9 +165,10 @@ export class AcsKeyStore {
 
   /** The range's authentication-value generator, or undefined when its keys are missing (fail closed). */
   generatorFor(range: ResolvedRange): AuthValueGenerator | undefined {
-    const cached = this.generators.get(range.id)
-    if (cached !== undefined) return cached ?? undefined
     const { generator, keyIndicator } = generatorConfig(range)
+    const config = `${generator}/${keyIndicator}`
+    const cached = this.generators.get(range.id)
+    if (cached?.config === config) return cached.built ?? undefined
     const kind = KIND_OF_GENERATOR[generator]
     const key = kind ? this.openRangeKey(range.id, kind, keyIndicator) : undefined
     let built: AuthValueGenerator | null = null
@@ -176,7 +178,7 @@ export class AcsKeyStore {
     } else if (key && generator === 'mastercard-spa2-go-cavv') built = mastercardSpa2GoCavvGenerator({ key })
     else if (key && generator === 'mastercard-spa2-dstransid')
       built = mastercardSpa2DsTransIdGenerator({ key })
-    this.generators.set(range.id, built)
+    this.generators.set(range.id, { config, built })
     return built ?? undefined
   }
 
