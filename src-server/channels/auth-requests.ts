@@ -42,6 +42,14 @@ interface RequestRow {
   decided_at: number | null
 }
 
+/**
+ * Answered by the cardholder's SMS, not by a code the client keys in: decoupled requests, and those whose method
+ * prompts out of band (SMS Push A, a dongle whose code is sent by SMS).
+ */
+function answeredByReply(r: Pick<RequestRow, 'mode' | 'method_state'>): boolean {
+  return r.mode === 'decoupled' || (JSON.parse(r.method_state) as StoredState).prompt.kind === 'oob'
+}
+
 interface StoredState {
   state: MethodState
   prompt: Prompt
@@ -93,9 +101,14 @@ export class ChannelAuthService {
   private readonly byId
   private readonly cardById
   private readonly approvalSubjectById
+  private readonly holderOfCard
 
   constructor(private readonly d: ChannelAuthDeps) {
     this.byId = d.db.prepare('SELECT * FROM channel_auth_requests WHERE id = ?')
+    this.holderOfCard = d.db.prepare(
+      `SELECT c.cardholder_id AS cardholderId, h.issuer_id AS issuerId
+       FROM cards c JOIN cardholders h ON h.id = c.cardholder_id WHERE c.id = ?`,
+    )
     this.approvalSubjectById = d.db.prepare(
       `SELECT r.*, c.cardholder_id, h.issuer_id FROM channel_auth_requests r
        JOIN cards c ON c.id = r.card_id JOIN cardholders h ON h.id = c.cardholder_id WHERE r.id = ?`,
@@ -179,6 +192,7 @@ export class ChannelAuthService {
     this.d.db.transaction(() => {
       const row = {
         id,
+        card_id: card.cardId,
         mobile: card.mobile,
         language: card.language,
         pan_masked: card.panMasked,
@@ -224,11 +238,15 @@ export class ChannelAuthService {
   private subject(
     r: Pick<
       RequestRow,
-      'id' | 'mobile' | 'language' | 'pan_masked' | 'merchant' | 'amount' | 'currency' | 'channel'
+      'id' | 'card_id' | 'mobile' | 'language' | 'pan_masked' | 'merchant' | 'amount' | 'currency' | 'channel'
     >,
   ): ChallengeSubject {
+    // The cardholder (their dongle) and the issuer (templates, code settings), as a 3-D Secure challenge has them.
+    const holder = this.holderOfCard.get(r.card_id) as { cardholderId: number; issuerId: number } | undefined
     return {
       acsTransID: r.id,
+      cardholderId: holder?.cardholderId,
+      issuerId: holder?.issuerId,
       mobile: r.mobile ?? '',
       language: r.language,
       panMasked: r.pan_masked,
@@ -278,7 +296,7 @@ export class ChannelAuthService {
         throw conflict(
           'The cardholder approves this request in their authenticator; there is no code to enter',
         )
-      if (row.mode !== 'browser')
+      if (answeredByReply(row))
         throw conflict('The cardholder answers this request by SMS reply; there is no code to enter')
       const stored = JSON.parse(row.method_state) as StoredState
       this.apply(row, stored, this.method(row).verify(this.subject(row), stored.state, code, 'entry'))
@@ -305,11 +323,11 @@ export class ChannelAuthService {
       const row = (
         this.d.db
           .prepare(
-            `SELECT * FROM channel_auth_requests WHERE mobile = ? AND status = 'pending' AND mode = 'decoupled' AND expires_at > ?
+            `SELECT * FROM channel_auth_requests WHERE mobile = ? AND status = 'pending' AND expires_at > ?
              ORDER BY created_at DESC`,
           )
           .all(sms.from, Date.now()) as RequestRow[]
-      ).find((r) => !this.d.methods.get(r.method)?.decidedElsewhere)
+      ).find((r) => !this.d.methods.get(r.method)?.decidedElsewhere && answeredByReply(r))
       if (!row) return undefined
       const stored = JSON.parse(row.method_state) as StoredState
       const method = this.method(row)
@@ -429,7 +447,7 @@ export class ChannelAuthService {
       ...(stored.fallbackFrom ? { fallbackFrom: stored.fallbackFrom } : {}),
       interaction: this.d.methods.get(r.method)?.decidedElsewhere
         ? 'approval'
-        : r.mode === 'decoupled'
+        : answeredByReply(r)
           ? 'reply'
           : 'code-entry',
       prompt:

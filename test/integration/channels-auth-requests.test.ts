@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process'
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuthenticationMethod } from '../../src-server/auth-methods/method'
 import { REQUEST_TTL_MS } from '../../src-server/channels/auth-requests'
 import { json } from './twofa-helpers'
 import { channelLab, webhookReceiver, type ChannelLab, type ReceivedWebhook } from './channels-helpers'
+import { importFile } from './dongles-helpers'
 
 const VISA_FR = { pan: '4111111111111111', mobile: '+33612345601', masked: '411111******1111' }
 const VISA_EN = { pan: '4000000000000002', mobile: '+447700900002' }
@@ -178,6 +180,71 @@ describe('MOTO / EDC / ECOM authentication requests', () => {
     expect((await json(second)).id).toBe((await json(first)).id)
     await new Promise((r) => setTimeout(r, 200))
     expect(await lab.smsTexts(to, 1)).toHaveLength(1)
+  })
+
+  it('SMS Push A (the real method): the cardholder replies YES <reference> and the reply decides', async () => {
+    const to = '+447700900097'
+    const pan = '4000000000000044'
+    const holder = await lab.srv.api('/api/cardholders', {
+      method: 'POST',
+      token: lab.token,
+      json: { pan, expiry: '3012', name: 'Pu Sha', mobile: to, language: 'en', method: 'sms-reply' },
+    })
+    expect(holder.status).toBe(201)
+    const created = await json(await start({ channel: 'MOTO', pan }))
+    expect(created).toMatchObject({ interaction: 'reply', method: 'sms-reply', prompt: { kind: 'oob' } })
+    const [text] = await lab.smsTexts(to, 1)
+    const ref = /YES ([A-Z0-9]+)/.exec(text)![1]
+    const noEntry = await lab.call(client.apiKey, `/api/v1/auth-requests/${created.id}/verify`, {
+      code: '123456',
+    })
+    expect(noEntry.status).toBe(409)
+    const reply = await json(
+      await lab.srv.api('/api/virtual-phone/reply', {
+        method: 'POST',
+        token: lab.token,
+        json: { from: to, text: `YES ${ref}` },
+      }),
+    )
+    expect(reply).toMatchObject({ outcome: 'matched', ref: created.id })
+    const done = await json(
+      await lab.call(client.apiKey, `/api/v1/auth-requests/${created.id}`, undefined, 'GET'),
+    )
+    expect(done.status).toBe('authenticated')
+  })
+
+  it("OTP Dongle A: the agent keys the code of the cardholder's own token (oathtool's HOTP)", async () => {
+    const seed = Buffer.from('12345678901234567890').toString('hex') // RFC 4226
+    const { job } = await importFile(lab.srv, lab.token, 'moto.csv', `MOTO-H1,${seed},hotp,6,30`)
+    expect(job.status).toBe('done')
+    const pan = '4000000000000051'
+    const holder = await lab.srv.api('/api/cardholders', {
+      method: 'POST',
+      token: lab.token,
+      json: {
+        pan,
+        expiry: '3012',
+        name: 'Don Gle',
+        mobile: '+447700900096',
+        language: 'en',
+        method: 'dongle',
+      },
+    })
+    expect(holder.status).toBe(201)
+    const { id: cardholderId } = (await holder.json()) as { id: number }
+    const assigned = await lab.srv.api('/api/dongles/tokens/MOTO-H1/assign', {
+      method: 'POST',
+      token: lab.token,
+      json: { cardholderId },
+    })
+    expect(assigned.status).toBe(200)
+    const created = await json(await start({ channel: 'EDC', pan }))
+    expect(created).toMatchObject({ interaction: 'code-entry', prompt: { kind: 'code', codeLength: 6 } })
+    const code = execFileSync('oathtool', ['--hotp', '-c', '0', seed]).toString().trim()
+    const verified = await json(
+      await lab.call(client.apiKey, `/api/v1/auth-requests/${created.id}/verify`, { code }),
+    )
+    expect(verified.status).toBe('authenticated')
   })
 
   it('reply-only methods: the cardholder answers by SMS and the reply decides', async () => {
