@@ -34,3 +34,12 @@ export function maskPansInText(text: string): string {
   if (!/\d{13}/.test(text)) return text
   return text.replace(PAN_LIKE, (run) => (luhnValid(run) ? maskPan(run) : run))
 }
+
+/**
+ * Masks every run of four or more digits, also when spaces, dots or dashes split it ("123 456"): what a
+ * cardholder texts may be a one-time code (a dongle's, a PIN sent back by mistake), while a reply's reference
+ * or keyword stays readable.
+ */
+export function maskDigitRuns(text: string): string {
+  return text.replace(/\d(?:[ .-]?\d){3,}/g, (run) => run.replace(/\d/g, '•'))
+}

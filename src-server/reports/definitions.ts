@@ -1,3 +1,4 @@
+import { maskDigitRuns } from '../crypto/mask'
 import type { ReportColumn, ReportFilterSpec, ReportKind, ReportQuery } from './schemas'
 
 /** The time window of a report, in epoch milliseconds: [fromMs, toMs). */
@@ -19,14 +20,6 @@ export interface ReportDefinition {
 }
 
 const iso = (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString() : null)
-
-/**
- * Incoming texts can carry a code typed by the cardholder (a dongle code sent by SMS), and report files
- * leave the console: runs of four or more digits are replaced by bullets, as the outbox does for codes.
- */
-export function maskDigitRuns(text: string): string {
-  return text.replace(/\d{4,}/g, (run) => '•'.repeat(run.length))
-}
 
 const registrationAttempts: ReportDefinition = {
   kind: 'registration-attempts',

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { maskDigitRuns } from '../crypto/mask'
 import type { ServerModule } from '../module'
 import { Mobile } from '../enrolment/model'
 import { statementCache } from '../store/db'
@@ -182,7 +183,8 @@ export const smsModule: ServerModule = {
         ).map((r) => ({
           id: r.id,
           from: r.from_number,
-          text: r.text,
+          // Incoming texts may carry a code (a dongle's, sent by SMS): digit runs are masked, as in the reports.
+          text: maskDigitRuns(r.text),
           gateway: r.gateway,
           modem: r.modem ?? undefined,
           receivedAt: iso(r.received_at)!,

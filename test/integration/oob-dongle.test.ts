@@ -160,6 +160,13 @@ describe('OTP Dongle B (code by SMS)', () => {
       (await reply(lab, hotpCard.mobile, ` ${hotp(506).slice(0, 3)} ${hotp(506).slice(3)} `)).outcome,
     ).toBe('matched')
     expect((await lab.rreqs(p.id))[0]).toMatchObject({ transStatus: 'Y', authenticationType: '04' })
+    // The inbox shows the replies with their codes masked (a token code may still be ahead of the counter).
+    const inbox = (await api(`/api/sms/inbox?from=${encodeURIComponent(hotpCard.mobile)}`)).body as {
+      text: string
+    }[]
+    expect(inbox.map((m) => m.text)).toContain('••••••')
+    expect(inbox.map((m) => m.text)).toContain(' ••• ••• ')
+    expect(JSON.stringify(inbox)).not.toContain(hotp(400))
   })
 
   it('browser with dongleAnswer=sms: the page shows the issuer number and waits; the SMS reply finishes it', async () => {
