@@ -236,6 +236,26 @@ describe('SMS outbox', () => {
     })
   })
 
+  it('sends at most one duplicate: a second send that may have gone out is not followed by a third', async () => {
+    const { sms } = setup()
+    // Every send hangs after its PDU went out (a modem that never answers +CMGS).
+    const gw = new ScriptedGateway(async () => {
+      throw new GatewayError('timeout after the PDU', true, true)
+    })
+    sms.useGateway(gw)
+    sms.enqueue({ to: '+447700900005', text: 'hi', kind: 'test', idempotencyKey: 'e' })
+    const failed = settle(sms, 'failed')
+    sms.start()
+    await failed
+    expect(gw.sent).toHaveLength(2)
+    expect(sms.outbox({ limit: 1 })[0]).toMatchObject({
+      status: 'failed',
+      possible_duplicate: 1,
+      attempts: 2,
+      last_error: expect.stringMatching(/^not sent again: two attempts may both have gone out/),
+    })
+  })
+
   it('fails a message it cannot decrypt and goes on sending the others', async () => {
     const { db, sms } = setup()
     const bad = sms.enqueue({ to: '+447700900005', text: 'lost', kind: 'test', idempotencyKey: 'e' }).id

@@ -76,7 +76,7 @@ export const QUEUE_SQL = {
   // the claim's cost).
   claim: (limit: number) => `UPDATE sms_outbox SET status = 'sending', attempts = attempts + 1, gateway = ?
     WHERE id IN (${dueIds(limit)})
-    RETURNING id, to_number, text_sealed, text_display, priority, attempts`,
+    RETURNING id, to_number, text_sealed, text_display, priority, attempts, possible_duplicate`,
   // For a gateway that delivers by recording (the virtual phone): due messages go straight to delivered.
   record: (
     limit: number,
@@ -103,6 +103,8 @@ interface ClaimedRow {
   text_display: string
   priority: number
   attempts: number
+  /** A copy may already have gone out (an earlier attempt failed after its PDU, or a crash mid-send). */
+  possible_duplicate: number
 }
 
 /**
@@ -377,7 +379,10 @@ export class SmsService extends EventEmitter {
       this.emit('outbox', { id: row.id, status: result.delivered ? 'delivered' : 'sent' })
     } catch (err) {
       const e = err instanceof GatewayError ? err : new GatewayError((err as Error).message, true)
-      const final = !e.retryable || attempt >= MAX_ATTEMPTS
+      // At most one duplicate: a message that may already have gone out once, and may have gone out again
+      // now, is not sent a third time.
+      const twice = e.maybeSent === true && row.possible_duplicate === 1
+      const final = !e.retryable || attempt >= MAX_ATTEMPTS || twice
       const backoff = Math.min(1000 * 2 ** (attempt - 1), 5 * 60_000)
       await this.commits.run(() =>
         this.sql(
@@ -385,7 +390,10 @@ export class SmsService extends EventEmitter {
              possible_duplicate = possible_duplicate OR ? WHERE id = ?`,
         ).run(
           final ? 'failed' : 'queued',
-          e.message.slice(0, 300),
+          (twice ? `not sent again: two attempts may both have gone out (${e.message})` : e.message).slice(
+            0,
+            300,
+          ),
           Date.now() + backoff,
           e.maybeSent ? 1 : 0,
           row.id,
