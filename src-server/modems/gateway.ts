@@ -67,7 +67,9 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
     pool.on('sms', (m) =>
       this.incoming?.({ from: m.from.value, text: m.text, receivedAt: Date.now(), modem: m.modemId }),
     )
-    pool.on('status-report', (r) => this.onStatusReport(r.modemId, r.messageReference, r.outcome))
+    pool.on('status-report', (r) =>
+      this.onStatusReport(r.modemId, r.messageReference, r.outcome, reportedAt(r.dischargeTime.date)),
+    )
     pool.on('modem-state', (h) => {
       this.emit('modem-state', h)
       this.updateCapacity()
@@ -178,7 +180,12 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
    * A multipart message is delivered when every part is; one failed part fails it. Single-part messages
    * (and multipart ones from before a restart) are matched by their own reference.
    */
-  private onStatusReport(modemId: string, mr: number, outcome: 'delivered' | 'pending' | 'failed'): void {
+  private onStatusReport(
+    modemId: string,
+    mr: number,
+    outcome: 'delivered' | 'pending' | 'failed',
+    at: number,
+  ): void {
     if (outcome === 'pending') return // the network is still trying: a final report follows
     const key = `${modemId}:${mr}`
     const parts = this.multipart.get(key)
@@ -190,7 +197,7 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
       for (const other of parts.pending) this.multipart.delete(`${modemId}:${other}`)
       messageRef = parts.messageRef
     }
-    this.reports?.({ messageRef, modem: modemId, delivered: outcome === 'delivered', at: Date.now() })
+    this.reports?.({ messageRef, modem: modemId, delivered: outcome === 'delivered', at })
   }
 
   private updateCapacity(): void {
@@ -199,4 +206,15 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
     this.healthy = healthy
     this.emit('capacity', healthy)
   }
+}
+
+/**
+ * When the network delivered (or gave up on) a message: the report's discharge time, which a report read late
+ * from the modem's memory still carries, unless the SMSC's clock is plainly off (ahead of ours, or more than
+ * a week back); then the time the report came.
+ */
+function reportedAt(discharge: Date): number {
+  const at = discharge.getTime()
+  const now = Date.now()
+  return Number.isFinite(at) && at <= now + 60_000 && at >= now - 7 * 86_400_000 ? Math.min(at, now) : now
 }

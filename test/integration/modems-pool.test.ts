@@ -175,6 +175,25 @@ describe('the modem pool behind the outbox', () => {
     expect(rows[1].message_ref).toMatch(/^\d+,\d+$/)
   })
 
+  it("records a report's delivery time, not the time it was read", async () => {
+    const [m] = await withModems([{}])
+    srv.services.sms.enqueue({ to: '+491234567891', text: 'late report', kind: 't', idempotencyKey: 'r3' })
+    const sent = await until('sent', () =>
+      outbox().find((x) => x.idempotency_key === 'r3' && x.status === 'sent'),
+    )
+    const deliveredAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 120_000) // two minutes before it is read
+    m.sim.injectStatusReport(Number(sent.message_ref), 0, '+491234567891', deliveredAt)
+    const at = await until(
+      'delivered',
+      () =>
+        srv.services.db
+          .prepare(`SELECT delivered_at FROM sms_outbox WHERE id = ? AND status = 'delivered'`)
+          .pluck()
+          .get(sent.id) as number | undefined,
+    )
+    expect(at).toBe(deliveredAt.getTime())
+  })
+
   it('switches back to the virtual phone at runtime, audited', async () => {
     await withModems([{}])
     const res = await srv.api('/api/sms/gateway', { method: 'PUT', token, json: { gateway: 'virtual' } })

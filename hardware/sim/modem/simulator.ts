@@ -203,7 +203,13 @@ export class ModemSimulator extends EventEmitter<{
   }
 
   /** The network reports the fate of a message this modem sent (by its TP-MR). */
-  injectStatusReport(messageReference: number, status = 0, recipient?: string): void {
+  injectStatusReport(
+    messageReference: number,
+    status = 0,
+    recipient?: string,
+    /** When the network delivered it (a report read late carries an earlier time). */
+    dischargedAt = new Date(),
+  ): void {
     const to =
       recipient ?? [...this.sent].reverse().find((s) => s.messageReference === messageReference)?.to ?? '+0'
     const now = { date: new Date(), offsetMinutes: 0 }
@@ -213,7 +219,7 @@ export class ModemSimulator extends EventEmitter<{
       messageReference,
       recipient: parseAddress(to),
       serviceCentreTimestamp: now,
-      dischargeTime: now,
+      dischargeTime: { date: dischargedAt, offsetMinutes: 0 },
       status,
     })
     const ds = this.cnmi[3]
