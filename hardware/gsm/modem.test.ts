@@ -255,6 +255,19 @@ describe('driver faults against the simulator', () => {
     await until(() => sim.snapshot().storage.SM === 0)
   })
 
+  it('reads the status reports a stopped driver left in the report memory (SR)', async () => {
+    const { sim, modem, pty } = await setup({})
+    await modem.close()
+    sim.injectStatusReport(77, 0, '+4917') // stored in SR; its +CDSI reaches no one
+    expect(sim.snapshot().storage.SR).toBe(1)
+    const again = new GsmModem({ id: 'm1', url: pty.url, commandTimeoutMs: 2000, pollIntervalMs: 0 })
+    modems.push(again)
+    const report = nextEvent<IncomingReport>(again, 'status-report')
+    await again.open()
+    expect(await report).toMatchObject({ messageReference: 77, outcome: 'delivered' })
+    await until(() => sim.snapshot().storage.SR === 0)
+  })
+
   it('keeps parts in at most half of the memory: past that they are read and deleted', async () => {
     const { sim, modem } = await setup({})
     const deletes: string[] = []

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events'
 import { openTransport, type Transport } from '../serial/transport'
 import { AtChannel, type TraceFn, type Urc } from './at/channel'
-import { AtError, isErrorNamed } from './at/errors'
+import { AtCommandError, AtError, isErrorNamed, ModemReportedError } from './at/errors'
 import {
   isRegistered,
   parseCmgl,
@@ -123,6 +123,8 @@ export class GsmModem extends EventEmitter<ModemEvents> {
   private storageWork: Promise<unknown> = Promise.resolve()
   private concatReference = Math.floor(Math.random() * 256)
   private readonly reassembler: Reassembler
+  /** The modem refused `AT+CPMS="SR"`: its reports are not stored apart. */
+  private noReportMemory = false
   /** Slots whose deletion is queued: a storage check reading them before it runs must not deliver them again. */
   private readonly releasing = new Set<string>()
   private readonly opts: Required<
@@ -241,7 +243,9 @@ export class GsmModem extends EventEmitter<ModemEvents> {
 
   /**
    * Checks storage (`AT+CPMS?`) and reads-and-deletes whatever is stored. This is how messages are found
-   * when no `+CMTI` came: memory full (modems stop announcing), `CNMI` mt=0, or a restart.
+   * when no `+CMTI` came: memory full (modems stop announcing), `CNMI` mt=0, or a restart. With `CNMI` ds=2 the
+   * status reports are stored too, in the report memory (SR) of most modems, announced by a `+CDSI` that a
+   * stopped server never saw: that memory is read as well.
    */
   checkStorage(): Promise<void> {
     return this.exclusiveStorage(async () => {
@@ -249,26 +253,49 @@ export class GsmModem extends EventEmitter<ModemEvents> {
       if (!usage) return
       this.storage = usage
       if (usage.total > 0 && usage.used >= usage.total) this.emit('memory-full', usage)
-      if (usage.used === 0) return
-      if (!this.profile.avoidCmgl) {
-        for (const stored of parseCmgl(await this.run('AT+CMGL=4', { timeoutMs: this.opts.sendTimeoutMs }))) {
-          await this.consumeStored(stored, { memory: 'SM', index: stored.index ?? -1 })
-        }
-        return
-      }
-      let found = 0
-      for (
-        let slot = this.profile.slotBase;
-        slot < this.profile.slotBase + usage.total && found < usage.used;
-        slot++
-      ) {
-        const stored = await this.readSlot(slot)
-        if (stored) {
-          found++
-          await this.consumeStored(stored, { memory: 'SM', index: slot })
-        }
-      }
+      await this.readStored('SM', usage)
+      if (this.profile.cnmi.split(',')[3] === '2' && !this.noReportMemory) await this.readReportMemory()
     })
+  }
+
+  /** Storage work: reads and consumes every message in the current memory (`memory`, whose usage is known). */
+  private async readStored(memory: string, usage: StorageUsage): Promise<void> {
+    if (usage.used === 0) return
+    if (!this.profile.avoidCmgl) {
+      for (const stored of parseCmgl(await this.run('AT+CMGL=4', { timeoutMs: this.opts.sendTimeoutMs })))
+        await this.consumeStored(stored, { memory, index: stored.index ?? -1 })
+      return
+    }
+    let found = 0
+    for (
+      let slot = this.profile.slotBase;
+      slot < this.profile.slotBase + usage.total && found < usage.used;
+      slot++
+    ) {
+      const stored = await this.readSlot(slot)
+      if (stored) {
+        found++
+        await this.consumeStored(stored, { memory, index: slot })
+      }
+    }
+  }
+
+  /** Storage work: the status reports waiting in SR (a modem without that memory is not asked again). */
+  private async readReportMemory(): Promise<void> {
+    try {
+      await this.run('AT+CPMS="SR"')
+    } catch (err) {
+      // The modem answered ERROR or +CMS ERROR (no such memory); a timeout or a lost link is not an answer.
+      if (!(err instanceof AtCommandError || err instanceof ModemReportedError)) throw err
+      this.noReportMemory = true
+      return
+    }
+    try {
+      const usage = parseCpms(await this.run('AT+CPMS?'))
+      if (usage) await this.readStored('SR', usage)
+    } finally {
+      await this.run('AT+CPMS="SM","SM","SM"')
+    }
   }
 
   /**
