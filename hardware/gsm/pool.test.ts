@@ -151,6 +151,31 @@ describe('ModemPool', () => {
     expect(queue.failed[1]).toMatchObject({ retryable: true, job: { id: 'unlucky' } })
   })
 
+  it('recovers a modem that stops answering while idle, before any message waits on it', async () => {
+    const s = await simulatedModemOnPty({ reportDelayMs: -1, rebootMs: 100 })
+    sims.push(s)
+    const modem = new GsmModem({
+      id: 'idle',
+      url: s.url,
+      commandTimeoutMs: 300,
+      pollIntervalMs: 100,
+      rebootDelayMs: 300,
+    })
+    modem.on('warning', () => undefined)
+    const pool = new ModemPool({ source: new InMemoryJobQueue(), modems: [modem], resetAfterErrors: 3 })
+    pools.push(pool)
+    await pool.start()
+    const states: string[] = []
+    pool.on('modem-state', (h) => {
+      states.push(h.state)
+      if (h.state === 'recovering') s.sim.clearFaults() // it answers again once reset
+    })
+    s.sim.fault({ kind: 'hang' }) // its polls time out; no message is queued
+    while (pool.health()[0].state !== 'ready' || !states.includes('recovering'))
+      await new Promise((r) => setTimeout(r, 50))
+    expect(states).toEqual(['recovering', 'ready'])
+  })
+
   it('forwards incoming SMS and status reports from every modem', async () => {
     const { pool, sims } = await poolOf([{}, {}])
     await pool.start()

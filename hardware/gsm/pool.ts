@@ -112,6 +112,13 @@ export class ModemPool extends EventEmitter<PoolEvents> {
       slot.modem.on('disconnected', () => {
         if (this.running && slot.state === 'ready') void this.recover(slot, 'reopen')
       })
+      // A modem that stops answering while idle (its polls fail) is recovered as one failing its sends is,
+      // rather than waiting for the next message to time out on it.
+      slot.modem.on('warning', () => {
+        const failing = slot.modem.status().errorStreak >= this.resetAfterErrors
+        if (this.running && slot.state === 'ready' && !slot.busy && failing)
+          void this.recover(slot, 'soft-reset')
+      })
     }
   }
 
