@@ -23,15 +23,6 @@ interface Waiting {
   reject(err: GatewayError): void
 }
 
-/** Parts of a multipart message still waiting for their status report. */
-interface PartsAwaited {
-  messageRef: string
-  pending: Set<number>
-}
-
-/** How many multipart messages are remembered for their reports (older ones fall back to per-part refs). */
-const MAX_TRACKED_MULTIPART = 10_000
-
 export interface PoolGatewayEvents {
   /** Healthy modems changed: the outbox adjusts how many messages it hands over at once. */
   capacity: [healthy: number]
@@ -45,7 +36,6 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
   private readonly waiting: Waiting[] = []
   private readonly taken = new Map<string, Waiting>()
   private readonly wakeListeners = new Set<() => void>()
-  private readonly multipart = new Map<string, PartsAwaited>()
   private incoming: ((sms: IncomingSms) => void) | undefined
   private reports: ((report: DeliveryReport) => void) | undefined
   private pool: ModemPool | undefined
@@ -148,9 +138,8 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
     const entry = this.taken.get(job.id)
     if (!entry) return
     this.taken.delete(job.id)
-    const messageRef = messageReferences.join(',')
-    if (messageReferences.length > 1) this.trackParts(modemId, messageRef, messageReferences)
-    entry.resolve({ messageRef, modem: modemId })
+    // One TP-MR per part: each part's status report names its own (the outbox joins them, sms/service.ts).
+    entry.resolve({ messageRef: messageReferences.join(','), modem: modemId })
   }
 
   onFailed(job: SmsJob, error: Error, retryable: boolean): void {
@@ -168,18 +157,6 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
 
   // --- delivery reports ---
 
-  private trackParts(modemId: string, messageRef: string, refs: number[]): void {
-    const awaited: PartsAwaited = { messageRef, pending: new Set(refs) }
-    for (const mr of refs) this.multipart.set(`${modemId}:${mr}`, awaited)
-    while (this.multipart.size > MAX_TRACKED_MULTIPART) {
-      this.multipart.delete(this.multipart.keys().next().value!)
-    }
-  }
-
-  /**
-   * A multipart message is delivered when every part is; one failed part fails it. Single-part messages
-   * (and multipart ones from before a restart) are matched by their own reference.
-   */
   private onStatusReport(
     modemId: string,
     mr: number,
@@ -187,17 +164,7 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
     at: number,
   ): void {
     if (outcome === 'pending') return // the network is still trying: a final report follows
-    const key = `${modemId}:${mr}`
-    const parts = this.multipart.get(key)
-    let messageRef = String(mr)
-    if (parts) {
-      this.multipart.delete(key)
-      parts.pending.delete(mr)
-      if (outcome === 'delivered' && parts.pending.size > 0) return
-      for (const other of parts.pending) this.multipart.delete(`${modemId}:${other}`)
-      messageRef = parts.messageRef
-    }
-    this.reports?.({ messageRef, modem: modemId, delivered: outcome === 'delivered', at })
+    this.reports?.({ messageRef: String(mr), modem: modemId, delivered: outcome === 'delivered', at })
   }
 
   private updateCapacity(): void {

@@ -218,6 +218,30 @@ describe('SMS outbox', () => {
     expect(sms.outbox({ limit: 1 })[0]).toMatchObject({ id, status: 'delivered' })
   })
 
+  it('a message sent in parts is delivered once every part is, across a restart; one failed part fails it', async () => {
+    const { db, sms, master } = setup()
+    let ref = 11
+    const gw = new ScriptedGateway(async () => ({ messageRef: `${++ref},${++ref}`, modem: 'm1' }))
+    sms.useGateway(gw)
+    const a = sms.enqueue({ to: '+447700900006', text: 'long', kind: 'test', idempotencyKey: 'p1' }).id // 12,13
+    const sentA = settle(sms, 'sent')
+    sms.start()
+    await sentA
+    const b = sms.enqueue({ to: '+447700900007', text: 'long', kind: 'test', idempotencyKey: 'p2' }).id // 14,15
+    await settle(sms, 'sent')
+    const status = (id: number) => db.prepare('SELECT status FROM sms_outbox WHERE id = ?').pluck().get(id)
+    gw.reports[0]({ messageRef: '13', modem: 'm1', delivered: true, at: Date.now() })
+    expect(status(a)).toBe('sent') // one part of two
+    await sms.stop()
+    const again = setup(db, master).sms // the server restarts between the two reports
+    const gw2 = new ScriptedGateway(async () => ({ messageRef: '1' }))
+    again.useGateway(gw2)
+    gw2.reports[0]({ messageRef: '12', modem: 'm1', delivered: true, at: Date.now() })
+    expect(status(a)).toBe('delivered')
+    gw2.reports[0]({ messageRef: '15', modem: 'm1', delivered: false, at: Date.now() })
+    expect(status(b)).toBe('failed')
+  })
+
   it('after a crash mid-send, sends the message again once and flags it as a possible duplicate', async () => {
     const { db, sms, master } = setup()
     const id = sms.enqueue({ to: '+447700900004', text: 'hi', kind: 'test', idempotencyKey: 'd' }).id

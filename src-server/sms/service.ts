@@ -87,10 +87,17 @@ export const QUEUE_SQL = {
   nextDue: `SELECT min(next_attempt_at) FROM sms_outbox INDEXED BY sms_outbox_queued_due WHERE status = 'queued'`,
   interrupted: `UPDATE sms_outbox INDEXED BY sms_outbox_sending SET status = 'queued', possible_duplicate = 1, next_attempt_at = ?
     WHERE status = 'sending'`,
+  // A report names one TP-MR: a single-part message's own (the index finds it), or one part's of a message
+  // sent in several ('12,13'), searched among the multipart messages awaiting reports.
+  sentByRef: `SELECT id, message_ref, parts_delivered FROM sms_outbox
+    WHERE gateway = ? AND message_ref = ? AND (? IS NULL OR modem = ?) AND status = 'sent' ORDER BY id DESC LIMIT 1`,
+  sentByPart: `SELECT id, message_ref, parts_delivered FROM sms_outbox INDEXED BY sms_outbox_awaiting_report
+    WHERE gateway = ? AND status = 'sent' AND (? IS NULL OR modem = ?) AND instr(message_ref, ',') > 0
+      AND (',' || message_ref || ',') LIKE ('%,' || ? || ',%') ORDER BY id DESC LIMIT 1`,
+  partDelivered: `UPDATE sms_outbox SET parts_delivered = ? WHERE id = ?`,
   delivered: `UPDATE sms_outbox SET status = CASE WHEN ? THEN 'delivered' ELSE 'failed' END, delivered_at = ?,
-    last_error = CASE WHEN ? THEN last_error ELSE 'the network reported the message undelivered' END
-    WHERE id = (SELECT id FROM sms_outbox WHERE gateway = ? AND message_ref = ? AND (? IS NULL OR modem = ?)
-                AND status = 'sent' ORDER BY id DESC LIMIT 1)`,
+    last_error = CASE WHEN ? THEN last_error ELSE 'the network reported the message undelivered' END,
+    parts_delivered = ? WHERE id = ?`,
 }
 
 const MAX_ATTEMPTS = 5
@@ -404,26 +411,30 @@ export class SmsService extends EventEmitter {
     }
   }
 
+  /**
+   * A status report: a message sent in several parts is delivered once every part is, and failed as soon as
+   * one part is (the parts reported so far are kept on the row, see migration 0330).
+   */
   private delivered(report: DeliveryReport, gateway: string): void {
-    const info = this.sql(QUEUE_SQL.delivered).run(
-      report.delivered ? 1 : 0,
-      report.at,
-      report.delivered ? 1 : 0,
-      gateway,
-      report.messageRef,
-      report.modem ?? null,
-      report.modem ?? null,
-    )
-    if (info.changes === 0)
-      this.log.info(
-        { messageRef: report.messageRef, modem: report.modem },
-        'delivery report for an unknown message',
-      )
-    else
-      this.emit('outbox', {
-        messageRef: report.messageRef,
-        status: report.delivered ? 'delivered' : 'failed',
-      })
+    const modem = report.modem ?? null
+    const mr = report.messageRef
+    const row = (this.sql(QUEUE_SQL.sentByRef).get(gateway, mr, modem, modem) ??
+      this.sql(QUEUE_SQL.sentByPart).get(gateway, modem, modem, mr)) as
+      { id: number; message_ref: string; parts_delivered: string } | undefined
+    if (!row) {
+      this.log.info({ messageRef: mr, modem: report.modem }, 'delivery report for an unknown message')
+      return
+    }
+    const delivered = new Set(row.parts_delivered.split(',').filter(Boolean))
+    if (report.delivered) delivered.add(mr)
+    const partsDelivered = [...delivered].join(',')
+    if (report.delivered && !row.message_ref.split(',').every((part) => delivered.has(part))) {
+      this.sql(QUEUE_SQL.partDelivered).run(partsDelivered, row.id)
+      return
+    }
+    const ok = report.delivered ? 1 : 0
+    this.sql(QUEUE_SQL.delivered).run(ok, report.at, ok, partsDelivered, row.id)
+    this.emit('outbox', { messageRef: row.message_ref, status: report.delivered ? 'delivered' : 'failed' })
   }
 
   /**

@@ -15,6 +15,7 @@ import fraud from './0210-fraud'
 import sms from './0300-sms'
 import modems from './0310-modems'
 import smsQueueIndexes from './0320-sms-queue-indexes'
+import smsPartReports from './0330-sms-part-reports'
 import dongles from './0400-dongles'
 import keys from './0500-keys'
 import peds from './0510-peds'
@@ -42,6 +43,7 @@ export const MIGRATIONS: readonly Migration[] = [
   sms,
   modems,
   smsQueueIndexes,
+  smsPartReports,
   dongles,
   keys,
   peds,
