@@ -218,6 +218,21 @@ describe('SMS outbox', () => {
     expect(sms.outbox({ limit: 1 })[0]).toMatchObject({ id, status: 'delivered' })
   })
 
+  it('a status report that overtakes the record of its own send still marks the message', async () => {
+    const { sms } = setup()
+    const gw: ScriptedGateway = new ScriptedGateway(async () => {
+      // The modem's +CDS arrives in the same read as its +CMGS answer.
+      gw.reports[0]({ messageRef: '77', modem: 'm1', delivered: true, at: Date.now() })
+      return { messageRef: '77', modem: 'm1' }
+    })
+    sms.useGateway(gw)
+    const id = sms.enqueue({ to: '+447700900008', text: 'hi', kind: 'test', idempotencyKey: 'q' }).id
+    const delivered = settle(sms, 'delivered')
+    sms.start()
+    await delivered
+    expect(sms.outbox({ limit: 1 })[0]).toMatchObject({ id, status: 'delivered', message_ref: '77' })
+  })
+
   it('a message sent in parts is delivered once every part is, across a restart; one failed part fails it', async () => {
     const { db, sms, master } = setup()
     let ref = 11

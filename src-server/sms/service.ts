@@ -101,6 +101,9 @@ export const QUEUE_SQL = {
 }
 
 const MAX_ATTEMPTS = 5
+/** A delivery report that finds no sent message is looked up again this many times, this far apart. */
+const REPORT_TRIES = 4
+const REPORT_RETRY_MS = 250
 
 /** A message as claimed for sending; `attempts` counts this attempt. */
 interface ClaimedRow {
@@ -415,14 +418,17 @@ export class SmsService extends EventEmitter {
    * A status report: a message sent in several parts is delivered once every part is, and failed as soon as
    * one part is (the parts reported so far are kept on the row, see migration 0330).
    */
-  private delivered(report: DeliveryReport, gateway: string): void {
+  private delivered(report: DeliveryReport, gateway: string, tries = 1): void {
     const modem = report.modem ?? null
     const mr = report.messageRef
     const row = (this.sql(QUEUE_SQL.sentByRef).get(gateway, mr, modem, modem) ??
       this.sql(QUEUE_SQL.sentByPart).get(gateway, modem, modem, mr)) as
       { id: number; message_ref: string; parts_delivered: string } | undefined
     if (!row) {
-      this.log.info({ messageRef: mr, modem: report.modem }, 'delivery report for an unknown message')
+      // A report can overtake the record of its own send (written by the next group commit): look again.
+      if (tries < REPORT_TRIES)
+        setTimeout(() => this.db.open && this.delivered(report, gateway, tries + 1), REPORT_RETRY_MS).unref()
+      else this.log.info({ messageRef: mr, modem: report.modem }, 'delivery report for an unknown message')
       return
     }
     const delivered = new Set(row.parts_delivered.split(',').filter(Boolean))
