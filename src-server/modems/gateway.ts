@@ -55,7 +55,13 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
     const pool = new ModemPool({ ...options, source: this, modems })
     this.pool = pool
     pool.on('sms', (m) =>
-      this.incoming?.({ from: m.from.value, text: m.text, receivedAt: Date.now(), modem: m.modemId }),
+      this.incoming?.({
+        from: m.from.value,
+        text: m.text,
+        receivedAt: Date.now(),
+        modem: m.modemId,
+        missingParts: m.complete ? undefined : m.missingParts,
+      }),
     )
     pool.on('status-report', (r) =>
       this.onStatusReport(r.modemId, r.messageReference, r.outcome, reportedAt(r.dischargeTime.date)),

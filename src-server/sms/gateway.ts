@@ -24,6 +24,8 @@ export interface IncomingSms {
   text: string
   receivedAt: number
   modem?: string
+  /** The parts of a concatenated SMS that never came (delivered after the multipart timeout); absent when whole. */
+  missingParts?: number[]
 }
 
 export interface DeliveryReport {

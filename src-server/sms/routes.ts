@@ -41,6 +41,8 @@ const InboxItem = z.object({
   outcome: z.string(),
   handledBy: z.string().optional(),
   ref: z.string().optional(),
+  /** A concatenated SMS delivered without these parts (they never came). */
+  missingParts: z.array(z.number()).optional(),
 })
 
 /** How many messages each way the virtual phone shows. */
@@ -178,6 +180,7 @@ export const smsModule: ServerModule = {
             received_at: number
             outcome: string
             handled_by: string | null
+            missing_parts: string | null
             ref: string | null
           }[]
         ).map((r) => ({
@@ -191,6 +194,7 @@ export const smsModule: ServerModule = {
           outcome: r.outcome,
           handledBy: r.handled_by ?? undefined,
           ref: r.ref ?? undefined,
+          missingParts: r.missing_parts ? r.missing_parts.split(',').map(Number) : undefined,
         })),
     })
   },

@@ -449,8 +449,8 @@ export class SmsService extends EventEmitter {
    */
   async receive(sms: IncomingSms, gateway: string): Promise<{ id: number } & IncomingResult> {
     const info = this.sql(
-      'INSERT INTO sms_inbox (from_number, text, gateway, modem, received_at) VALUES (?, ?, ?, ?, ?)',
-    ).run(sms.from, sms.text, gateway, sms.modem ?? null, sms.receivedAt)
+      'INSERT INTO sms_inbox (from_number, text, gateway, modem, received_at, missing_parts) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(sms.from, sms.text, gateway, sms.modem ?? null, sms.receivedAt, sms.missingParts?.join(',') ?? null)
     const id = Number(info.lastInsertRowid)
     let result: IncomingResult = { outcome: 'unmatched' }
     let handledBy: string | null = null

@@ -175,6 +175,16 @@ describe('the modem pool behind the outbox', () => {
     expect(rows[1].message_ref).toMatch(/^\d+,\d+$/)
   })
 
+  it('marks an SMS whose last parts never came as incomplete in the inbox', async () => {
+    // What the modem gateway hands over when the driver's multipart timeout delivered parts 1 and 3 of 3.
+    await srv.services.sms.receive(
+      { from: '+4915112340000', text: 'first part … third part', receivedAt: Date.now(), missingParts: [2] },
+      'modems',
+    )
+    const res = await srv.api('/api/sms/inbox?from=%2B4915112340000', { token })
+    expect(((await res.json()) as { missingParts?: number[] }[])[0]).toMatchObject({ missingParts: [2] })
+  })
+
   it("records a report's delivery time, not the time it was read", async () => {
     const [m] = await withModems([{}])
     srv.services.sms.enqueue({ to: '+491234567891', text: 'late report', kind: 't', idempotencyKey: 'r3' })

@@ -16,6 +16,7 @@ import sms from './0300-sms'
 import modems from './0310-modems'
 import smsQueueIndexes from './0320-sms-queue-indexes'
 import smsPartReports from './0330-sms-part-reports'
+import smsInboxMissingParts from './0340-sms-inbox-missing-parts'
 import dongles from './0400-dongles'
 import keys from './0500-keys'
 import peds from './0510-peds'
@@ -44,6 +45,7 @@ export const MIGRATIONS: readonly Migration[] = [
   modems,
   smsQueueIndexes,
   smsPartReports,
+  smsInboxMissingParts,
   dongles,
   keys,
   peds,

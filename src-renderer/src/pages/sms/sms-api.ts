@@ -45,6 +45,8 @@ export interface InboxItem {
   outcome: string
   handledBy?: string
   ref?: string
+  /** A concatenated SMS delivered without these parts (they never came). */
+  missingParts?: number[]
 }
 
 const query = (params: Record<string, string | undefined>) => {
