@@ -121,3 +121,43 @@ export function connectLive(
     source?.close()
   }
 }
+
+export interface SmsTemplate {
+  issuerId: number
+  kind: string
+  language: string
+  text: string
+  custom: boolean
+  updatedAt?: string
+  updatedBy?: string
+}
+
+export interface TemplateKind {
+  kind: string
+  summary: string
+  required: string[]
+  forbidden: string[]
+  placeholders: string[]
+}
+
+export interface TemplatePreview {
+  text: string
+  problems: string[]
+  encoding: 'gsm7' | 'ucs2'
+  units: number
+  segments: number
+  unitsPerSegment: number
+}
+
+/** The SMS texts section: an issuer's templates, their preview (alphabet, SMS parts) and changes. */
+export const textsApi = {
+  issuers: () => api.request<{ id: number; name: string }[]>('GET', '/api/issuers'),
+  kinds: () => api.request<TemplateKind[]>('GET', '/api/templates/kinds'),
+  list: (issuerId: number) => api.request<SmsTemplate[]>('GET', `/api/templates/${issuerId}`),
+  preview: (kind: string, text: string, issuerId?: number) =>
+    api.request<TemplatePreview>('POST', '/api/templates/preview', { body: { kind, text, issuerId } }),
+  save: (issuerId: number, kind: string, language: string, text: string) =>
+    api.request<SmsTemplate>('PUT', `/api/templates/${issuerId}/${kind}/${language}`, { body: { text } }),
+  reset: (issuerId: number, kind: string, language: string) =>
+    api.request<void>('DELETE', `/api/templates/${issuerId}/${kind}/${language}`),
+}
