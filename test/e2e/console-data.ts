@@ -23,9 +23,10 @@ export function bearer(token: string): Record<string, string> {
  * The lab's demo issuer: card ranges for every Visa and Mastercard BIN with their keys, the demo rule set
  * and the demo cardholders (public scheme test numbers). Idempotent.
  */
-export async function ensureDemo(request: APIRequestContext, token: string): Promise<void> {
+export async function ensureDemo(request: APIRequestContext, token: string): Promise<{ issuerId: number }> {
   const response = await request.post('/api/lab/demo', { headers: bearer(token) })
   if (response.status() !== 200) throw new Error(`demo: ${response.status()} ${await response.text()}`)
+  return (await response.json()) as { issuerId: number }
 }
 
 export async function labPurchase(
