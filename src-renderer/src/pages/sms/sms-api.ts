@@ -151,7 +151,6 @@ export interface TemplatePreview {
 
 /** The SMS texts section: an issuer's templates, their preview (alphabet, SMS parts) and changes. */
 export const textsApi = {
-  issuers: () => api.request<{ id: number; name: string }[]>('GET', '/api/issuers'),
   kinds: () => api.request<TemplateKind[]>('GET', '/api/templates/kinds'),
   list: (issuerId: number) => api.request<SmsTemplate[]>('GET', `/api/templates/${issuerId}`),
   preview: (kind: string, text: string, issuerId?: number) =>
