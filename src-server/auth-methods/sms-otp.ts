@@ -75,6 +75,7 @@ export class SmsOtpMethod implements AuthenticationMethod {
       priority: 0,
       idempotencyKey: `otp:${subject.acsTransID}:${sends}`,
       ref: subject.acsTransID,
+      expiresAt: record.expiresAt,
     })
     return { keyId: key.id, record, sends, wrong: previous?.wrong ?? 0, used: false, mode }
   }

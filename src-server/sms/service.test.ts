@@ -275,6 +275,36 @@ describe('SMS outbox', () => {
     })
   })
 
+  it('fails a code SMS that expired in the queue (a modem outage) instead of sending it late', async () => {
+    const { sms } = setup()
+    const gw = new ScriptedGateway(async () => ({ messageRef: '5' }))
+    sms.useGateway(gw)
+    const stale = sms.enqueue({
+      to: '+447700900009',
+      text: 'code 123456',
+      kind: 'otp',
+      idempotencyKey: 'x1',
+      expiresAt: Date.now() - 1,
+    }).id
+    const fresh = sms.enqueue({
+      to: '+447700900009',
+      text: 'code 654321',
+      kind: 'otp',
+      idempotencyKey: 'x2',
+      expiresAt: Date.now() + 60_000,
+    }).id
+    const done = Promise.all([settle(sms, 'sent'), settle(sms, 'failed')])
+    sms.start()
+    await done
+    expect(gw.sent.map((m) => m.text)).toEqual(['code 654321'])
+    const rows = sms.outbox({ limit: 10 })
+    expect(rows.find((r) => r.id === stale)).toMatchObject({
+      status: 'failed',
+      last_error: expect.stringMatching(/^expired before it could be sent/),
+    })
+    expect(rows.find((r) => r.id === fresh)).toMatchObject({ status: 'sent' })
+  })
+
   it('sends at most one duplicate: a second send that may have gone out is not followed by a third', async () => {
     const { sms } = setup()
     // Every send hangs after its PDU went out (a modem that never answers +CMGS).

@@ -17,6 +17,8 @@ export interface EnqueueInput {
   priority?: 0 | 1
   /** The same key never sends twice (a retried AReq, a double click). */
   idempotencyKey: string
+  /** When the message is no longer worth sending (its code's expiry): failed instead of sent late. */
+  expiresAt?: number
 }
 
 export type InboxOutcome = 'unmatched' | 'matched' | 'expired' | 'rejected' | 'ignored'
@@ -76,7 +78,7 @@ export const QUEUE_SQL = {
   // the claim's cost).
   claim: (limit: number) => `UPDATE sms_outbox SET status = 'sending', attempts = attempts + 1, gateway = ?
     WHERE id IN (${dueIds(limit)})
-    RETURNING id, to_number, text_sealed, text_display, priority, attempts, possible_duplicate`,
+    RETURNING id, to_number, text_sealed, text_display, priority, attempts, possible_duplicate, expires_at`,
   // For a gateway that delivers by recording (the virtual phone): due messages go straight to delivered.
   record: (
     limit: number,
@@ -101,6 +103,8 @@ export const QUEUE_SQL = {
 }
 
 const MAX_ATTEMPTS = 5
+const UNREADABLE = 'the stored text cannot be decrypted'
+const EXPIRED = 'expired before it could be sent (its code was no longer valid)'
 /** A delivery report that finds no sent message is looked up again this many times, this far apart. */
 const REPORT_TRIES = 4
 const REPORT_RETRY_MS = 250
@@ -115,6 +119,7 @@ interface ClaimedRow {
   attempts: number
   /** A copy may already have gone out (an earlier attempt failed after its PDU, or a crash mid-send). */
   possible_duplicate: number
+  expires_at: number | null
 }
 
 /**
@@ -200,8 +205,8 @@ export class SmsService extends EventEmitter {
     const recorded = this.running && this.gateway?.deliversByRecording ? this.gateway.name : null
     const info = this.sql(
       `INSERT INTO sms_outbox (idempotency_key, to_number, text_sealed, text_display, priority, kind, ref, status,
-         gateway, attempts, next_attempt_at, created_at, sent_at, delivered_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
+         gateway, attempts, next_attempt_at, created_at, sent_at, delivered_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
     ).run(
       input.idempotencyKey,
       input.to,
@@ -217,6 +222,7 @@ export class SmsService extends EventEmitter {
       now,
       recorded ? now : null,
       recorded ? now : null,
+      input.expiresAt ?? null,
     )
     if (info.changes === 0) {
       const existing = this.sql('SELECT id FROM sms_outbox WHERE idempotency_key = ?').pluck()
@@ -311,7 +317,7 @@ export class SmsService extends EventEmitter {
     })
     rows.sort(byPriority)
     for (const row of rows) {
-      if (row.text_sealed.length > 0 && !this.readable(row)) await this.failUnreadable(row.id)
+      if (row.text_sealed.length > 0 && !this.readable(row)) await this.failUnsent(row.id, UNREADABLE)
       else this.emit('outbox', { id: row.id, status: 'delivered' })
     }
     return rows.length
@@ -330,13 +336,12 @@ export class SmsService extends EventEmitter {
    * A row sealed under a key this server no longer has (another master key, a damaged file) can never be
    * sent: it fails for the operator to see, and the queue keeps moving.
    */
-  private async failUnreadable(id: number): Promise<void> {
+  /** Fails a message without sending it: its text cannot be decrypted, or it expired while queued. */
+  private async failUnsent(id: number, reason: string): Promise<void> {
     await this.commits.run(() =>
-      this.sql(
-        `UPDATE sms_outbox SET status = 'failed', last_error = 'the stored text cannot be decrypted' WHERE id = ?`,
-      ).run(id),
+      this.sql(`UPDATE sms_outbox SET status = 'failed', last_error = ? WHERE id = ?`).run(reason, id),
     )
-    this.log.error({ sms: id }, 'SMS text cannot be decrypted; message failed')
+    this.log.error({ sms: id, reason }, 'SMS failed without being sent')
     this.emit('outbox', { id, status: 'failed' })
   }
 
@@ -367,9 +372,10 @@ export class SmsService extends EventEmitter {
     try {
       text = sendingText(this.vault, row)
     } catch {
-      return this.failUnreadable(row.id)
+      return this.failUnsent(row.id, UNREADABLE)
     }
     const attempt = row.attempts
+    if (row.expires_at !== null && Date.now() >= row.expires_at) return this.failUnsent(row.id, EXPIRED)
     try {
       if (notOnDisk) throw notOnDisk
       const result = await gateway.send({ id: row.id, to: row.to_number, text, priority: row.priority })

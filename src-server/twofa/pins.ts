@@ -132,7 +132,14 @@ export class PinService {
     return { code, record, keyId: key.id }
   }
 
-  private enqueue(pinId: string, to: string, filled: string, code: string, sends: number): void {
+  private enqueue(
+    pinId: string,
+    to: string,
+    filled: string,
+    code: string,
+    sends: number,
+    expiresAt: number,
+  ): void {
     this.d.sms.enqueue({
       to,
       text: insertPin(filled, code),
@@ -140,6 +147,7 @@ export class PinService {
       priority: 0,
       idempotencyKey: `2fa:${pinId}:${sends}`,
       ref: pinId,
+      expiresAt,
     })
   }
 
@@ -184,7 +192,7 @@ export class PinService {
           record.attemptsLeft,
           now,
         )
-      this.enqueue(pinId, input.to, filled, code, 1)
+      this.enqueue(pinId, input.to, filled, code, 1, record.expiresAt)
       this.d.usage.count(app.id, 'sent', now)
       return decision
     })()
@@ -243,7 +251,7 @@ export class PinService {
         )
         .run(keyId, record.saltB64, record.hashB64, record.expiresAt, sends, pinId)
       const filled = this.d.vault.open(row.text_sealed, textAad(pinId)).toString('utf8')
-      this.enqueue(pinId, row.to_number, filled, code, sends)
+      this.enqueue(pinId, row.to_number, filled, code, sends, record.expiresAt)
       this.d.usage.count(app.id, 'sent', now)
       return { ...decision, to: row.to_number }
     })()

@@ -17,6 +17,7 @@ import modems from './0310-modems'
 import smsQueueIndexes from './0320-sms-queue-indexes'
 import smsPartReports from './0330-sms-part-reports'
 import smsInboxMissingParts from './0340-sms-inbox-missing-parts'
+import smsOutboxExpiry from './0350-sms-outbox-expiry'
 import dongles from './0400-dongles'
 import keys from './0500-keys'
 import peds from './0510-peds'
@@ -46,6 +47,7 @@ export const MIGRATIONS: readonly Migration[] = [
   smsQueueIndexes,
   smsPartReports,
   smsInboxMissingParts,
+  smsOutboxExpiry,
   dongles,
   keys,
   peds,
