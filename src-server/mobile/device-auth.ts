@@ -40,18 +40,20 @@ export class DeviceAuthenticator {
       throw refuse('The request signature does not verify')
     if (device.status === 'revoked' || (device.status === 'pending' && !allowPending))
       throw new HttpProblem(403, 'Device not active', `This authenticator is ${device.status}`)
-    this.remember(auth.signature, now)
+    // Keyed by what was signed, not by the signature: an ECDSA signature (r, s) has a twin (r, n−s) that
+    // verifies the same record, so a replay could otherwise pass with the other one.
+    this.remember(`${device.id}\n${record}`, now)
     ctx.state.deviceId = device.id
     return device.id
   }
 
-  private remember(signature: string, now: number): void {
-    for (const [sig, at] of this.seen) {
+  private remember(signed: string, now: number): void {
+    for (const [key, at] of this.seen) {
       if (at > now - 2 * REPLAY_WINDOW_MS) break
-      this.seen.delete(sig)
+      this.seen.delete(key)
     }
-    if (this.seen.has(signature))
+    if (this.seen.has(signed))
       throw new HttpProblem(401, 'Device not authenticated', 'This signed request was already used')
-    this.seen.set(signature, now)
+    this.seen.set(signed, now)
   }
 }

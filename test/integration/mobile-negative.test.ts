@@ -79,6 +79,21 @@ describe('signatures', () => {
   })
 })
 
+/** P-256's group order n: (r, s) and (r, n−s) are both valid ECDSA signatures of the same message. */
+const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551')
+
+/** The same IMS-Device authorization with the other of the signature's two valid forms. */
+function malleated(authorization: string): string {
+  const cut = authorization.lastIndexOf('.') + 1
+  const sig = Buffer.from(authorization.slice(cut), 'base64url')
+  const s = BigInt(`0x${sig.subarray(32).toString('hex')}`)
+  const twin = Buffer.concat([
+    sig.subarray(0, 32),
+    Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex'),
+  ])
+  return authorization.slice(0, cut) + twin.toString('base64url')
+}
+
 describe('replays and expiry', () => {
   it('a replayed decision is refused: the same request, and the same record in a new request', async () => {
     const holder = await enrol(lab, 211)
@@ -100,6 +115,14 @@ describe('replays and expiry', () => {
     const again = await send()
     expect(again.status).toBe(401)
     expect(((await again.json()) as { detail: string }).detail).toMatch(/already used/)
+    // The signature's twin (r, n−s) verifies the same record: still the same request, still refused.
+    const twin = await fetch(lab.srv.url + path, {
+      method: 'POST',
+      headers: { authorization: malleated(authorization), 'content-type': 'application/json' },
+      body,
+    })
+    expect(twin.status).toBe(401)
+    expect(((await twin.json()) as { detail: string }).detail).toMatch(/already used/)
     const fresh = await refused(phone.sendDecision(approval.id, { decision: 'approve', signedAt, signature }))
     expect([fresh.status, fresh.title]).toEqual([409, 'Already decided'])
     expect(await lab.rreqs(purchase.id)).toHaveLength(1)
