@@ -176,6 +176,28 @@ describe('ModemPool', () => {
     expect(states).toEqual(['recovering', 'ready'])
   })
 
+  it('a dead modem is tried again after deadRetryMs, and serves once it answers', async () => {
+    const s = await simulatedModemOnPty({ reportDelayMs: -1 })
+    sims.push(s)
+    s.sim.fault({ kind: 'hang' }) // silent from the start: the pool cannot open it
+    const modem = new GsmModem({ id: 'late', url: s.url, commandTimeoutMs: 200, pollIntervalMs: 0 })
+    modem.on('warning', () => undefined)
+    const queue = new InMemoryJobQueue()
+    const pool = new ModemPool({ source: queue, modems: [modem], deadRetryMs: 300 })
+    pools.push(pool)
+    const states: string[] = []
+    pool.on('modem-state', (h) => states.push(h.state))
+    await pool.start()
+    while (pool.health()[0].state !== 'dead') await new Promise((r) => setTimeout(r, 50))
+    s.sim.clearFaults()
+    while (pool.health()[0].state !== 'ready') await new Promise((r) => setTimeout(r, 50))
+    expect(states.indexOf('dead')).toBeLessThan(states.lastIndexOf('ready'))
+    const sent = new Promise((resolve) => pool.once('sent', resolve))
+    queue.enqueue(job('after-revival'))
+    await sent
+    expect(s.sim.sent.map((m) => m.text)).toEqual(['message after-revival'])
+  })
+
   it('forwards incoming SMS and status reports from every modem', async () => {
     const { pool, sims } = await poolOf([{}, {}])
     await pool.start()
