@@ -2,8 +2,9 @@
  * One GSM modem: opens its transport, initialises it with its profile, sends SMS in PDU mode, reads
  * and deletes incoming SMS and status reports, and polls registration, signal and storage.
  * It stores nothing: incoming messages and reports leave as events, the caller persists them. A message is
- * deleted from the modem's memory once its event has been emitted; the parts of a concatenated message stay
- * there until the whole message has been (see `mayKeep`), so a crash between two parts loses neither.
+ * deleted from the modem's memory once its event has been emitted and the caller's `beforeDelete` (its
+ * durability barrier) has resolved; the parts of a concatenated message stay there until the whole message has
+ * been emitted (see `mayKeep`), so neither a crash between two parts nor a power cut loses a message.
  */
 import { EventEmitter } from 'node:events'
 import { openTransport, type Transport } from '../serial/transport'

@@ -336,12 +336,15 @@ export class SmsService extends EventEmitter {
    * A row sealed under a key this server no longer has (another master key, a damaged file) can never be
    * sent: it fails for the operator to see, and the queue keeps moving.
    */
-  /** Fails a message without sending it: its text cannot be decrypted, or it expired while queued. */
-  private async failUnsent(id: number, reason: string): Promise<void> {
+  /**
+   * Fails a message without sending it: its text cannot be decrypted (an error to look into), or its code
+   * expired while it waited (expected during a gateway outage: a warning).
+   */
+  private async failUnsent(id: number, reason: string, level: 'error' | 'warn' = 'error'): Promise<void> {
     await this.commits.run(() =>
       this.sql(`UPDATE sms_outbox SET status = 'failed', last_error = ? WHERE id = ?`).run(reason, id),
     )
-    this.log.error({ sms: id, reason }, 'SMS failed without being sent')
+    this.log[level]({ sms: id, reason }, 'SMS failed without being sent')
     this.emit('outbox', { id, status: 'failed' })
   }
 
@@ -375,7 +378,8 @@ export class SmsService extends EventEmitter {
       return this.failUnsent(row.id, UNREADABLE)
     }
     const attempt = row.attempts
-    if (row.expires_at !== null && Date.now() >= row.expires_at) return this.failUnsent(row.id, EXPIRED)
+    if (row.expires_at !== null && Date.now() >= row.expires_at)
+      return this.failUnsent(row.id, EXPIRED, 'warn')
     try {
       if (notOnDisk) throw notOnDisk
       const result = await gateway.send({ id: row.id, to: row.to_number, text, priority: row.priority })

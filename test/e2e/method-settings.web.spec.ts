@@ -41,9 +41,20 @@ test("one-time codes: an issuer's code length set, refused out of range, and bac
     expect((await effective()).otpLength).toBe(8)
     expect(await seriousViolations(page), 'settings with the codes section').toEqual([])
 
+    // 0 is a value of its own, not "take the ACS setting".
+    await section.getByLabel('New codes on request (0–5)').fill('0')
     await length.fill('')
     await section.getByRole('button', { name: 'Save' }).click()
     await expect(section.getByText('in effect: 6')).toBeVisible()
+    expect(
+      (
+        (await (
+          await page.request.get(`/api/auth-methods/settings/${issuerId}`, {
+            headers: { Authorization: `Bearer ${token}` },
+          })
+        ).json()) as { overrides: Record<string, unknown> }
+      ).overrides,
+    ).toEqual({ maxResends: 0 })
   } finally {
     await page.request.put(`/api/auth-methods/settings/${issuerId}`, {
       headers: { Authorization: `Bearer ${token}` },
