@@ -112,6 +112,12 @@ export const MobileSettings = z
     qrPeriodSeconds: z.number().int().min(1).max(300).default(30),
     /** Largest difference accepted between the device's clock and the server's. */
     clockSkewSeconds: z.number().int().min(5).max(600).default(120),
+    /**
+     * Who is shown an activation QR code on the last page of a browser challenge passed with an SMS code
+     * (mobile/activation-offer.ts): cardholders enrolled for the mobile signature without an active device,
+     * every such cardholder, or nobody.
+     */
+    activationOnChallenge: z.enum(['enrolled', 'all', 'off']).default('enrolled'),
   })
   .strict()
 export type MobileSettings = z.infer<typeof MobileSettings>

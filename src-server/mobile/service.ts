@@ -10,6 +10,7 @@ import type { Logger } from '../log'
 import type { SmsService } from '../sms/service'
 import type { Db } from '../store/db'
 import type { FraudService } from '../fraud/service'
+import { activationOffers } from './activation-offer'
 import { ApprovalService } from './approvals'
 import { DeviceAuthenticator } from './device-auth'
 import { DeviceRegistry } from './devices'
@@ -68,6 +69,9 @@ export class MobileService {
     this.method = new MobileSignatureMethod(this.approvals, (cardId) => this.devices.hasActiveDevice(cardId))
     // The ACS builds its method table itself; the mobile method joins it here, before any AReq arrives.
     ;(d.acs.methods as Map<string, AuthenticationMethod>).set(this.method.name, this.method)
+    d.acs.flow.offerActivation(
+      activationOffers({ settings: this.settings, devices: this.devices, cardholders: d.cardholders }),
+    )
   }
 
   revokeDevice(deviceId: string, reason: string, actor: string): boolean {

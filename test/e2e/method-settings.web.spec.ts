@@ -63,3 +63,35 @@ test("one-time codes: an issuer's code length set, refused out of range, and bac
   }
   expect((await effective()).otpLength).toBe(6)
 })
+
+test('the mobile authenticator: the activation offer switched off and an approval lifetime changed, then put back', async ({
+  consolePage,
+  page,
+}) => {
+  const token = await apiToken(page.request)
+  const headers = { Authorization: `Bearer ${token}` }
+  const current = async () =>
+    (await (await page.request.get('/api/mobile/settings', { headers })).json()) as Record<string, unknown>
+  const before = await current()
+  await page.addInitScript({ path: axePath })
+  await consolePage.open('/settings')
+  await consolePage.signIn(E2E_ADMIN.username, E2E_ADMIN.password)
+  const section = page.getByRole('region', { name: 'Mobile authenticator' })
+  const offer = section.getByLabel('Activation QR code on the challenge page, after an SMS code')
+  await expect(offer).toHaveValue('enrolled')
+  try {
+    await offer.selectOption('off')
+    await section.getByLabel('An approval request stays open for (seconds, 1–3600)').fill('120')
+    await section.getByRole('button', { name: 'Save' }).click()
+    await expect(section.getByText('Saved.')).toBeVisible()
+    expect(await current()).toMatchObject({ activationOnChallenge: 'off', approvalTtlSeconds: 120 })
+
+    await section.getByLabel('Rotating QR codes change every (seconds, 1–300)').fill('301')
+    await section.getByRole('button', { name: 'Save' }).click()
+    await expect(section.getByRole('alert')).toContainText('qrPeriodSeconds')
+    expect((await current()).qrPeriodSeconds).toBe(before.qrPeriodSeconds)
+    expect(await seriousViolations(page), 'settings with the mobile section').toEqual([])
+  } finally {
+    await page.request.put('/api/mobile/settings', { headers, data: before })
+  }
+})

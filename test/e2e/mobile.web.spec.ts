@@ -366,3 +366,56 @@ test('browser challenge: the page shows the rotating QR code and continues by it
   const stats = await api('/api/mobile/statistics')
   expect((stats.scannedShare as number) > 0).toBe(true)
 })
+
+test('activation from the challenge page: after the SMS code, its QR code sets up the phone, then back to the merchant', async ({
+  browser,
+}) => {
+  // Enrolled for the mobile signature without a device: the challenge falls back to an SMS code.
+  const holder = await enrol()
+  const purchase = await api('/api/lab/purchases', {
+    method: 'POST',
+    json: { pan: holder.pan, amount: 3150, flow: 'challenge', challengeWindowSize: '02' },
+  })
+  const merchant = await (await context(browser)).newPage()
+  await merchant.goto(`${srv.url.replace('127.0.0.1', 'localhost')}${String(purchase.checkoutUrl)}?size=02`)
+  const frame = merchant.frameLocator('iframe[name="acs-challenge"]')
+  // The code is texted when the challenge page opens.
+  await expect(frame.getByLabel('One-time code')).toBeVisible()
+  await frame.getByLabel('One-time code').fill(await smsCode(holder.mobile))
+  await frame.getByRole('button', { name: 'Submit' }).click()
+
+  const qr = frame.getByRole('img', { name: 'QR code to set up the authenticator' })
+  await expect(qr).toBeVisible()
+  const link = (await qr.getAttribute('data-link'))!
+  await expectQrOf((await qr.getAttribute('src'))!, link)
+  await expect(frame.getByRole('link', { name: 'Set up on this phone' })).toHaveAttribute('href', link)
+  // The page waits for the cardholder (the RReq has already gone): nothing posted to the merchant yet.
+  await expect(merchant.locator('#result')).not.toHaveText(/Authentication result/)
+  const challengeFrame = merchant.frame({ name: 'acs-challenge' })!
+  expect(await seriousViolations(challengeFrame as unknown as Page)).toEqual([])
+  await test
+    .info()
+    .attach('challenge-activation-offer.png', { body: await merchant.screenshot(), contentType: 'image/png' })
+
+  // The phone scans it: the token is the first factor, the activation's own SMS code the second.
+  const phone = await (await context(browser)).newPage()
+  phone.on('dialog', (d) => void d.accept())
+  await phone.goto(link)
+  await phone.getByLabel('Name of this phone').fill('Checkout phone')
+  await phone.getByRole('button', { name: 'Activate this phone' }).click()
+  await phone.getByLabel('Code from the SMS').fill(await smsCode(holder.mobile))
+  await phone.getByRole('button', { name: 'Confirm' }).click()
+  await expect(phone.getByText('No payment is waiting for your approval.')).toBeVisible()
+
+  await frame.getByRole('button', { name: 'Return to the merchant' }).click()
+  await expect(merchant.locator('#result')).toHaveText('Authentication result: Y')
+  expect(await cspViolations(merchant)).toEqual([])
+  expect(await cspViolations(phone)).toEqual([])
+
+  // The next purchase goes to the new phone.
+  const next = await api('/api/lab/purchases', {
+    method: 'POST',
+    json: { pan: holder.pan, amount: 1200, flow: 'decoupled' },
+  })
+  await expect(phone.locator(`[data-approval="${String(next.acsTransID)}"]`)).toBeVisible()
+})

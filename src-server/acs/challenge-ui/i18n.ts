@@ -22,6 +22,13 @@ export interface Texts {
   trustMerchant: (merchant: string) => string
   /** The same offer without the name, where the name would not fit (the app's 64-character whitelistingInfoText). */
   trustThisMerchant: string
+  /** The final page when it offers the mobile authenticator (activation QR code) before returning. */
+  confirmedTitle: string
+  activationOffer: string
+  activationQrAlt: string
+  activationOnThisPhone: string
+  activationNote: (minutes: number) => string
+  backToMerchant: string
 }
 
 const TEXTS: Record<Locale, Texts> = {
@@ -44,6 +51,13 @@ const TEXTS: Record<Locale, Texts> = {
     continueWithoutScript: 'Continue',
     trustMerchant: (m) => `Trust ${m} — skip the code next time`,
     trustThisMerchant: 'Trust this merchant — skip the code next time',
+    confirmedTitle: 'Payment confirmed',
+    activationOffer:
+      'Next time, approve with your phone instead of typing a code: scan this QR code with your phone’s camera to set up the authenticator.',
+    activationQrAlt: 'QR code to set up the authenticator',
+    activationOnThisPhone: 'Set up on this phone',
+    activationNote: (m) => `The code works once, for ${m} minutes. We will text you a code to confirm.`,
+    backToMerchant: 'Return to the merchant',
   },
   fr: {
     title: 'Confirmez votre paiement',
@@ -65,6 +79,14 @@ const TEXTS: Record<Locale, Texts> = {
     continueWithoutScript: 'Continuer',
     trustMerchant: (m) => `Faire confiance à ${m} — sans code la prochaine fois`,
     trustThisMerchant: 'Faire confiance à ce marchand — sans code la prochaine fois',
+    confirmedTitle: 'Paiement confirmé',
+    activationOffer:
+      'La prochaine fois, validez avec votre téléphone au lieu de saisir un code : scannez ce QR code avec l’appareil photo de votre téléphone pour installer l’authentificateur.',
+    activationQrAlt: 'QR code pour installer l’authentificateur',
+    activationOnThisPhone: 'Installer sur ce téléphone',
+    activationNote: (m) =>
+      `Ce code est valable une fois, pendant ${m} minutes. Nous vous enverrons un code par SMS pour confirmer.`,
+    backToMerchant: 'Retour au marchand',
   },
   de: {
     title: 'Bestätigen Sie Ihre Zahlung',
@@ -85,6 +107,14 @@ const TEXTS: Record<Locale, Texts> = {
     continueWithoutScript: 'Weiter',
     trustMerchant: (m) => `${m} vertrauen – nächstes Mal ohne Code`,
     trustThisMerchant: 'Diesem Händler vertrauen – nächstes Mal ohne Code',
+    confirmedTitle: 'Zahlung bestätigt',
+    activationOffer:
+      'Bestätigen Sie das nächste Mal mit Ihrem Telefon statt mit einem Code: Scannen Sie diesen QR-Code mit der Kamera Ihres Telefons, um den Authenticator einzurichten.',
+    activationQrAlt: 'QR-Code zum Einrichten des Authenticators',
+    activationOnThisPhone: 'Auf diesem Telefon einrichten',
+    activationNote: (m) =>
+      `Der Code gilt einmal, ${m} Minuten lang. Zur Bestätigung senden wir Ihnen einen Code per SMS.`,
+    backToMerchant: 'Zurück zum Händler',
   },
 }
 

@@ -234,6 +234,13 @@ function jsString(s: string): string {
     .replace(/\u2029/g, '\\u2029')
 }
 
+function hiddenFields(fields: Record<string, string | undefined>): string {
+  return Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v!)}">`)
+    .join('\n')
+}
+
 function autoPost(
   locale: Locale,
   title: string,
@@ -241,12 +248,8 @@ function autoPost(
   fields: Record<string, string | undefined>,
 ): string {
   const t = textsFor(locale)
-  const inputs = Object.entries(fields)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v!)}">`)
-    .join('\n')
   const body = `<form method="post" action="${e(action)}" id="post">
-${inputs}
+${hiddenFields(fields)}
 <p role="status">${e(t.redirecting)}</p>
 <noscript><button type="submit">${e(t.continueWithoutScript)}</button></noscript>
 </form>`
@@ -260,14 +263,46 @@ export interface FinalPage {
   cres: string
   /** Posted back unchanged when the requestor sent it. */
   threeDSSessionData?: string
+  /** Shown before returning: the page then waits for the cardholder's button instead of posting at once. */
+  activation?: ActivationPanel
 }
 
-/** The last page: auto-posts `cres` (and threeDSSessionData, unchanged) to the AReq's notificationURL. */
+/** The mobile authenticator's activation QR code on the last page of a successful challenge. */
+export interface ActivationPanel {
+  /** The activation link (also under the image, for a cardholder already on their phone). */
+  link: string
+  /** The link's QR code as a data URI. */
+  image: string
+  minutesValid: number
+  branding: Branding
+  windowSize: ChallengeWindowSize
+}
+
+/**
+ * The last page: auto-posts `cres` (and threeDSSessionData, unchanged) to the AReq's notificationURL. With an
+ * activation panel it shows the QR code and posts the same form when the cardholder presses the button.
+ */
 export function renderFinalCResPage(p: FinalPage): string {
-  return autoPost(p.locale, textsFor(p.locale).redirecting, p.notificationURL, {
-    cres: p.cres,
-    threeDSSessionData: p.threeDSSessionData,
-  })
+  const fields = { cres: p.cres, threeDSSessionData: p.threeDSSessionData }
+  if (!p.activation) return autoPost(p.locale, textsFor(p.locale).redirecting, p.notificationURL, fields)
+  const t = textsFor(p.locale)
+  const a = p.activation
+  // Small enough for the button to stay in the smaller windows; still scanned easily from a screen.
+  const qrSize = a.windowSize === '03' || a.windowSize === '05' ? 160 : 120
+  const body = `<div class="frame">
+${header(a.branding)}
+<main>
+<h1 class="wide">${e(t.confirmedTitle)}</h1>
+<p class="wide">${e(t.activationOffer)}</p>
+<figure class="wide screen"><img src="${e(a.image)}" alt="${e(t.activationQrAlt)}" width="${qrSize}" height="${qrSize}" data-link="${e(a.link)}"><figcaption><a href="${e(a.link)}" target="_blank" rel="noopener noreferrer">${e(t.activationOnThisPhone)}</a></figcaption></figure>
+<p class="wide">${e(t.activationNote(a.minutesValid))}</p>
+<form method="post" action="${e(p.notificationURL)}" class="wide">
+${hiddenFields(fields)}
+<div class="actions"><button type="submit" class="primary">${e(t.backToMerchant)}</button></div>
+</form>
+</main>
+</div>`
+  return page(p.locale, t.confirmedTitle, a.windowSize, colourOf(a.branding), body)
 }
 
 /** 3DS Method: post threeDSMethodData back to the 3DS Server's notification URL right away (it waits ≤ 10 s). */

@@ -110,7 +110,11 @@ export function acsEndpoints(acs: AcsRuntime, log: Logger) {
         case '/acs/v2/challenge': {
           const form = new URLSearchParams((await readRawBody(ctx, FORM_LIMIT)).toString('utf8'))
           if (form.has('creq')) acs.latency.label(ctx.state, 'browserCReq')
-          const answer = await acs.flow.browser(form, base ? `${base}/acs/v2/challenge` : '/acs/v2/challenge')
+          const answer = await acs.flow.browser(
+            form,
+            base ? `${base}/acs/v2/challenge` : '/acs/v2/challenge',
+            base ?? `${ctx.protocol}://${ctx.host}`,
+          )
           if (answer.kind === 'erro') return sendErro(ctx, answer.erro)
           acs.latency.browserChallenge(ctx.state, answer.acsTransID, { final: answer.final })
           return challengePageHeaders(ctx, answer.html, answer.formTarget)

@@ -17,6 +17,7 @@ import {
   renderFinalCResPage,
   renderOobWaitingPage,
   renderOtpPage,
+  type ActivationPanel,
   type Branding,
 } from '../challenge-ui/pages'
 import type { Ledger } from '../ledger/ledger'
@@ -67,6 +68,29 @@ export type BrowserAnswer =
   | { kind: 'page'; html: string; formTarget?: string; acsTransID: string; final?: true }
   | { kind: 'erro'; erro: Erro }
 
+/** A browser challenge that just succeeded, as `offerOnSuccess` providers see it. */
+export interface SucceededChallenge {
+  acsTransID: string
+  issuerId: number
+  cardId: number
+  cardholderId?: number
+  panMasked: string
+  /** The method that authenticated (after any fallback), e.g. `sms-otp`. */
+  method: string
+  /** The ACS's public origin (the challenge page's own), for links. */
+  origin: string
+}
+
+/** The mobile authenticator's activation, offered on the last page of a successful challenge. */
+export interface ActivationOffer {
+  link: string
+  /** The link's QR code as a data URI. */
+  image: string
+  expiresAt: number
+}
+
+export type ActivationOffers = (c: SucceededChallenge) => Promise<ActivationOffer | undefined>
+
 export type AppAnswer = { kind: 'jose'; jwe: string } | { kind: 'erro'; erro: Erro } | { kind: 'ended' }
 
 const SUCCESS: Ending = { transStatus: 'Y' }
@@ -99,7 +123,17 @@ function sameNonce(given: string | null, expected: string | undefined): boolean 
  * and the one RReq in a single database transaction guarded by the challenge's status.
  */
 export class ChallengeFlow {
+  private activationOffers: ActivationOffers | undefined
+
   constructor(private readonly d: FlowDeps) {}
+
+  /**
+   * Lets the mobile authenticator offer its activation QR code on the last page of a successful browser
+   * challenge (mobile/activation-offer.ts decides for whom); set once at start-up, like the method table.
+   */
+  offerActivation(offers: ActivationOffers): void {
+    this.activationOffers = offers
+  }
 
   private method(ch: Challenge): AuthenticationMethod {
     const m = this.d.methods.get(ch.method)
@@ -316,7 +350,38 @@ export class ChallengeFlow {
     return { done: ch.status === 'ended' }
   }
 
-  private finalPage(ch: Challenge, status: ResultStatus): BrowserAnswer {
+  /** The activation offer for a challenge that just succeeded, if any; never fails the challenge's last page. */
+  private async activationOffer(ch: Challenge, origin: string): Promise<ActivationPanel | undefined> {
+    if (!this.activationOffers) return undefined
+    const c = ch.context
+    try {
+      const offer = await this.activationOffers({
+        acsTransID: ch.acsTransID,
+        issuerId: c.issuerId,
+        cardId: c.cardId,
+        cardholderId: c.cardholderId,
+        panMasked: c.panMasked,
+        method: ch.method,
+        origin,
+      })
+      if (!offer) return undefined
+      return {
+        link: offer.link,
+        image: offer.image,
+        minutesValid: Math.max(1, Math.round((offer.expiresAt - Date.now()) / 60_000)),
+        branding: this.branding(ch),
+        windowSize: ch.windowSize ?? '05',
+      }
+    } catch (err) {
+      this.d.log.warn(
+        { err: (err as Error).message, acsTransID: ch.acsTransID },
+        'no authenticator activation offered on the final page',
+      )
+      return undefined
+    }
+  }
+
+  private finalPage(ch: Challenge, status: ResultStatus, activation?: ActivationPanel): BrowserAnswer {
     const c = ch.context
     const cres = buildFinalCRes(
       {
@@ -342,15 +407,17 @@ export class ChallengeFlow {
         notificationURL: c.notificationURL!,
         cres: Buffer.from(serializeMessage(cres)).toString('base64url'),
         threeDSSessionData: ch.sessionData,
+        activation,
       }),
     }
   }
 
   /**
    * One POST to the browser challenge endpoint: the requestor's first form (`creq`, `threeDSSessionData`)
-   * or one of our own pages (`acsTransID`, `nonce`, `action`, `otp`).
+   * or one of our own pages (`acsTransID`, `nonce`, `action`, `otp`). `origin`: the ACS's public origin, for
+   * links that leave the page (the authenticator's activation).
    */
-  async browser(form: URLSearchParams, actionUrl: string): Promise<BrowserAnswer> {
+  async browser(form: URLSearchParams, actionUrl: string, origin: string): Promise<BrowserAnswer> {
     const creqField = form.get('creq')
     if (creqField !== null)
       return this.browserCReq(creqField, form.get('threeDSSessionData') ?? undefined, actionUrl)
@@ -391,7 +458,10 @@ export class ChallengeFlow {
     const { ch: next, ending, notice } = this.answer(ch, form.get('otp') ?? '', trust)
     if (ending) {
       await this.endAndReport(next, ending)
-      return this.finalPage(next, this.finalStatus(ch.acsTransID))
+      const status = this.finalStatus(ch.acsTransID)
+      // Only the page that follows the code itself offers the authenticator (a re-post shows the plain page).
+      const activation = status === 'Y' ? await this.activationOffer(next, origin) : undefined
+      return this.finalPage(next, status, activation)
     }
     const saved = { ...next, nonce: newNonce() }
     if (!this.d.challenges.update(saved)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
