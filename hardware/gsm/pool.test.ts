@@ -198,6 +198,50 @@ describe('ModemPool', () => {
     expect(s.sim.sent.map((m) => m.text)).toEqual(['message after-revival'])
   })
 
+  it('a SIM pulled out: its messages go to the other modem, it leaves service, and serves again once a SIM is back', async () => {
+    const pulled = await simulatedModemOnPty({ reportDelayMs: -1, pin: '2468' })
+    const other = await simulatedModemOnPty({ reportDelayMs: -1 })
+    sims.push(pulled, other)
+    const options = { commandTimeoutMs: 1000, pollIntervalMs: 0, rebootDelayMs: 50 }
+    const modems = [
+      new GsmModem({ id: 'pulled', url: pulled.url, pin: () => '2468', ...options }),
+      new GsmModem({ id: 'other', url: other.url, ...options }),
+    ]
+    for (const m of modems) m.on('warning', () => undefined)
+    const queue = new InMemoryJobQueue()
+    const pool = new ModemPool({ source: queue, modems, deadRetryMs: 300, resetAfterErrors: 1 })
+    pools.push(pool)
+    const failovers: [string, string][] = []
+    pool.on('failover', (_job, id, err) =>
+      failovers.push([id, (err as { errorName?: string }).errorName ?? '']),
+    )
+    const states: string[] = []
+    pool.on('modem-state', (h) => h.id === 'pulled' && states.push(h.state))
+    await pool.start()
+
+    pulled.sim.fault({ kind: 'sim', state: 'removed' })
+    for (let i = 0; i < 6; i++) queue.enqueue(job(`while-out-${i}`))
+    while (queue.sent.length < 6) await new Promise((r) => setTimeout(r, 20))
+    // Every message went out once, through the modem that still has its SIM; none failed.
+    expect(queue.failed).toEqual([])
+    expect(other.sim.sent.map((m) => m.text).sort()).toEqual(
+      Array.from({ length: 6 }, (_, i) => `message while-out-${i}`).sort(),
+    )
+    expect(pulled.sim.sent).toEqual([])
+    expect(failovers).toContainEqual(['pulled', 'SIM_NOT_INSERTED'])
+    // A reset cannot bring back a missing SIM: the modem is out of service (and retried later).
+    while (pool.health()[0].state !== 'dead') await new Promise((r) => setTimeout(r, 20))
+
+    // A SIM is put back; it asks for its PIN, which the modem enters again when the pool retries it.
+    pulled.sim.fault({ kind: 'sim', state: 'PIN' })
+    while (pool.health()[0].state !== 'ready') await new Promise((r) => setTimeout(r, 20))
+    expect(pulled.sim.snapshot().sim).toBe('READY')
+    // ready → recovering (the reset) → dead, then (after retries while the SIM was out) ready again.
+    expect(states.indexOf('recovering')).toBeGreaterThan(states.indexOf('ready'))
+    expect(states.indexOf('dead')).toBeGreaterThan(states.indexOf('recovering'))
+    expect(states.at(-1)).toBe('ready')
+  })
+
   it('forwards incoming SMS and status reports from every modem', async () => {
     const { pool, sims } = await poolOf([{}, {}])
     await pool.start()
