@@ -68,10 +68,8 @@ export type BrowserAnswer =
   | { kind: 'page'; html: string; formTarget?: string; acsTransID: string; final?: true }
   | { kind: 'erro'; erro: Erro }
 
-/** A browser challenge that just succeeded, as `offerOnSuccess` providers see it. */
+/** A browser challenge that just succeeded, as the `offerActivation` provider sees it. */
 export interface SucceededChallenge {
-  acsTransID: string
-  issuerId: number
   cardId: number
   cardholderId?: number
   panMasked: string
@@ -356,8 +354,6 @@ export class ChallengeFlow {
     const c = ch.context
     try {
       const offer = await this.activationOffers({
-        acsTransID: ch.acsTransID,
-        issuerId: c.issuerId,
         cardId: c.cardId,
         cardholderId: c.cardholderId,
         panMasked: c.panMasked,
