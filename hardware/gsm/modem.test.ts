@@ -7,6 +7,7 @@ import { GsmModem, PinError, type IncomingMessage, type IncomingReport, type Mod
 import { PROFILES } from './profiles'
 import { simulatedModemOnPty, type SimulatedModem } from './testing/sim-pty'
 import { ModemSimulator, type SimulatorOptions } from '../sim/modem/simulator'
+import { resolveSimProfile } from '../sim/modem/profiles'
 
 let sims: SimulatedModem[] = []
 let modems: GsmModem[] = []
@@ -283,6 +284,43 @@ describe('driver faults against the simulator', () => {
     expect(await single).toMatchObject({ text: 'YES 123456', complete: true })
     await until(() => deletes.length === 4)
     expect(sim.snapshot().storage.SM).toBe(half)
+  })
+
+  it('a graceful close delivers a half-kept message once: its kept part is deleted before the port closes', async () => {
+    // Two SIM slots: one part may stay (half the memory), the next is read and deleted (held nowhere else).
+    const { sim, modem, pty } = await setup({ profile: { ...resolveSimProfile('generic'), smSlots: 2 } })
+    const deletes: string[] = []
+    const reads: string[] = []
+    sim.on('command', (line: string) => {
+      if (line.startsWith('AT+CMGD')) deletes.push(line)
+      if (line.startsWith('AT+CMGR')) reads.push(line)
+    })
+    const message = { from: '+4918', text: 's'.repeat(400), reference: 91 } // three parts
+    sim.injectSms({ ...message, partOrder: [1] })
+    await until(() => reads.length === 1)
+    sim.injectSms({ ...message, partOrder: [2] })
+    await until(() => deletes.length === 1)
+    expect(sim.snapshot().storage.SM).toBe(1)
+
+    const delivered: IncomingMessage[] = []
+    modem.on('sms', (m: IncomingMessage) => delivered.push(m))
+    await modem.close()
+    expect(delivered).toMatchObject([{ complete: false, missingParts: [3], parts: 3 }])
+    expect(sim.snapshot().storage.SM).toBe(0)
+
+    // Nothing of it is left for the next start to deliver again.
+    const again = new GsmModem({
+      id: 'm1',
+      url: pty.url,
+      commandTimeoutMs: 2000,
+      pollIntervalMs: 0,
+      multipartTimeoutMs: 200,
+    })
+    modems.push(again)
+    again.on('sms', (m: IncomingMessage) => delivered.push(m))
+    await again.open()
+    await new Promise((r) => setTimeout(r, 400))
+    expect(delivered).toHaveLength(1)
   })
 
   it('delivers an incomplete multipart message after the timeout, naming the missing part', async () => {

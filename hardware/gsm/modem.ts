@@ -201,6 +201,11 @@ export class GsmModem extends EventEmitter<ModemEvents> {
   async close(): Promise<void> {
     this.stopPolling()
     this.reassembler.flushAll()
+    // A message flushAll delivered has its kept parts deleted before the port closes: left in the memory,
+    // the next start would read them back and deliver them a second time. A modem that stopped answering
+    // does not hold the close up for longer than one command would.
+    const bound = new Promise((r) => setTimeout(r, this.opts.commandTimeoutMs).unref())
+    await Promise.race([this.storageWork, bound])
     await this.closeTransport()
     this.state = 'closed'
   }
