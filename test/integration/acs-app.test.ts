@@ -19,7 +19,11 @@ afterAll(async () => {
   await lab.srv.stop()
 })
 
-async function appPurchase(pan: string, enc: 'A128CBC-HS256' | 'A128GCM' = 'A128CBC-HS256') {
+async function appPurchase(
+  pan: string,
+  enc: 'A128CBC-HS256' | 'A128GCM' = 'A128CBC-HS256',
+  ui: '01' | '05' = '01',
+) {
   const sdk = new SdkEmulator(enc)
   const areq = makeAReq('2.2.0', 'APP', 'PA')
   Object.assign(areq, {
@@ -31,6 +35,7 @@ async function appPurchase(pan: string, enc: 'A128CBC-HS256' | 'A128GCM' = 'A128
     sdkTransID: sdk.sdkTransID,
     sdkReferenceNumber: sdk.sdkReferenceNumber,
     sdkEphemPubKey: sdk.publicJwk,
+    ...(ui === '05' && { deviceRenderOptions: { sdkInterface: '02', sdkUiType: ['05'] } }),
   })
   const res = await fetch(`${lab.srv.url}/acs/v2/areq`, {
     method: 'POST',
@@ -40,7 +45,7 @@ async function appPurchase(pan: string, enc: 'A128CBC-HS256' | 'A128GCM' = 'A128
   const ares = (await res.json()) as Record<string, unknown>
   expect(ares).toMatchObject({
     transStatus: 'C',
-    acsRenderingType: { acsInterface: '01', acsUiTemplate: '01' },
+    acsRenderingType: { acsInterface: ui === '05' ? '02' : '01', acsUiTemplate: ui },
   })
   await sdk.accept(ares, roots)
   return {
@@ -93,6 +98,27 @@ describe('app challenge', () => {
       })
     })
   }
+
+  it("HTML UI: the page's Resend sends a new code and uses no attempt; the new code then passes", async () => {
+    const { sdk, rreqs } = await appPurchase(CARDS.visaEn.pan, 'A128CBC-HS256', '05')
+    const first = await sdk.send()
+    expect(first.message?.acsUiType).toBe('05')
+    const html = Buffer.from(String(first.message!.acsHTML), 'base64url').toString('utf8')
+    expect(html).toMatch(/name="action" value="resend"/)
+    const before = await lab.smsTexts(CARDS.visaEn.mobile)
+    // As the SDK serialises the form when the cardholder presses Resend: the empty code field included.
+    for (let i = 0; i < 3; i++) {
+      const again = await sdk.send({ challengeHTMLDataEntry: 'otp=&action=resend' })
+      expect(again.message).toMatchObject({ acsUiType: '05', challengeCompletionInd: 'N' })
+    }
+    expect((await lab.smsTexts(CARDS.visaEn.mobile)).length).toBeGreaterThan(before.length)
+    const final = await sdk.send({
+      challengeHTMLDataEntry: `otp=${await lab.lastCode(CARDS.visaEn.mobile)}&action=submit`,
+    })
+    expect(final.message).toMatchObject({ challengeCompletionInd: 'Y', transStatus: 'Y' })
+    const [rreq] = await waitRReqs(rreqs)
+    expect(rreq).toMatchObject({ transStatus: 'Y', interactionCounter: '01' })
+  })
 
   it('a replayed CReq gets Erro 302 and ends the transaction (challengeCancel 06)', async () => {
     const { sdk, rreqs } = await appPurchase(CARDS.visaEn.pan)

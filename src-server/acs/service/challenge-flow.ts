@@ -684,14 +684,14 @@ export class ChallengeFlow {
     let next: Challenge
     let notice: Notice | undefined
     let trustChecked = false
+    const entry = appEntry(creq)
     if (ch.status === 'awaiting-creq') {
       next = this.activate(current, this.method(ch).start(this.subject(ch), 'app'))
-    } else if (creq.resendChallenge === 'Y') {
+    } else if (creq.resendChallenge === 'Y' || entry?.resend) {
       const step = this.method(ch).resend(this.subject(ch), ch.methodState)
       next = { ...current, methodState: step.state, prompt: step.prompt }
       notice = step.notice
     } else {
-      const entry = appEntry(creq)
       // On an out-of-band screen only the SMS reply decides; what the SDK posts just shows the state again.
       const oob = (ch.prompt as Prompt | undefined)?.kind === 'oob'
       if (entry === undefined || (oob && !entry.cancel)) next = current
@@ -780,15 +780,19 @@ export class ChallengeFlow {
  * The cardholder's input in an app CReq: native text entry (the trust choice in whitelistingDataEntry), or
  * the HTML form the SDK serialised (the trust checkbox among its fields).
  */
-function appEntry(creq: AppCReq): { input: string; trust: boolean; cancel?: boolean } | undefined {
+function appEntry(
+  creq: AppCReq,
+): { input: string; trust: boolean; cancel?: boolean; resend?: boolean } | undefined {
   if (creq.challengeDataEntry !== undefined)
     return { input: creq.challengeDataEntry, trust: creq.whitelistingDataEntry === 'Y' }
   if (creq.challengeHTMLDataEntry !== undefined) {
     const form = new URLSearchParams(creq.challengeHTMLDataEntry)
+    // The page's Resend and Cancel buttons post their `action` with an empty code: neither is an attempt.
     return {
       input: form.get('otp') ?? '',
       trust: form.get('trust') === 'Y',
       cancel: form.get('action') === 'cancel',
+      resend: form.get('action') === 'resend',
     }
   }
   // oobContinue (or an empty CReq) only asks for the current screen again: idempotent, never an attempt.
