@@ -246,12 +246,13 @@ describe('timers', () => {
         await lab.srv.api(`/api/transactions/${open.acsTransID}`, { token: lab.token })
       ).json()
       expect(trace.transaction).toMatchObject({ outcome: 'incomplete', challengeCancel: '04' })
-      // A late CReq gets the final answer, not a new challenge.
+      // A late CReq gets the final answer, not a new challenge, with the requestor's session data back.
       const late = new ChallengeBrowser(String(idle.ares.acsURL))
-      await late.open(idle.creq!)
+      await late.open(idle.creq!, 'REQUESTOR-STATE-123')
       expect(JSON.parse(Buffer.from(late.finalForm().fields.cres, 'base64url').toString()).transStatus).toBe(
         'U',
       )
+      expect(late.finalForm().fields.threeDSSessionData).toBe('REQUESTOR-STATE-123')
       expect(await lab.rreqs(idle.id)).toHaveLength(1)
     } finally {
       await lab.settings({ firstCReqTimeoutSeconds: 30, challengeTimeoutSeconds: 600 })

@@ -466,7 +466,7 @@ export class ChallengeFlow {
 
   private reshow(ch: Challenge, actionUrl: string): BrowserAnswer {
     const next = { ...ch, nonce: newNonce() }
-    if (!this.d.challenges.update(next)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
+    if (!this.d.challenges.update(next)) return this.finalPage(ended, this.finalStatus(ch.acsTransID))
     return { kind: 'page', acsTransID: ch.acsTransID, html: this.stepPage(next, actionUrl) }
   }
 
@@ -497,7 +497,10 @@ export class ChallengeFlow {
       'in',
       creq,
     )
-    if (ch.status === 'ended') return this.finalPage(ch, this.finalStatus(ch.acsTransID))
+    // A challenge that ended before its first CReq (timed out) never stored the requestor's session data:
+    // the final page still hands back what this CReq brought.
+    const ended = { ...ch, sessionData: ch.sessionData ?? sessionData }
+    if (ch.status === 'ended') return this.finalPage(ended, this.finalStatus(ch.acsTransID))
     if (ch.status === 'active') return this.reshow({ ...ch, windowSize: creq.challengeWindowSize }, actionUrl)
     const step = this.method(ch).start(this.subject(ch), 'browser')
     const next = {
@@ -506,7 +509,7 @@ export class ChallengeFlow {
       sessionData,
       windowSize: creq.challengeWindowSize,
     }
-    if (!this.d.challenges.update(next)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
+    if (!this.d.challenges.update(next)) return this.finalPage(ended, this.finalStatus(ch.acsTransID))
     return { kind: 'page', acsTransID: ch.acsTransID, html: this.stepPage(next, actionUrl) }
   }
 
