@@ -171,9 +171,14 @@ describe('AReq → Erro', () => {
     await lab.srv.api(`/api/card-ranges/${range.id}/keys/generate`, { method: 'POST', token })
     const r = await send(JSON.stringify({ ...valid(), acctNumber: '4999990000000008' }))
     expect(r.json).toMatchObject({ messageType: 'Erro', errorCode: '203', errorDetail: 'dsURL' })
+    // A PAN sent as a JSON number, or in a field where it does not belong, is not stored in clear either.
+    const numeric = await send(
+      JSON.stringify({ ...valid(), acctNumber: 4999990000000008, merchantName: 'x 5555555555554444' }),
+    )
+    expect(numeric.json).toMatchObject({ messageType: 'Erro', errorCode: '203' })
     const db = lab.srv.services.db
     const stored = (db.prepare('SELECT body FROM acs_messages').pluck().all() as string[]).join('\n')
-    for (const pan of [CARDS.visaEn.pan, '4999990000000008', '2221000000000009']) {
+    for (const pan of [CARDS.visaEn.pan, '4999990000000008', '2221000000000009', '5555555555554444']) {
       expect(stored).not.toContain(pan)
       expect(lab.srv.logText()).not.toContain(pan)
     }

@@ -137,7 +137,12 @@ export class AReqHandler {
     try {
       const msg = JSON.parse(raw) as Record<string, unknown>
       pan = msg.acctNumber
-      body = JSON.stringify(typeof pan === 'string' ? { ...msg, acctNumber: maskPan(pan) } : msg)
+      const masked =
+        typeof pan === 'string' || typeof pan === 'number'
+          ? { ...msg, acctNumber: maskPan(String(pan)) }
+          : msg
+      // A malformed message may carry a PAN anywhere (nested, in the wrong field): none is stored in clear.
+      body = maskPansInText(JSON.stringify(masked))
     } catch {
       body = JSON.stringify({ unparseable: maskPansInText(raw.slice(0, 2000)) })
     }
