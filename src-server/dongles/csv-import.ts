@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import { parse } from 'csv-parse'
+import { csvFault } from '../csv/fault'
 import type { OathAlgorithm } from '../otp/oath'
 import { ReportBuilder, type ImportOptions, type ImportReport, type SeedRecord } from './import-report'
 
@@ -102,9 +103,9 @@ async function importCsv(
     }
   } catch (err) {
     // csv-parse reports structural faults (an unclosed quote, a stray quote) with the line it stopped at.
-    const e = err as { code?: string; lines?: number; message?: string }
-    if (typeof e.code !== 'string' || !e.code.startsWith('CSV_')) throw err
-    report.error({ line: e.lines, message: `not valid CSV: ${e.message}` })
+    const fault = csvFault(err)
+    if (!fault) throw err
+    report.error({ line: fault.line, message: `not valid CSV: ${fault.message}` })
   }
   report.progress(true)
   if (report.entries === 0 && !report.failed) report.error({ message: 'the file contains no tokens' })

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { parse } from 'csv-parse/sync'
+import { csvFault } from '../csv/fault'
 import type { AuditLog } from '../audit/audit-log'
 import type { IssuerRepository } from '../issuers/repository'
 import type { Db } from '../store/db'
@@ -69,13 +70,11 @@ export function validateCsv(text: string, issuers: IssuerRepository): Validation
       trim: true,
     }) as never
   } catch (err) {
-    const e = err as Error & { lines?: number }
+    const fault = csvFault(err) ?? { message: 'malformed CSV' }
     return {
       lines: 0,
       valid: [],
-      errors: [
-        { line: e.lines ?? 1, message: `not readable as CSV: ${e.message.replace(/^Invalid [^:]*: /, '')}` },
-      ],
+      errors: [{ line: fault.line ?? 1, message: `not readable as CSV: ${fault.message}` }],
     }
   }
   if (records.length === 0)

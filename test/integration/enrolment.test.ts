@@ -79,6 +79,18 @@ describe('mass enrolment', () => {
     expect(found.items).toEqual([])
   })
 
+  it('reports broken CSV quoting by line and column without the card number it stopped at', async () => {
+    const pan = testPan('411111', 7)
+    const csv = `pan,expiry,name,mobile,email,language,method\n${pan}",2812,Quote,+447700900007,,en,sms-otp\n`
+    const res = await postCsv(csv)
+    expect(res.status).toBe(422)
+    const text = await res.text()
+    expect(text).toContain('line 2')
+    expect(text).toContain('a quote in the middle of column 1')
+    expect(text).not.toContain(pan)
+    expect(srv.logText()).not.toContain(pan)
+  })
+
   it('previews a file (masked) without importing it', async () => {
     const pan = testPan('520000', 1)
     const res = await postCsv(
