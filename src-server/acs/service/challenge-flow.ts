@@ -466,7 +466,7 @@ export class ChallengeFlow {
 
   private reshow(ch: Challenge, actionUrl: string): BrowserAnswer {
     const next = { ...ch, nonce: newNonce() }
-    if (!this.d.challenges.update(next)) return this.finalPage(ended, this.finalStatus(ch.acsTransID))
+    if (!this.d.challenges.update(next)) return this.finalPage(ch, this.finalStatus(ch.acsTransID))
     return { kind: 'page', acsTransID: ch.acsTransID, html: this.stepPage(next, actionUrl) }
   }
 
