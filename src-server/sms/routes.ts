@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { actorOf } from '../app'
+import { conflict } from '../http/problem'
 import { maskDigitRuns } from '../crypto/mask'
 import type { ServerModule } from '../module'
 import { Mobile } from '../enrolment/model'
@@ -52,7 +54,7 @@ const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISO
 
 export const smsModule: ServerModule = {
   name: 'sms',
-  register(api, { sms, db }) {
+  register(api, { sms, db, audit }) {
     const sql = statementCache(db)
     api.route({
       method: 'get',
@@ -70,8 +72,10 @@ export const smsModule: ServerModule = {
           `SELECT id, status, created_at FROM sms_outbox WHERE to_number = ? AND gateway = 'virtual'
            ORDER BY id DESC LIMIT ${VIRTUAL_PHONE_HISTORY}`,
         ).all(query.to) as { id: number; status: string; created_at: number }[]
+        // Only the virtual handset's own replies: what a real phone sent through a modem stays in the
+        // (masked) inbox of /api/sms/inbox.
         const inbound = sql(
-          `SELECT id, text, received_at, outcome FROM sms_inbox WHERE from_number = ?
+          `SELECT id, text, received_at, outcome FROM sms_inbox WHERE from_number = ? AND gateway = 'virtual'
            ORDER BY id DESC LIMIT ${VIRTUAL_PHONE_HISTORY}`,
         ).all(query.to) as { id: number; text: string; received_at: number; outcome: string }[]
         return [
@@ -101,14 +105,32 @@ export const smsModule: ServerModule = {
     api.route({
       method: 'post',
       path: '/api/virtual-phone/reply',
-      summary: 'Inject an incoming SMS from any number, exactly as a modem would deliver it',
+      summary:
+        'Inject an incoming SMS from any number, exactly as a modem would deliver it (only while the virtual phone is the SMS gateway)',
       tags: ['virtual phone'],
       auth: { permission: 'lab.use' },
       body: z.object({ from: z.string().trim().min(3).max(20), text: z.string().max(1600) }),
-      responses: { 201: z.object({ id: z.number(), outcome: z.string(), ref: z.string().optional() }) },
+      responses: {
+        201: z.object({ id: z.number(), outcome: z.string(), ref: z.string().optional() }),
+        409: null,
+      },
       async handler(ctx, { body }) {
+        // A reply decides challenges and suspends cards (FRAUD): once real modems carry the cardholders' SMS,
+        // a reply typed in the console would speak for a real phone.
+        if (sms.gatewayName !== 'virtual')
+          throw conflict('The virtual phone takes replies only while it is the SMS gateway (SMS & modems)')
+        const result = await sms.receive(
+          { from: body.from, text: body.text, receivedAt: Date.now() },
+          'virtual',
+        )
+        audit.record({
+          actor: actorOf(ctx),
+          action: 'virtual-phone.reply',
+          target: body.from,
+          details: { outcome: result.outcome, ref: result.ref },
+        })
         ctx.status = 201
-        return sms.receive({ from: body.from, text: body.text, receivedAt: Date.now() }, 'virtual')
+        return result
       },
     })
     api.route({

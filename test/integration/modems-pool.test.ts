@@ -160,6 +160,17 @@ describe('the modem pool behind the outbox', () => {
     })
     expect(inbox[0]).toMatchObject({ from: '+4915112345678', modem: 'gsm0', gateway: 'modems' })
     expect(inbox[0].text).toBe('Ваш ответ: YES {ok} €'.repeat(4))
+    // A real phone's SMS is not the virtual handset's, and while modems carry the SMS nobody can type a
+    // reply in a cardholder's name.
+    const handset = await srv.api('/api/virtual-phone/messages?to=%2B4915112345678', { token })
+    expect(await handset.json()).toEqual([])
+    const forged = await srv.api('/api/virtual-phone/reply', {
+      method: 'POST',
+      token,
+      json: { from: '+4915112345678', text: 'FRAUD ABC123' },
+    })
+    expect(forged.status).toBe(409)
+    expect((await (await srv.api('/api/sms/inbox', { token })).json()) as unknown[]).toHaveLength(1)
 
     srv.services.sms.enqueue({ to: '+491234567890', text: 'report me', kind: 't', idempotencyKey: 'r1' })
     srv.services.sms.enqueue({
@@ -221,5 +232,17 @@ describe('the modem pool behind the outbox', () => {
       { action: 'sms.gateway.select', target: 'modems' },
       { action: 'sms.gateway.select', target: 'virtual' },
     ])
+    // Back on the virtual phone, replies are taken again, each audited under the operator who typed it.
+    const reply = await srv.api('/api/virtual-phone/reply', {
+      method: 'POST',
+      token,
+      json: { from: '+491234567890', text: 'hello' },
+    })
+    expect(reply.status).toBe(201)
+    expect(
+      srv.services.db
+        .prepare(`SELECT actor, target FROM audit_log WHERE action = 'virtual-phone.reply'`)
+        .all(),
+    ).toEqual([{ actor: expect.stringContaining('admin'), target: '+491234567890' }])
   })
 })
