@@ -8,9 +8,11 @@ import type { Db } from '../store/db'
 import { HttpProblem } from '../http/problem'
 import { checkPasswordPolicy, DUMMY_HASH, hashPassword, verifyPassword, WeakPasswordError } from './password'
 import { ROLE_PERMISSIONS } from './permissions'
+import { matchingCounters } from '../otp/oath'
 
 /** Operator TOTP: RFC 6238 defaults, one step of clock drift either way. */
-const TOTP_OPTIONS = { window: 1, step: 30, digits: 6 }
+/** Operators' authenticator apps: RFC 6238 defaults (SHA-1, 6 digits, 30 s), one step of drift either way. */
+const TOTP = { algorithm: 'SHA1', digits: 6, periodMs: 30_000, window: 1 } as const
 
 interface OperatorRow {
   id: number
@@ -306,14 +308,15 @@ export class OperatorService {
     })()
   }
 
+  /** The time step the code is valid for (the nearest one within the window), or null. */
   private checkTotp(sealedSecret: Buffer, code: string, now: number): number | null {
-    const secret = this.vault.open(sealedSecret).toString('utf8')
-    // A private copy per check: setting `epoch` on otplib's shared instance would freeze its clock for every
-    // other user (and clone(options) keeps the original's options, so they are set on the copy instead).
-    const totp = authenticator.clone()
-    totp.options = { ...TOTP_OPTIONS, epoch: now }
-    const delta = totp.checkDelta(code, secret)
-    return delta === null ? null : Math.floor(now / 30_000) + delta
+    // otplib generates and encodes the secret, but its check compares codes as strings (early exit): the
+    // comparison is ours (otp/oath.ts), which takes the same time whether and where a code differs.
+    const key = Buffer.from(authenticator.decode(this.vault.open(sealedSecret).toString('utf8')), 'hex')
+    const step = Math.floor(now / TOTP.periodMs)
+    const matches = matchingCounters(key, code, step - TOTP.window, 2 * TOTP.window + 1, TOTP)
+    if (matches.length === 0) return null
+    return matches.reduce((best, c) => (Math.abs(c - step) < Math.abs(best - step) ? c : best))
   }
 
   /** Resolves a bearer token to its session, enforcing absolute expiry and the idle timeout. */

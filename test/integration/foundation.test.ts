@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { request } from 'node:http'
 import { authenticator } from 'otplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -192,6 +193,46 @@ describe('console API basics', () => {
       json: { username: 'sup', password: 'lantern-river-8812', totp: next },
     })
     expect(ok.status).toBe(201)
+  })
+
+  it('takes an operator code of the previous 30 s step, not of two steps back (codes from oathtool)', async () => {
+    await srv.api('/api/operators', {
+      method: 'POST',
+      token: adminToken,
+      json: {
+        username: 'sup2',
+        displayName: 'Supervisor 2',
+        role: 'supervisor',
+        password: 'copper-field-5521',
+      },
+    })
+    const token = await srv.login('sup2', 'copper-field-5521')
+    const { secret } = (await (await srv.api('/api/me/totp', { method: 'POST', token })).json()) as {
+      secret: string
+    }
+    // Independent codes: oathtool at a chosen time. The steps are counted from now: not in a step's last
+    // seconds, so that the server's clock is still in the same step when the codes arrive.
+    const intoStep = Date.now() % 30_000
+    if (intoStep > 25_000) await new Promise((r) => setTimeout(r, 30_100 - intoStep))
+    const step = Math.floor(Date.now() / 30_000)
+    const at = (s: number) =>
+      execFileSync('oathtool', ['--totp', '-b', '-N', `@${s * 30 + 15}`, secret])
+        .toString()
+        .trim()
+    const confirm = (code: string) =>
+      srv.api('/api/me/totp/confirm', { method: 'POST', token, json: { code } }).then((r) => r.status)
+    const signIn = (totp: string) =>
+      srv
+        .api('/api/session', {
+          method: 'POST',
+          json: { username: 'sup2', password: 'copper-field-5521', totp },
+        })
+        .then((r) => r.status)
+    const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0')
+    expect(await confirm(wrong(at(step)))).toBe(400)
+    expect(await confirm(at(step - 1))).toBe(204)
+    expect(await signIn(at(step - 2))).toBe(401)
+    expect(await signIn(at(step + 1))).toBe(201)
   })
 
   it('ends the session at logout', async () => {
