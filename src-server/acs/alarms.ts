@@ -1,3 +1,4 @@
+import type { AuditLog } from '../audit/audit-log'
 import type { Db } from '../store/db'
 import type { Logger } from '../log'
 
@@ -37,6 +38,7 @@ export class Alarms {
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
+    private readonly audit: AuditLog,
   ) {
     this.upsert = db.prepare(
       `INSERT INTO alarms (kind, ref, severity, message, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -71,14 +73,24 @@ export class Alarms {
     }))
   }
 
+  /** An operator takes note of an open alarm (audited with it); false when no open alarm has this id. */
   acknowledge(id: number, actor: string): boolean {
-    return (
-      this.db
+    return this.db.transaction(() => {
+      const alarm = this.db
         .prepare(
-          'UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND acknowledged_at IS NULL',
+          `UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND acknowledged_at IS NULL
+           RETURNING kind, ref`,
         )
-        .run(new Date().toISOString(), actor, id).changes > 0
-    )
+        .get(new Date().toISOString(), actor, id) as { kind: string; ref: string } | undefined
+      if (alarm)
+        this.audit.record({
+          actor,
+          action: 'alarm.acknowledge',
+          target: `${alarm.kind}:${alarm.ref}`,
+          details: { id },
+        })
+      return alarm !== undefined
+    })()
   }
 
   /** Closes the open alarm of this kind and subject once its condition is gone (acknowledged by `system`). */

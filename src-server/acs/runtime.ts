@@ -90,7 +90,7 @@ export class AcsRuntime {
 
   constructor(private readonly d: AcsRuntimeDeps) {
     this.settings = new AcsSettingsStore(d.db, d.audit)
-    this.alarms = new Alarms(d.db, d.log)
+    this.alarms = new Alarms(d.db, d.log, d.audit)
     this.keys = new AcsKeyStore(d.db, d.vault, d.issuers, d.audit)
     this.rules = new RuleSetStore(d.db, d.audit, CHALLENGE_ALL)
     this.ledger = new Ledger(d.db)

@@ -342,8 +342,16 @@ export function createDonglesModule(hardware: ProgrammerManagerOptions = {}): Se
         body: z.object({ programmerId: z.string().min(1).max(50), params: SlotParams }),
         responses: { 202: BenchRunView },
         handler(ctx, { body }) {
+          const actor = actorOf(ctx)
+          const run = bench.start(body.programmerId, body.params, actor)
+          services.audit.record({
+            actor,
+            action: 'dongle.bench.start',
+            target: body.programmerId,
+            details: { run: run.id, ...body.params },
+          })
           ctx.status = 202
-          return bench.start(body.programmerId, body.params, actorOf(ctx))
+          return run
         },
       })
       api.route({
@@ -390,6 +398,12 @@ export function createDonglesModule(hardware: ProgrammerManagerOptions = {}): Se
         responses: { 204: null },
         handler(ctx, { params }) {
           bench.cancel(params.id)
+          services.audit.record({
+            actor: actorOf(ctx),
+            action: 'dongle.bench.cancel',
+            target: bench.get(params.id).programmerId,
+            details: { run: params.id },
+          })
           ctx.status = 204
         },
       })

@@ -418,9 +418,13 @@ export class OperatorService {
   async beginTotp(operatorId: number): Promise<{ secret: string; otpauthUrl: string; qrDataUrl: string }> {
     const op = this.get(operatorId)
     const secret = authenticator.generateSecret(20)
-    this.db
-      .prepare('UPDATE operators SET totp_pending = ? WHERE id = ?')
-      .run(this.vault.seal('secret-enc', secret), operatorId)
+    this.db.transaction(() => {
+      this.db
+        .prepare('UPDATE operators SET totp_pending = ? WHERE id = ?')
+        .run(this.vault.seal('secret-enc', secret), operatorId)
+      const who = `operator:${op.username}`
+      this.audit.record({ actor: who, action: 'operator.totp.begin', target: who })
+    })()
     const otpauthUrl = authenticator.keyuri(op.username, 'Issuer Ops Suite', secret)
     return { secret, otpauthUrl, qrDataUrl: await QRCode.toDataURL(otpauthUrl, { margin: 1, width: 220 }) }
   }

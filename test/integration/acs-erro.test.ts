@@ -143,7 +143,18 @@ describe('AReq → Erro', () => {
     )
     expect(v210.json).toMatchObject({ messageType: 'ARes', transStatus: 'U', transStatusReason: '07' })
     const alarms = await (await lab.srv.api('/api/alarms', { token })).json()
-    expect(alarms.find((a: { kind: string }) => a.kind === 'range-keys-missing')).toBeTruthy()
+    const alarm = alarms.find((a: { kind: string }) => a.kind === 'range-keys-missing')
+    expect(alarm).toBeTruthy()
+    // Acknowledged once, and audited.
+    const ack = () => lab.srv.api(`/api/alarms/${alarm.id}/acknowledge`, { method: 'POST', token })
+    expect((await ack()).status).toBe(204)
+    expect((await ack()).status).toBe(404)
+    const audited = lab.srv.services.db
+      .prepare(`SELECT target, details FROM audit_log WHERE action = 'alarm.acknowledge'`)
+      .all() as { target: string; details: string }[]
+    expect(audited).toEqual([
+      { target: `range-keys-missing:${alarm.ref}`, details: JSON.stringify({ id: alarm.id }) },
+    ])
   })
 
   it('production ranges refuse http:// dsURL (Erro 203) and nothing stored or logged carries a PAN', async () => {

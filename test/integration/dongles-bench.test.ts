@@ -255,6 +255,38 @@ describe('bench programming through the server: simulated YubiKey on the USB bus
     ).toEqual({ ok: true })
     expect(srv.logText()).not.toContain(typed.trim())
   })
+
+  it('a run cancelled while it waits for a key ends failed; starting and cancelling are audited', async () => {
+    const bus = new SimulatedUsbBus()
+    const modules = MODULES.map((m) =>
+      m.name === 'dongles' ? createDonglesModule({ usbBus: async () => bus }) : m,
+    )
+    const srv = await startTestServer({ modules })
+    cleanups.push(() => srv.stop())
+    const token = await srv.login(ADMIN.username, ADMIN.password)
+    const { id } = await json<Run>(
+      await srv.api('/api/dongles/bench/runs', {
+        method: 'POST',
+        token,
+        json: { programmerId: 'usb', params: { kind: 'totp', digits: 6 } },
+      }),
+    )
+    expect((await srv.api(`/api/dongles/bench/runs/${id}/cancel`, { method: 'POST', token })).status).toBe(
+      204,
+    )
+    const run = await until(
+      async () => json<Run>(await srv.api(`/api/dongles/bench/runs/${id}`, { token })),
+      (r) => r.status !== 'running',
+    )
+    expect(run.status).toBe('failed')
+    const audit = srv.services.db
+      .prepare(`SELECT action, target, details FROM audit_log WHERE action LIKE 'dongle.bench.%' ORDER BY id`)
+      .all() as { action: string; target: string; details: string }[]
+    expect(audit.map((a) => [a.action, a.target, JSON.parse(a.details).run])).toEqual([
+      ['dongle.bench.start', 'usb', id],
+      ['dongle.bench.cancel', 'usb', id],
+    ])
+  })
 })
 
 describe('ims dongle program / simulate', () => {

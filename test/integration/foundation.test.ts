@@ -233,6 +233,13 @@ describe('console API basics', () => {
     expect(await confirm(at(step - 1))).toBe(204)
     expect(await signIn(at(step - 2))).toBe(401)
     expect(await signIn(at(step + 1))).toBe(201)
+    const audit = srv.services.db
+      .prepare(
+        `SELECT action FROM audit_log WHERE target = 'operator:sup2' AND action LIKE 'operator.totp.%'`,
+      )
+      .pluck()
+      .all()
+    expect(audit).toEqual(['operator.totp.begin', 'operator.totp.enable'])
   })
 
   it('ends the session at logout', async () => {
