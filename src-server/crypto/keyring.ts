@@ -42,12 +42,16 @@ const dataKey = (id: number, purpose: KeyPurpose, key: Buffer): DataKey => ({
 export class Keyring {
   private cache = new Map<number, DataKey>()
   private activeIds = new Map<KeyPurpose, number>()
+  private readonly dataVersion
+  /** `PRAGMA data_version` when the active keys were last looked up. */
+  private seenVersion: unknown
 
   constructor(
     private readonly db: Db,
     private readonly masterKey: Buffer,
   ) {
     if (masterKey.length !== 32) throw new RangeError('the master key is 32 bytes')
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck()
   }
 
   private aad(purpose: string): Buffer {
@@ -63,12 +67,19 @@ export class Keyring {
 
   /** The active key for a purpose, created on first use. */
   active(purpose: KeyPurpose): DataKey {
+    // Another connection committed (`ims keys rotate` beside a running server): the active keys are looked up
+    // again, or this process would go on sealing under the key the rotation just retired.
+    const version = this.dataVersion.get()
+    if (version !== this.seenVersion) {
+      this.activeIds.clear()
+      this.seenVersion = version
+    }
     const cachedId = this.activeIds.get(purpose)
     if (cachedId !== undefined) return this.cache.get(cachedId)!
     const row = this.db
       .prepare(`SELECT id, purpose, wrapped FROM data_keys WHERE purpose = ? AND status = 'active'`)
       .get(purpose) as { id: number; purpose: string; wrapped: Buffer } | undefined
-    const dk = row ? this.unwrap(row) : this.create(purpose)
+    const dk = row ? (this.cache.get(row.id) ?? this.unwrap(row)) : this.create(purpose)
     this.activeIds.set(purpose, dk.id)
     return dk
   }

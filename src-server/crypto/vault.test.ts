@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { migrate, openDatabase } from '../store/db'
 import { Keyring } from './keyring'
@@ -59,6 +62,25 @@ describe('PAN vault', () => {
     const rows = db.prepare('SELECT pan_ct FROM vaulted ORDER BY id').pluck().all() as Buffer[]
     expect(rows.every((r) => r.readUInt32BE(0) === result.keyId)).toBe(true)
     expect(rows.map((r) => vault.openPan(r))).toEqual(pans)
+  })
+
+  it('a rotation by another connection (the CLI beside a running server) is seen by the next seal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ims-keyring-'))
+    try {
+      const master = randomBytes(32)
+      const server = openDatabase(join(dir, 'ims.db'))
+      migrate(server)
+      const cli = openDatabase(join(dir, 'ims.db'))
+      const serverVault = new Vault(new Keyring(server, master), server)
+      const before = serverVault.sealPan('4111111111111111').ciphertext.readUInt32BE(0)
+      const { keyId } = await new Vault(new Keyring(cli, master), cli).rotate('pan-enc')
+      expect(keyId).not.toBe(before)
+      expect(serverVault.sealPan('4111111111111111').ciphertext.readUInt32BE(0)).toBe(keyId)
+      server.close()
+      cli.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('will not rotate the lookup key (it would orphan every lookup hash)', () => {
