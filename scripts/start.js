@@ -32,22 +32,30 @@ function ensureBuilt() {
   run(process.execPath, [join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'])
 }
 
+/** 'yes' / 'no', or the reason the data folder's state could not be read (a sealed key, a damaged file…). */
 function initialised() {
   const r = spawnSync(process.execPath, [join(root, 'bin/ims.js'), 'status', '--json'], {
     cwd: root,
     encoding: 'utf8',
   })
   try {
-    return JSON.parse(r.stdout).initialised === true
+    if (r.status === 0) return JSON.parse(r.stdout).initialised === true ? 'yes' : 'no'
   } catch {
-    return false
+    // falls through: not the status we asked for
   }
+  return (r.stderr || r.stdout || 'no answer').trim().split('\n')[0]
 }
 
 ensureBuilt()
 
-if (!initialised()) {
-  if (process.stdin.isTTY && process.stdout.isTTY) {
+const electron = headlessOnly ? undefined : electronBinary()
+const state = initialised()
+if (state === 'no') {
+  if (electron) {
+    // The desktop app's first-run setup makes the folder itself, with the master key sealed by the OS
+    // keychain: an `ims init` here would write a key file first, and the app would then keep using that.
+    console.log('No operator account exists yet: the desktop app opens its first-run setup.')
+  } else if (process.stdin.isTTY && process.stdout.isTTY) {
     console.log('No operator account exists yet: let us create the first admin.')
     run(process.execPath, [join(root, 'bin/ims.js'), 'init'])
   } else {
@@ -56,9 +64,12 @@ if (!initialised()) {
         "  printf '%s\\n' 'a-long-password' | npx ims init --admin NAME --password-stdin",
     )
   }
+} else if (state !== 'yes') {
+  // Not "no operator yet": never offer to initialise a folder whose state is unknown (its key may be sealed
+  // by the desktop app); the server or the app says what is wrong when it starts.
+  console.log(`Could not read the data folder's state (${state}); starting anyway.`)
 }
 
-const electron = headlessOnly ? undefined : electronBinary()
 let child
 if (electron) {
   child = spawn(electron, [root], { cwd: root, stdio: 'inherit' })
