@@ -42,7 +42,8 @@ import {
 const APP = [DeviceChannel.APP]
 const BRW = [DeviceChannel.BRW]
 const APP_BRW = [DeviceChannel.APP, DeviceChannel.BRW]
-const V220 = ['2.2.0'] as const
+/** Elements 2.2.0 introduced, in every later version (a version that drops one takes it out here). */
+const V220 = ['2.2.0', '2.3.1'] as const
 
 const str = (extra: Omit<FieldSpec, 'type'> = {}): FieldSpec => ({ type: 'string', ...extra })
 const maxStr = (max: number, extra: Omit<FieldSpec, 'type'> = {}): FieldSpec =>

@@ -84,6 +84,18 @@ describe('validateTable', () => {
       'list[1]',
       'list[2]',
     ])
+    // A 2.2.0 override holds in later versions unless one of them has its own.
+    const later: FieldIssue[] = []
+    validateTable({ code: '03' }, { code: table.code }, { ...ctx({}), version: '2.3.1' }, later)
+    expect(later).toEqual([])
+    const own: FieldIssue[] = []
+    const ownTable: FieldTable = {
+      code: { ...table.code, byVersion: { ...table.code.byVersion, '2.3.1': { pattern: /^0[1-4]$/ } } },
+    }
+    validateTable({ code: '04' }, ownTable, { ...ctx({}), version: '2.3.1' }, own)
+    expect(own).toEqual([])
+    validateTable({ code: '04' }, ownTable, { ...ctx({}), version: '2.2.0' }, own)
+    expect(own).toEqual([{ code: '203', path: 'code' }])
     const unknownChannel: FieldIssue[] = []
     validateTable({ code: '01' }, table, { ...ctx({}), channel: '07' }, unknownChannel)
     expect(unknownChannel).toEqual([])

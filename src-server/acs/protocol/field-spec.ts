@@ -1,5 +1,5 @@
 import type { ErrorCodeValue } from './erro'
-import type { MessageVersion } from './versions'
+import { versionAtLeast, type MessageVersion } from './versions'
 
 /**
  * A declarative description of one data element, following the columns of the EMV 3DS field tables:
@@ -35,7 +35,10 @@ export interface FieldSpec {
   /** Spec of each array element. */
   items?: FieldSpec
   maxItems?: number
-  /** Overrides for particular versions (an element whose range or requirement changed between versions). */
+  /**
+   * Overrides from a version on (an element whose range or requirement changed): the override of the latest
+   * listed version not after the message's applies, so a 2.2.0 change holds in 2.3.1 unless 2.3.1 has its own.
+   */
   byVersion?: Partial<Record<MessageVersion, Omit<FieldSpec, 'type' | 'byVersion'>>>
 }
 
@@ -122,6 +125,17 @@ interface ResolvedTable {
  */
 const resolvedTables = new WeakMap<FieldTable, Map<MessageVersion, ResolvedTable>>()
 
+/** The override of the latest version in `byVersion` that is not after `version`. */
+function overrideFor<T>(
+  byVersion: Partial<Record<MessageVersion, T>>,
+  version: MessageVersion,
+): T | undefined {
+  let from: MessageVersion | undefined
+  for (const v of Object.keys(byVersion) as MessageVersion[])
+    if (versionAtLeast(version, v) && (!from || versionAtLeast(v, from))) from = v
+  return from && byVersion[from]
+}
+
 function resolveTable(table: FieldTable, version: MessageVersion): ResolvedTable {
   let byVersion = resolvedTables.get(table)
   if (!byVersion) resolvedTables.set(table, (byVersion = new Map()))
@@ -131,7 +145,7 @@ function resolveTable(table: FieldTable, version: MessageVersion): ResolvedTable
     const applicable = Object.keys(table).flatMap((name) => {
       if (name in Object.prototype) throw new Error(`field table names an Object.prototype member: ${name}`)
       const base = table[name]
-      const override = base.byVersion?.[version]
+      const override = base.byVersion && overrideFor(base.byVersion, version)
       const spec: FieldSpec = override ? { ...base, ...override } : base
       if (spec.versions && !spec.versions.includes(version)) return []
       return [{ channels: spec.channels, resolved: resolveSpec(name, spec, version) }]
