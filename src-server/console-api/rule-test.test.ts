@@ -13,12 +13,6 @@ const ruleSet = {
       outcome: { transStatus: 'C', challengeMandated: true },
     },
     {
-      id: 'stolen',
-      version: 1,
-      when: [{ type: 'cardStatus', in: ['stolen', 'lost'] }],
-      outcome: { transStatus: 'R', transStatusReason: '09' },
-    },
-    {
       id: 'small',
       version: 1,
       when: [{ type: 'amount', currency: '978', max: 3000 }],
@@ -37,10 +31,11 @@ describe('rules test panel', () => {
       transStatus: 'Y',
       ruleId: 'small',
     })
+    // A stolen card is refused before the rules, as the AReq path does: the small-amount rule never sees it.
     expect(run({ purchaseAmount: '2500', purchaseCurrency: '978' }, { cardStatus: 'stolen' })).toMatchObject({
       transStatus: 'R',
-      transStatusReason: '09',
-      ruleId: 'stolen',
+      transStatusReason: '10',
+      ruleId: 'card-status',
     })
     expect(run({ purchaseAmount: '9900', purchaseCurrency: '978' })).toMatchObject({
       transStatus: 'C',
@@ -59,5 +54,14 @@ describe('rules test panel', () => {
     expect(() =>
       testRuleSet(RuleTestInput.parse({ ruleSet: { ...ruleSet, rules: [{ id: 'x' }] }, areq: {} })),
     ).toThrow(/Invalid rule set/)
+    const blocked = {
+      id: 'stolen',
+      version: 1,
+      when: [{ type: 'cardStatus', in: ['active', 'stolen'] }],
+      outcome: { transStatus: 'R', transStatusReason: '09' },
+    }
+    expect(() =>
+      testRuleSet(RuleTestInput.parse({ ruleSet: { ...ruleSet, rules: [blocked] }, areq: {} })),
+    ).toThrow('a stolen card never reaches the rules (it is answered R/10 before them)')
   })
 })

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { BEFORE_THE_RULES } from '../acs/service/decide'
 import { HttpProblem } from '../http/problem'
 import { compileRuleSet, evaluate, type Decision } from '../risk/evaluate'
 import { validateRuleSet } from '../risk/validate'
@@ -61,8 +62,8 @@ export const RuleTestResult = z.object({
 })
 
 /**
- * Runs a rule set (a draft, not stored) against a sample AReq with assumed history: the same compile and
- * evaluate the AReq path uses, so the editor shows what the ACS would decide.
+ * Runs a rule set (a draft, not stored) against a sample AReq with assumed history: the same card-status
+ * answers, compile and evaluate the AReq path uses, so the editor shows what the ACS would decide.
  */
 export function testRuleSet(input: RuleTestInput): z.infer<typeof RuleTestResult> {
   const validation = validateRuleSet(input.ruleSet)
@@ -72,6 +73,16 @@ export function testRuleSet(input: RuleTestInput): z.infer<typeof RuleTestResult
     })
   }
   const { facts } = input
+  // As on the AReq path: a card that is not active is answered before the rules (acs/service/decide.ts).
+  if (facts.cardStatus !== 'active') {
+    const before = BEFORE_THE_RULES[facts.cardStatus]
+    return {
+      transStatus: before.transStatus,
+      ...('transStatusReason' in before ? { transStatusReason: before.transStatusReason } : {}),
+      ruleId: before.why.ruleId,
+      reason: before.why.reason,
+    }
+  }
   const decision: Decision = evaluate(compileRuleSet(validation.ruleSet), input.areq, {
     cardStatus: () => facts.cardStatus,
     countInWindow: () => facts.priorCount,

@@ -11,24 +11,6 @@ const RULES: RuleSetInput = {
   defaultOutcome: { transStatus: 'C', challengeMandated: false },
   rules: [
     {
-      id: 'card-blocked',
-      version: 1,
-      when: [{ type: 'cardStatus', in: ['suspended-fraud'] }],
-      outcome: { transStatus: 'R', transStatusReason: '11' },
-    },
-    {
-      id: 'card-stolen',
-      version: 1,
-      when: [{ type: 'cardStatus', in: ['stolen', 'lost'] }],
-      outcome: { transStatus: 'R', transStatusReason: '10' },
-    },
-    {
-      id: 'not-enrolled',
-      version: 1,
-      when: [{ type: 'cardStatus', in: ['not-enrolled'] }],
-      outcome: { transStatus: 'A' },
-    },
-    {
       id: 'deny-merchant',
       version: 2,
       description: 'merchant on the fraud list',
@@ -150,15 +132,6 @@ describe('evaluate', () => {
       expect(d).toMatchObject({ transStatus: 'C', ruleId: 'default', reason: 'no rule matched' })
     }
   })
-  it('card status: suspended for fraud → R/11, stolen → R/10, not enrolled → A', () => {
-    expect(decide({}, { status: 'suspended-fraud' })).toMatchObject({
-      transStatus: 'R',
-      transStatusReason: '11',
-      ruleId: 'card-blocked',
-    })
-    expect(decide({}, { status: 'stolen' })).toMatchObject({ transStatus: 'R', transStatusReason: '10' })
-    expect(decide({}, { status: 'not-enrolled' })).toMatchObject({ transStatus: 'A' })
-  })
   it('merchant deny list, MCC list, requestor challenge indicator, trust list', () => {
     expect(decide({ acquirerMerchantID: 'BAD-1' })).toMatchObject({
       transStatus: 'N',
@@ -195,7 +168,7 @@ describe('evaluate', () => {
   it('fetches history facts lazily and once', () => {
     const { f, calls } = facts()
     evaluate(compiled, input(), f)
-    expect(calls).toEqual(['status', 'count:60', 'amount:1440:978', 'trusted'])
+    expect(calls).toEqual(['count:60', 'amount:1440:978', 'trusted'])
   })
   it('says whether an enabled rule consults the trust list (a disabled one does not count)', () => {
     expect(compiled.usesTrustList).toBe(true)
@@ -271,6 +244,15 @@ describe('validateRuleSet', () => {
     [
       { id: 'a', version: 1, when: [{ type: 'amount', currency: '978' }], outcome: { transStatus: 'Y' } },
       'give min, max',
+    ],
+    [
+      {
+        id: 'a',
+        version: 1,
+        when: [{ type: 'cardStatus', in: ['not-enrolled'] }],
+        outcome: { transStatus: 'N', transStatusReason: '13' },
+      },
+      'a not-enrolled card never reaches the rules (it is answered A before them)',
     ],
     [
       {

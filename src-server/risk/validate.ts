@@ -1,4 +1,5 @@
 import { isIsoCountry, isIsoCurrency } from '../acs/protocol/iso'
+import { BEFORE_THE_RULES } from '../acs/service/decide'
 import { ruleSetSchema, type Condition, type Outcome, type RuleSet } from './rules'
 
 export type RuleSetValidation = { ok: true; ruleSet: RuleSet } | { ok: false; errors: string[] }
@@ -71,6 +72,14 @@ function checkCondition(c: Condition, at: string, errors: string[]): void {
       break
     case 'cardRange':
       c.ranges.forEach((r, i) => checkRange(r, `${at}.ranges.${i}`, errors))
+      break
+    case 'cardStatus':
+      for (const status of c.in) {
+        if (status === 'active') continue
+        const d = BEFORE_THE_RULES[status]
+        const answer = 'transStatusReason' in d ? `${d.transStatus}/${d.transStatusReason}` : d.transStatus
+        errors.push(`${at}: a ${status} card never reaches the rules (it is answered ${answer} before them)`)
+      }
       break
   }
 }

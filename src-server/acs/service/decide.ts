@@ -49,23 +49,27 @@ export interface DecideInput {
   methods: ReadonlyMap<string, AuthenticationMethod>
 }
 
+/**
+ * What a card that is not active gets, before any rule: the issuer's rule set only ever sees active cards (a
+ * rule naming another status is refused when the rule set is validated, risk/validate.ts).
+ */
+export const BEFORE_THE_RULES: Record<
+  Exclude<CardStatus, 'active'>,
+  Decision & { transStatus: 'A' | 'R' | 'N' }
+> = {
+  'not-enrolled': { transStatus: 'A', why: rule('not-enrolled', 'card in range but not enrolled: attempts') },
+  'suspended-fraud': {
+    transStatus: 'R',
+    transStatusReason: '11',
+    why: rule('card-status', 'card suspended (suspected fraud)'),
+  },
+  stolen: { transStatus: 'R', transStatusReason: '10', why: rule('card-status', 'card blocked as stolen') },
+  lost: { transStatus: 'R', transStatusReason: '12', why: rule('card-status', 'card blocked or closed') },
+  expired: { transStatus: 'N', transStatusReason: '05', why: rule('card-status', 'card expired') },
+}
+
 export function decide({ areq, card, cardStatus, ruleSet, facts, methods }: DecideInput): Decision {
-  switch (cardStatus) {
-    case 'not-enrolled':
-      return { transStatus: 'A', why: rule('not-enrolled', 'card in range but not enrolled: attempts') }
-    case 'suspended-fraud':
-      return {
-        transStatus: 'R',
-        transStatusReason: '11',
-        why: rule('card-status', 'card suspended (suspected fraud)'),
-      }
-    case 'stolen':
-      return { transStatus: 'R', transStatusReason: '10', why: rule('card-status', 'card blocked as stolen') }
-    case 'lost':
-      return { transStatus: 'R', transStatusReason: '12', why: rule('card-status', 'card blocked or closed') }
-    case 'expired':
-      return { transStatus: 'N', transStatusReason: '05', why: rule('card-status', 'card expired') }
-  }
+  if (cardStatus !== 'active') return BEFORE_THE_RULES[cardStatus]
   const d = evaluate(ruleSet, areq, facts)
   const why: Why = {
     ruleId: d.ruleId,
