@@ -151,7 +151,7 @@ const authenticationStatistics: ReportDefinition = {
   kind: 'authentication-statistics',
   title: 'Authentication Statistic',
   description:
-    'Authentications per day and brand: frictionless, challenged, successful, failed, unavailable, incomplete, attempts.',
+    'Authentications per day and brand: frictionless, challenged, successful, failed, unavailable, incomplete, attempts, informational.',
   filters: [
     { name: 'brand', label: 'Brand', options: ['visa', 'mastercard', 'amex', 'jcb', 'discover', 'unionpay'] },
   ],
@@ -166,6 +166,7 @@ const authenticationStatistics: ReportDefinition = {
     { key: 'unavailable', label: 'Unavailable' },
     { key: 'incomplete', label: 'Incomplete' },
     { key: 'attempts', label: 'Attempts' },
+    { key: 'informational', label: 'Informational' },
     { key: 'inProgress', label: 'In progress' },
   ],
   tables: ['acs_stats_daily'],
@@ -173,7 +174,8 @@ const authenticationStatistics: ReportDefinition = {
   sql: (range, q) => ({
     sql: `SELECT day, brand, sum(total) AS total, sum(frictionless) AS frictionless, sum(challenged) AS challenged,
                  sum(successful) AS successful, sum(failed) AS failed, sum(unavailable) AS unavailable,
-                 sum(incomplete) AS incomplete, sum(attempts) AS attempts, sum(in_progress) AS inProgress
+                 sum(incomplete) AS incomplete, sum(attempts) AS attempts, sum(informational) AS informational,
+                 sum(in_progress) AS inProgress
           FROM acs_stats_daily
           WHERE day >= @from AND day <= @to AND (@brand IS NULL OR brand = @brand)
           GROUP BY day, brand

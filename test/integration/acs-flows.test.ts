@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeAReq } from '../../src-server/acs/fixtures/areq'
 import { CARDS, ChallengeBrowser, startLab, type Lab } from './acs-lab'
 
 /**
@@ -84,6 +85,46 @@ describe('frictionless', () => {
     expect((await patch({ generator: 'mastercard-spa2-dstransid' })).status).toBe(200)
     const c = await lab.purchase({ pan: '4988880000000003', amount: 100, flow: 'challenge' })
     expect(c.ares).toMatchObject({ transStatus: 'U', transStatusReason: '22' })
+  })
+
+  it('a requestor asking for no challenge (06) where the rules would challenge gets I, counted as informational', async () => {
+    type Counts = { brand: string; total: number; unavailable: number; informational: number }
+    const visaToday = async () => {
+      const stats = await (await lab.srv.api('/api/statistics', { token: lab.token })).json()
+      return (
+        (stats.today as Counts[]).find((s) => s.brand === 'visa') ?? {
+          total: 0,
+          unavailable: 0,
+          informational: 0,
+        }
+      )
+    }
+    const before = await visaToday()
+    // An enrolled card the demo rules would challenge (no rule holds, the default challenges).
+    const areq = makeAReq('2.2.0', 'BRW', 'PA')
+    Object.assign(areq, {
+      acctNumber: CARDS.visaEn.pan,
+      dsURL: `${lab.srv.url}/lab/ds/rreq`,
+      threeDSServerTransID: crypto.randomUUID(),
+      threeDSRequestorChallengeInd: '06',
+    })
+    const res = await fetch(`${lab.srv.url}/acs/v2/areq`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(areq),
+    })
+    const ares = (await res.json()) as Record<string, unknown>
+    expect(ares).toMatchObject({ messageType: 'ARes', transStatus: 'I' })
+    const trace = await (
+      await lab.srv.api(`/api/transactions/${String(ares.acsTransID)}`, { token: lab.token })
+    ).json()
+    expect(trace.transaction).toMatchObject({ status: 'I', outcome: 'informational' })
+    const after = await visaToday()
+    expect(after).toMatchObject({
+      total: before.total + 1,
+      unavailable: before.unavailable,
+      informational: before.informational + 1,
+    })
   })
 
   it('a cardholder without a method passes frictionless even when the rules would challenge', async () => {

@@ -1,6 +1,26 @@
 import { describe, expect, it } from 'vitest'
 import { migrate, openDatabase } from '../../store/db'
-import { dayOf, Ledger, maskedReceived } from './ledger'
+import { MIGRATIONS } from '../../store/migrations'
+import { dayOf, Ledger, maskedReceived, outcomeOf, type NewTransaction } from './ledger'
+
+/** A frictionless browser authentication; each test sets its acsTransID and aresStatus. */
+const TX: NewTransaction = {
+  acsTransID: 'tx',
+  createdAt: Date.UTC(2026, 2, 1, 12),
+  messageVersion: '2.2.0',
+  messageCategory: '01',
+  channel: 'browser',
+  brand: 'visa',
+  issuerId: 1,
+  cardKey: Buffer.from('k'),
+  panMasked: '400000******0002',
+  threeDSServerTransID: 's-1',
+  dsTransID: 'd-1',
+  dsURL: 'https://ds.example/rreq',
+  aresStatus: 'Y',
+  ruleId: 'default',
+  decisionReason: 'no rule matched',
+}
 
 describe('ledger', () => {
   it('dayOf agrees with the ISO date around day boundaries, in any order of calls', () => {
@@ -116,8 +136,76 @@ describe('ledger', () => {
         unavailable: 0,
         incomplete: 0,
         attempts: 0,
+        informational: 0,
         in_progress: 1,
       }),
+    ])
+  })
+
+  it('counts a final I (informational only) apart, like attempts: never as unavailable', () => {
+    expect(outcomeOf('I')).toBe('informational')
+    expect(outcomeOf('A')).toBe('attempts')
+    expect(outcomeOf('U')).toBe('unavailable')
+    const db = openDatabase(':memory:')
+    migrate(db)
+    const ledger = new Ledger(db)
+    ledger.open({ ...TX, acsTransID: 'i-1', aresStatus: 'I' })
+    ledger.open({ ...TX, acsTransID: 'u-1', aresStatus: 'U', transStatusReason: '22' })
+    expect(db.prepare("SELECT outcome FROM acs_transactions WHERE acs_trans_id = 'i-1'").pluck().get()).toBe(
+      'informational',
+    )
+    expect(db.prepare('SELECT * FROM acs_stats_daily').get()).toMatchObject({
+      total: 2,
+      frictionless: 2,
+      unavailable: 1,
+      informational: 1,
+    })
+  })
+
+  it('migration 0150 moves the I counted as unavailable before it to informational, every total kept', () => {
+    const db = openDatabase(':memory:')
+    const others = MIGRATIONS.filter((m) => m.id !== '0150-acs-informational')
+    migrate(db, others)
+    // Rows as the ledger wrote them before: a final I counted as unavailable.
+    const tx = db.prepare(
+      `INSERT INTO acs_transactions (acs_trans_id, created_at, day, updated_at, message_version, message_category,
+         channel, brand, issuer_id, card_key, pan_masked, threeds_server_trans_id, ds_trans_id, ds_url, ares_status,
+         final_status, rule_id, decision_reason, outcome)
+       VALUES (?, 0, ?, 0, '2.2.0', '01', 'browser', ?, 1, x'00', '400000******0002', 's', 'd', 'u', ?, ?, 'r', 'why', ?)`,
+    )
+    tx.run('i-visa', '2026-03-01', 'visa', 'I', 'I', 'unavailable')
+    tx.run('u-visa', '2026-03-01', 'visa', 'U', 'U', 'unavailable')
+    tx.run('y-visa', '2026-03-01', 'visa', 'Y', 'Y', 'successful')
+    tx.run('i-mc', '2026-03-02', 'mastercard', 'I', 'I', 'unavailable')
+    const stats = db.prepare(
+      `INSERT INTO acs_stats_daily (day, brand, issuer_id, total, frictionless, successful, unavailable)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    )
+    stats.run('2026-03-01', 'visa', 1, 3, 3, 1, 2)
+    stats.run('2026-03-02', 'mastercard', 1, 1, 1, 0, 1)
+    stats.run('2026-03-01', 'visa', 2, 1, 0, 0, 1) // an Erro: no ledger row, stays unavailable
+
+    expect(migrate(db)).toEqual(['0150-acs-informational'])
+    expect(
+      db.prepare('SELECT acs_trans_id, outcome FROM acs_transactions ORDER BY acs_trans_id').raw().all(),
+    ).toEqual([
+      ['i-mc', 'informational'],
+      ['i-visa', 'informational'],
+      ['u-visa', 'unavailable'],
+      ['y-visa', 'successful'],
+    ])
+    expect(
+      db
+        .prepare(
+          `SELECT day, brand, issuer_id, total, successful, unavailable, informational FROM acs_stats_daily
+           ORDER BY day, brand, issuer_id`,
+        )
+        .raw()
+        .all(),
+    ).toEqual([
+      ['2026-03-01', 'visa', 1, 3, 1, 1, 1],
+      ['2026-03-01', 'visa', 2, 1, 0, 1, 0],
+      ['2026-03-02', 'mastercard', 1, 1, 0, 0, 1],
     ])
   })
 

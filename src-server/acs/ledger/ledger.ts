@@ -10,7 +10,8 @@ export type Channel = 'browser' | 'app' | '3ri'
 export type MessageType = 'AReq' | 'ARes' | 'CReq' | 'CRes' | 'RReq' | 'RRes' | 'Erro'
 
 /** How a transaction counts in the statistics. */
-export type OutcomeClass = 'successful' | 'failed' | 'unavailable' | 'attempts' | 'incomplete' | 'in-progress'
+export type OutcomeClass =
+  'successful' | 'failed' | 'unavailable' | 'attempts' | 'informational' | 'incomplete' | 'in-progress'
 
 export interface NewTransaction {
   acsTransID: string
@@ -68,6 +69,10 @@ export function outcomeOf(status: string, challengeCancel?: string): OutcomeClas
       return 'failed'
     case 'A':
       return 'attempts'
+    // 2.2.0's "informational only" (the requestor asked for no challenge, 06, where the rules would challenge):
+    // no authentication took place, yet nothing was unavailable either. Counted apart, like attempts.
+    case 'I':
+      return 'informational'
     case 'C':
     case 'D':
       return 'in-progress'
@@ -81,6 +86,7 @@ const STAT_COLUMN: Record<OutcomeClass, keyof StatsDelta> = {
   failed: 'failed',
   unavailable: 'unavailable',
   attempts: 'attempts',
+  informational: 'informational',
   incomplete: 'incomplete',
   'in-progress': 'in_progress',
 }
@@ -100,6 +106,7 @@ type StatsDelta = Partial<
     | 'unavailable'
     | 'incomplete'
     | 'attempts'
+    | 'informational'
     | 'in_progress',
     number
   >
@@ -159,13 +166,14 @@ export class Ledger {
     )
     this.bumpStats = db.prepare(
       `INSERT INTO acs_stats_daily (day, brand, issuer_id, total, frictionless, challenged, successful, failed, unavailable,
-         incomplete, attempts, in_progress)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         incomplete, attempts, informational, in_progress)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (day, brand, issuer_id) DO UPDATE SET total = total + excluded.total,
          frictionless = frictionless + excluded.frictionless, challenged = challenged + excluded.challenged,
          successful = successful + excluded.successful, failed = failed + excluded.failed,
          unavailable = unavailable + excluded.unavailable, incomplete = incomplete + excluded.incomplete,
-         attempts = attempts + excluded.attempts, in_progress = in_progress + excluded.in_progress`,
+         attempts = attempts + excluded.attempts, informational = informational + excluded.informational,
+         in_progress = in_progress + excluded.in_progress`,
     )
     this.bumpMethodMix = db.prepare(
       `INSERT INTO acs_method_daily (day, brand, issuer_id, method, total) VALUES (?, ?, ?, ?, 1)
@@ -213,6 +221,7 @@ export class Ledger {
       delta.unavailable ?? 0,
       delta.incomplete ?? 0,
       delta.attempts ?? 0,
+      delta.informational ?? 0,
       delta.in_progress ?? 0,
     )
   }

@@ -210,6 +210,8 @@ export const BrandStatistics = z.object({
   unavailable: z.number(),
   incomplete: z.number(),
   attempts: z.number(),
+  /** Final I (2.2.0, informational only): the requestor's no-challenge preference acknowledged. */
+  informational: z.number(),
   inProgress: z.number(),
 })
 export const Statistics = z.object({
@@ -222,7 +224,8 @@ export const Statistics = z.object({
 export async function statistics(reads: ReadPool, issuerId?: number, now = Date.now()) {
   const since = dayOf(now - 29 * 86_400_000)
   const rows = await reads.all<Record<string, string | number>>(
-    `SELECT day, brand, total, frictionless, challenged, successful, failed, unavailable, incomplete, attempts, in_progress
+    `SELECT day, brand, total, frictionless, challenged, successful, failed, unavailable, incomplete, attempts,
+       informational, in_progress
      FROM acs_stats_daily WHERE day >= ? AND (? IS NULL OR issuer_id = ?)`,
     [since, issuerId ?? null, issuerId ?? null],
   )
@@ -240,6 +243,7 @@ export async function statistics(reads: ReadPool, issuerId?: number, now = Date.
         unavailable: 0,
         incomplete: 0,
         attempts: 0,
+        informational: 0,
         inProgress: 0,
       }
       for (const k of [
@@ -251,6 +255,7 @@ export async function statistics(reads: ReadPool, issuerId?: number, now = Date.
         'unavailable',
         'incomplete',
         'attempts',
+        'informational',
       ] as const)
         s[k] += r[k] as number
       s.inProgress += r.in_progress as number

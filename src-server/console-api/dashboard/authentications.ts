@@ -14,7 +14,7 @@ export const WINDOW_DAYS = 30
 export const AUTHENTICATION_SQL = {
   days: `SELECT day, sum(total) AS total, sum(successful) AS successful, sum(failed) AS failed,
       sum(unavailable) AS unavailable, sum(incomplete) AS incomplete, sum(attempts) AS attempts,
-      sum(in_progress) AS inProgress
+      sum(informational) AS informational, sum(in_progress) AS inProgress
     FROM acs_stats_daily WHERE day >= ? AND (? IS NULL OR issuer_id = ?) GROUP BY day`,
   methods: `SELECT day, method, sum(total) AS total
     FROM acs_method_daily WHERE day >= ? AND (? IS NULL OR issuer_id = ?) GROUP BY day, method`,
@@ -36,6 +36,7 @@ const NO_AUTHENTICATIONS: Omit<DashboardDay, 'day'> = {
   unavailable: 0,
   incomplete: 0,
   attempts: 0,
+  informational: 0,
   inProgress: 0,
 }
 

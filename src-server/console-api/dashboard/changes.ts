@@ -15,7 +15,7 @@ const POLL_MS = 1000
  */
 export const FINGERPRINT_SQL = `SELECT
   (SELECT group_concat(brand || '/' || issuer_id || '/' || total || '/' || successful || '/' || failed || '/' ||
-     unavailable || '/' || incomplete || '/' || attempts || '/' || in_progress, ';')
+     unavailable || '/' || incomplete || '/' || attempts || '/' || informational || '/' || in_progress, ';')
    FROM acs_stats_daily WHERE day = ?) AS stats,
   (SELECT count(*) || '/' || coalesce(max(last_at), '') FROM alarms WHERE acknowledged_at IS NULL) AS alarms,
   (SELECT count(*) FROM acs_rreq_outbox INDEXED BY acs_rreq_outbox_due

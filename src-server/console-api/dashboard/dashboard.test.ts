@@ -88,6 +88,7 @@ describe('dashboard', () => {
     srv.services.acs.ledger.erro('visa', 1, TODAY + 3_600_000) // an Erro: unavailable, no method
     authenticate(TODAY + 7_200_000, 'visa', 'C', { method: 'dongle' }) // challenge still running
     authenticate(TODAY + 1000, 'amex', 'U', { issuerId: 2 })
+    authenticate(TODAY + 2000, 'visa', 'I') // informational only: neither a result nor unavailable
     authenticate(TODAY - 1, 'visa', 'N') // last instant of yesterday
     authenticate(TODAY - 6 * DAY, 'mastercard', 'C', { method: 'sms-otp', ending: { finalStatus: 'Y' } })
     authenticate(TODAY - 6 * DAY - 1, 'mastercard', 'C', {
@@ -103,21 +104,22 @@ describe('dashboard', () => {
     const today = byBrand(d.periods.today)
     expect(Object.keys(today)).toEqual(['amex', 'visa'])
     expect(today.visa).toMatchObject({
-      total: 3,
-      frictionless: 1,
+      total: 4,
+      frictionless: 2,
       challenged: 1,
       successful: 1,
       failed: 0,
       unavailable: 1,
       incomplete: 0,
       attempts: 0,
+      informational: 1,
       inProgress: 1,
     })
     expect(today.amex).toMatchObject({ total: 1, unavailable: 1, frictionless: 1 })
-    expect(mix(d.methods.today)).toEqual({ none: 2, dongle: 1 })
+    expect(mix(d.methods.today)).toEqual({ none: 3, dongle: 1 })
 
     const week = byBrand(d.periods.last7Days)
-    expect(week.visa).toMatchObject({ total: 4, failed: 1, successful: 1 })
+    expect(week.visa).toMatchObject({ total: 5, failed: 1, successful: 1, informational: 1 })
     expect(week.mastercard).toMatchObject({
       total: 1,
       challenged: 1,
@@ -125,12 +127,12 @@ describe('dashboard', () => {
       incomplete: 0,
       inProgress: 0,
     })
-    expect(mix(d.methods.last7Days)).toEqual({ none: 3, dongle: 1, 'sms-otp': 1 })
+    expect(mix(d.methods.last7Days)).toEqual({ none: 4, dongle: 1, 'sms-otp': 1 })
 
     const month = byBrand(d.periods.last30Days)
-    expect(month.visa).toMatchObject({ total: 5, attempts: 1, successful: 1 })
+    expect(month.visa).toMatchObject({ total: 6, attempts: 1, informational: 1, successful: 1 })
     expect(month.mastercard).toMatchObject({ total: 2, successful: 1, incomplete: 1 })
-    expect(mix(d.methods.last30Days)).toEqual({ none: 4, dongle: 1, 'sms-otp': 1, 'sms-reply': 1 })
+    expect(mix(d.methods.last30Days)).toEqual({ none: 5, dongle: 1, 'sms-otp': 1, 'sms-reply': 1 })
     // Most used first.
     expect(d.methods.last30Days[0].method).toBe('none')
 
@@ -142,7 +144,13 @@ describe('dashboard', () => {
     expect(day['2031-01-08']).toMatchObject({ total: 1, incomplete: 1 })
     expect(day['2031-01-09']).toMatchObject({ total: 1, successful: 1 })
     expect(day['2031-01-14']).toMatchObject({ total: 1, failed: 1 })
-    expect(day['2031-01-15']).toMatchObject({ total: 4, successful: 1, unavailable: 2, inProgress: 1 })
+    expect(day['2031-01-15']).toMatchObject({
+      total: 5,
+      successful: 1,
+      unavailable: 2,
+      informational: 1,
+      inProgress: 1,
+    })
     const sum = (rows: { total: number }[]) => rows.reduce((s, r) => s + r.total, 0)
     expect(sum(d.days)).toBe(sum(d.periods.last30Days))
 

@@ -19,6 +19,7 @@ export const DashboardDay = z.object({
   unavailable: Count,
   incomplete: Count,
   attempts: Count,
+  informational: Count,
   inProgress: Count,
 })
 export type DashboardDay = z.infer<typeof DashboardDay>

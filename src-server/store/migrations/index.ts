@@ -10,6 +10,7 @@ import acs from './0110-acs'
 import acsTrustList from './0120-acs-trust-list'
 import acsTls from './0130-acs-tls'
 import acsDsCertificate from './0140-acs-ds-certificate'
+import acsInformational from './0150-acs-informational'
 import authMethods from './0200-auth-methods'
 import fraud from './0210-fraud'
 import sms from './0300-sms'
@@ -40,6 +41,7 @@ export const MIGRATIONS: readonly Migration[] = [
   acsTrustList,
   acsTls,
   acsDsCertificate,
+  acsInformational,
   authMethods,
   fraud,
   sms,

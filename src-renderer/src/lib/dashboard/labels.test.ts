@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { DashboardAlarm } from '../endpoints'
-import { alarmRemedy } from './labels'
+import { alarmRemedy, outcomeLabel } from './labels'
 
 const alarm = (kind: DashboardAlarm['kind'], ref: string): DashboardAlarm =>
   ({ key: `${kind}:${ref}`, kind, ref, severity: 'warning', message: '' }) as DashboardAlarm
@@ -17,5 +17,14 @@ describe('alarm remedies', () => {
     expect(alarmRemedy(alarm('certificate-expired', 'brand:mastercard'))).toEqual({
       text: 'Import a new chain: PUT /api/acs/signing/mastercard',
     })
+  })
+})
+
+describe('outcome labels', () => {
+  it("name the ledger's outcome classes as the dashboard does, informational (I) included", () => {
+    expect(outcomeLabel('informational')).toBe('Informational')
+    expect(outcomeLabel('attempts')).toBe('Attempts')
+    expect(outcomeLabel('in-progress')).toBe('In progress')
+    expect(outcomeLabel('something-new')).toBe('something-new')
   })
 })

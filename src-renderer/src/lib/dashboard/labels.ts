@@ -12,7 +12,7 @@ export const PERIODS: { id: PeriodId; label: string; phrase: string }[] = [
 
 /** Theme colours (CSS custom properties) the charts draw with. */
 export type ThemeColour =
-  '--ok' | '--danger' | '--warn' | '--accent' | '--text-muted' | '--border' | '--surface'
+  '--ok' | '--danger' | '--warn' | '--accent' | '--text' | '--text-muted' | '--border' | '--surface'
 
 /** How results are counted (the ACS statistics): in the order of the tables and of the chart's stack. */
 export const OUTCOMES = [
@@ -21,10 +21,18 @@ export const OUTCOMES = [
   { key: 'unavailable', label: 'Unavailable', meaning: 'U or Erro', colour: '--warn' },
   { key: 'incomplete', label: 'Incomplete', meaning: 'challenge abandoned', colour: '--text-muted' },
   { key: 'attempts', label: 'Attempts', meaning: 'A', colour: '--accent' },
+  // Drawn in the text colour, which no other result uses (the legend and the table carry the words).
+  { key: 'informational', label: 'Informational', meaning: 'I', colour: '--text' },
   { key: 'inProgress', label: 'In progress', meaning: 'challenge running', colour: '--border' },
 ] as const satisfies readonly { key: string; label: string; meaning: string; colour: ThemeColour }[]
 
 export type OutcomeKey = (typeof OUTCOMES)[number]['key']
+
+/** The words for how the ledger counted a transaction (its `outcome`, where in progress is spelled 'in-progress'). */
+export function outcomeLabel(outcome: string): string {
+  const key = outcome === 'in-progress' ? 'inProgress' : outcome
+  return OUTCOMES.find((o) => o.key === key)?.label ?? outcome
+}
 
 /** Colours of the method mix, by rank. */
 export const METHOD_COLOURS: ThemeColour[] = [
