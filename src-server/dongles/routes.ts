@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import type { Context } from 'koa'
 import { z } from 'zod'
-import { actorOf } from '../app'
+import { actorOf, sessionOf } from '../app'
 import { readRawBody } from '../http/body'
 import { badRequest, HttpProblem } from '../http/problem'
 import type { ServerModule } from '../module'
@@ -267,21 +267,33 @@ export function createDonglesModule(hardware: ProgrammerManagerOptions = {}): Se
         method: 'post',
         path: '/api/dongles/exports',
         summary:
-          'Download the assigned tokens as a password-protected PSKC file (PBKDF2 + AES-128-CBC + HMAC-SHA1), the issuer’s backup; audited',
+          'Download the assigned tokens as a password-protected PSKC file (PBKDF2 + AES-128-CBC + HMAC-SHA1), the issuer’s backup: under dual control, a second operator with dongles.manage approves with their own credentials; audited with both',
         tags: Tags,
         auth: { permission: 'dongles.manage' },
         body: z.object({
           password: z.string().min(12, 'at least 12 characters').max(1024),
           passwordName: z.string().max(100).optional(),
+          /** The second person: every seed leaves the system in this file, so one operator alone cannot. */
+          approver: z.object({
+            username: z.string().min(1).max(100),
+            password: z.string().min(1).max(1024),
+            totp: z.string().max(10).optional(),
+          }),
         }),
-        responses: { 200: null },
-        handler(ctx, { body }) {
+        responses: { 200: null, 403: null },
+        async handler(ctx, { body }) {
+          const approvedBy = await services.operators.approve(
+            body.approver,
+            sessionOf(ctx).operator,
+            'dongles.manage',
+            { ip: ctx.ip },
+          )
           const { count, seeds } = inventory.assignedSeeds()
           const chunks = exportPskcChunks(seeds, { password: body.password, passwordName: body.passwordName })
           services.audit.record({
             actor: actorOf(ctx),
             action: 'dongle.export',
-            details: { tokens: count, format: 'pskc' },
+            details: { tokens: count, format: 'pskc', approvedBy },
           })
           ctx.type = 'application/pskc+xml'
           ctx.attachment(`dongles-${new Date().toISOString().slice(0, 10)}.pskcxml`)

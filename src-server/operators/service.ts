@@ -7,7 +7,7 @@ import type { Vault } from '../crypto/vault'
 import type { Db } from '../store/db'
 import { HttpProblem } from '../http/problem'
 import { checkPasswordPolicy, DUMMY_HASH, hashPassword, verifyPassword, WeakPasswordError } from './password'
-import { ROLE_PERMISSIONS } from './permissions'
+import { ROLE_PERMISSIONS, type Permission } from './permissions'
 import { matchingCounters } from '../otp/oath'
 
 /** Operator TOTP: RFC 6238 defaults, one step of clock drift either way. */
@@ -208,6 +208,84 @@ export class OperatorService {
     client: { ip?: string; userAgent?: string },
     now = Date.now(),
   ): Promise<{ token: string; session: SessionInfo }> {
+    const row = await this.verifyCredentials(input, client, now)
+    const token = randomBytes(32).toString('base64url')
+    const tokenHash = hashToken(token)
+    const expiresAt = now + this.policy.absoluteMs
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE operators SET failed_logins = 0, locked_until = 0 WHERE id = ?').run(row.id)
+      this.db
+        .prepare(
+          `INSERT INTO sessions (token_hash, operator_id, created_at, last_seen_at, expires_at, ip, user_agent)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          tokenHash,
+          row.id,
+          now,
+          now,
+          expiresAt,
+          client.ip ?? null,
+          client.userAgent?.slice(0, 200) ?? null,
+        )
+      this.audit.record({
+        actor: `operator:${row.username}`,
+        action: 'operator.login',
+        details: { ip: client.ip },
+      })
+    })()
+    const operator = toOperator(row)
+    return {
+      token,
+      session: { operator, permissions: [...ROLE_PERMISSIONS[operator.role]], expiresAt, tokenHash },
+    }
+  }
+
+  /**
+   * A second person approves an action on the requester's screen (a supervisor override, the dual control of
+   * key material leaving the system): their own credentials, checked exactly like a sign-in (the same lockout
+   * and audit), from an active operator other than the requester whose role has `permission`. Answers 403, not
+   * 401, when refused: the requester's own session is fine. Returns the approver's audit name.
+   */
+  async approve(
+    input: { username: string; password: string; totp?: string },
+    requester: Operator,
+    permission: Permission,
+    client: { ip?: string },
+    now = Date.now(),
+  ): Promise<string> {
+    let row: OperatorRow
+    try {
+      row = await this.verifyCredentials(input, client, now)
+    } catch (err) {
+      if (!(err instanceof HttpProblem)) throw err
+      throw new HttpProblem(
+        403,
+        'Approval refused',
+        `The second person could not be verified: ${err.detail}`,
+        {
+          ...(err.extra?.totpRequired ? { totpRequired: true } : {}),
+        },
+      )
+    }
+    if (row.id === requester.id)
+      throw new HttpProblem(403, 'Approval refused', 'The second person must be another operator')
+    if (!ROLE_PERMISSIONS[row.role].includes(permission))
+      throw new HttpProblem(
+        403,
+        'Approval refused',
+        `The second person's role cannot approve this (${permission})`,
+      )
+    this.db.prepare('UPDATE operators SET failed_logins = 0, locked_until = 0 WHERE id = ?').run(row.id)
+    return `operator:${row.username}`
+  }
+
+  /** The sign-in's checks (lockout, password, TOTP and its replay), failures counted and audited. */
+  private async verifyCredentials(
+    input: { username: string; password: string; totp?: string },
+    client: { ip?: string },
+    now: number,
+  ): Promise<OperatorRow> {
     const row = this.byName.get(input.username) as OperatorRow | undefined
     if (row && row.locked_until > now) {
       this.audit.record({
@@ -255,36 +333,7 @@ export class OperatorService {
       }
       this.db.prepare('UPDATE operators SET last_totp_step = ? WHERE id = ?').run(step, row.id)
     }
-    const token = randomBytes(32).toString('base64url')
-    const tokenHash = hashToken(token)
-    const expiresAt = now + this.policy.absoluteMs
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE operators SET failed_logins = 0, locked_until = 0 WHERE id = ?').run(row.id)
-      this.db
-        .prepare(
-          `INSERT INTO sessions (token_hash, operator_id, created_at, last_seen_at, expires_at, ip, user_agent)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          tokenHash,
-          row.id,
-          now,
-          now,
-          expiresAt,
-          client.ip ?? null,
-          client.userAgent?.slice(0, 200) ?? null,
-        )
-      this.audit.record({
-        actor: `operator:${row.username}`,
-        action: 'operator.login',
-        details: { ip: client.ip },
-      })
-    })()
-    const operator = toOperator(row)
-    return {
-      token,
-      session: { operator, permissions: [...ROLE_PERMISSIONS[operator.role]], expiresAt, tokenHash },
-    }
+    return row
   }
 
   private recordFailure(row: OperatorRow, now: number, ip: string | undefined, reason: string): void {

@@ -180,6 +180,28 @@ test.describe('Dongles page', () => {
     await expect(page.getByTestId('action-result')).toHaveText('Test code: not accepted')
     expect(await seriousViolations(page), 'inventory with a token').toEqual([])
     await consolePage.screenshotTo('dongles inventory')
+
+    // The backup of the assigned tokens needs a second person: refused with the admin's own credentials,
+    // downloaded once another operator with dongle management approves.
+    const bench = `bench${serial.toLowerCase()}`
+    await apiCall('/api/operators', {
+      username: bench,
+      displayName: 'Second Person',
+      role: 'bench',
+      password: 'second-person-7731',
+    })
+    const backup = page.getByRole('form', { name: 'Backup of assigned tokens' })
+    await backup.getByLabel('Backup password (12+ characters)').fill('backup-password-42')
+    await backup.getByLabel('Their username').fill(E2E_ADMIN.username)
+    await backup.getByLabel('Their password').fill(E2E_ADMIN.password)
+    await backup.getByRole('button', { name: 'Download encrypted PSKC backup' }).click()
+    await expect(page.getByRole('alert')).toContainText('The second person must be another operator')
+    await backup.getByLabel('Their username').fill(bench)
+    await backup.getByLabel('Their password').fill('second-person-7731')
+    const download = page.waitForEvent('download')
+    await backup.getByRole('button', { name: 'Download encrypted PSKC backup' }).click()
+    expect((await download).suggestedFilename()).toBe('dongles-backup.pskcxml')
+    expect(await seriousViolations(page), 'backup form').toEqual([])
   })
 
   test('bench wizard: configures the serial programmer, detects the token, programs, verifies, labels', async ({

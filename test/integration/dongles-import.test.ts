@@ -216,9 +216,26 @@ describe('seed import through the API', () => {
     expect((await post('/api/dongles/tokens/987654321/assign', { cardholderId: holders[0] })).status).toBe(
       200,
     )
-    const short = await post('/api/dongles/exports', { password: 'short' })
+    // Dual control: a second operator with dongles.manage approves with their own credentials.
+    const operator = (username: string, role: string) =>
+      post('/api/operators', { username, displayName: username, role, password: 'second-person-7731' })
+    expect((await operator('bench2', 'bench')).status).toBe(201)
+    expect((await operator('agent2', 'agent')).status).toBe(201)
+    const approver = (username: string, password = 'second-person-7731') => ({ username, password })
+    const password = 'backup-password-42'
+    const short = await post('/api/dongles/exports', { password: 'short', approver: approver('bench2') })
     expect(short.status).toBe(400)
-    const res = await post('/api/dongles/exports', { password: 'backup-password-42' })
+    expect((await post('/api/dongles/exports', { password })).status).toBe(400)
+    for (const [who, detail] of [
+      [approver(ADMIN.username, ADMIN.password), 'must be another operator'],
+      [approver('bench2', 'not-the-password-1'), 'could not be verified'],
+      [approver('agent2'), 'cannot approve this (dongles.manage)'],
+    ] as const) {
+      const refused = await post('/api/dongles/exports', { password, approver: who })
+      expect(refused.status).toBe(403)
+      expect(((await refused.json()) as { detail: string }).detail).toContain(detail)
+    }
+    const res = await post('/api/dongles/exports', { password, approver: approver('bench2') })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-disposition')).toMatch(/attachment; filename="dongles-.*\.pskcxml"/)
     const file = join(work, 'backup.pskcxml')
@@ -237,7 +254,7 @@ describe('seed import through the API', () => {
       .prepare(`SELECT details FROM audit_log WHERE action = 'dongle.export'`)
       .pluck()
       .all()
-    expect(audit).toEqual([JSON.stringify({ tokens: 1, format: 'pskc' })])
+    expect(audit).toEqual([JSON.stringify({ tokens: 1, format: 'pskc', approvedBy: 'operator:bench2' })])
   })
 })
 

@@ -83,11 +83,14 @@ export async function downloadLabel(serial: string): Promise<Uint8Array<ArrayBuf
   return new Uint8Array(await res.arrayBuffer())
 }
 
-export async function downloadBackup(password: string): Promise<Uint8Array<ArrayBuffer>> {
+export async function downloadBackup(
+  password: string,
+  approver: { username: string; password: string; totp?: string },
+): Promise<Uint8Array<ArrayBuffer>> {
   const res = await authorizedFetch('/api/dongles/exports', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ password }),
+    body: JSON.stringify({ password, approver }),
   })
   return new Uint8Array(await res.arrayBuffer())
 }
