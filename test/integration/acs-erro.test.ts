@@ -196,6 +196,34 @@ describe('AReq → Erro', () => {
     const keys = await (await lab.srv.api(`/api/card-ranges/${range.id}/keys`, { token })).json()
     expect(keys[0]).toMatchObject({ kind: 'visa-cvk', keyIndicator: '01' })
     expect(keys[0].kcv).toMatch(/^[0-9A-F]{6}$/)
+
+    // A clear key of a production range goes in under dual control: a second operator with keys.manage.
+    const cvk = { kind: 'visa-cvk', keyIndicator: '02', key: '0123456789ABCDEFFEDCBA9876543210' }
+    const put = (json: unknown) =>
+      lab.srv.api(`/api/card-ranges/${range.id}/keys`, { method: 'PUT', token, json })
+    const alone = await put(cvk)
+    expect(alone.status).toBe(403)
+    expect((await alone.json()).title).toBe('Dual control')
+    await lab.srv.api('/api/operators', {
+      method: 'POST',
+      token,
+      json: {
+        username: 'keyadmin2',
+        displayName: 'Key Admin 2',
+        role: 'admin',
+        password: 'second-admin-4410',
+      },
+    })
+    const approved = await put({ ...cvk, approver: { username: 'keyadmin2', password: 'second-admin-4410' } })
+    expect(approved.status).toBe(200)
+    const audit = db
+      .prepare(
+        `SELECT actor, details FROM audit_log WHERE action = 'acs.range-key.set' ORDER BY id DESC LIMIT 1`,
+      )
+      .get() as { actor: string; details: string }
+    expect(audit.actor).not.toContain('keyadmin2')
+    expect(JSON.parse(audit.details)).toMatchObject({ keyIndicator: '02', approvedBy: 'operator:keyadmin2' })
+    expect(audit.details).not.toContain(cvk.key)
   })
 })
 

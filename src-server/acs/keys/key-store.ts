@@ -103,6 +103,8 @@ export class AcsKeyStore {
     keyIndicator: string,
     key: Buffer,
     actor: string,
+    /** The second operator of a dual-control entry. */
+    approvedBy?: string,
   ): RangeKeyView {
     const range = this.issuers.getRange(rangeId)
     if (kind === 'visa-cvk' && key.length !== 16)
@@ -134,7 +136,7 @@ export class AcsKeyStore {
         actor,
         action: 'acs.range-key.set',
         target: `range:${range.startPrefix}-${range.endPrefix}`,
-        details: { kind, keyIndicator, kcv },
+        details: { kind, keyIndicator, kcv, ...(approvedBy && { approvedBy }) },
       })
     })()
     this.generators.delete(rangeId)

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
-import { actorOf } from '../../app'
+import { actorOf, sessionOf } from '../../app'
 import type { ApiRegistry } from '../../http/api'
 import { HttpProblem } from '../../http/problem'
 import type { Services } from '../../services'
@@ -78,7 +78,10 @@ const Latency = z.object({
 const BrandParam = z.object({ brand: z.enum(['visa', 'mastercard', 'amex', 'jcb', 'discover', 'unionpay']) })
 
 /** Console API of the ACS: settings, keys and certificates, alarms, the transaction ledger and statistics. */
-export function registerAcsConsole(api: ApiRegistry, { acs, reads, audit }: Services): void {
+export function registerAcsConsole(
+  api: ApiRegistry,
+  { acs, reads, audit, issuers, operators }: Services,
+): void {
   api.route({
     method: 'get',
     path: '/api/acs/latency',
@@ -134,7 +137,8 @@ export function registerAcsConsole(api: ApiRegistry, { acs, reads, audit }: Serv
   api.route({
     method: 'put',
     path: '/api/card-ranges/:id/keys',
-    summary: 'Import a key of a card range: Visa CVK pair (A‖B, 32 hex) or Mastercard IAV key; stored sealed',
+    summary:
+      'Import a key of a card range: Visa CVK pair (A‖B, 32 hex) or Mastercard IAV key; stored sealed. A production range takes a clear key only under dual control: a second operator with keys.manage approves',
     tags: ['acs', 'keys'],
     auth: { permission: 'issuers.manage' },
     params: RangeId,
@@ -145,16 +149,33 @@ export function registerAcsConsole(api: ApiRegistry, { acs, reads, audit }: Serv
         .regex(/^\d{2}$/)
         .default('01'),
       key: Hex,
+      approver: z
+        .object({
+          username: z.string().min(1).max(100),
+          password: z.string().min(1).max(1024),
+          totp: z.string().max(10).optional(),
+        })
+        .optional(),
     }),
-    responses: { 200: RangeKey },
-    handler: (ctx, { params, body }) =>
-      acs.keys.setRangeKey(
-        params.id,
-        body.kind,
-        body.keyIndicator,
-        Buffer.from(body.key, 'hex'),
-        actorOf(ctx),
-      ),
+    responses: { 200: RangeKey, 403: null },
+    async handler(ctx, { params, body }) {
+      let approvedBy: string | undefined
+      // A production key in clear is one person's to know only with a second watching (split knowledge is
+      // the key ceremony's, Keys & PEDs); pilot and lab ranges take test keys from one operator.
+      if (issuers.getRange(params.id).production) {
+        if (!body.approver)
+          throw new HttpProblem(
+            403,
+            'Dual control',
+            'A key of a production range is entered with a second operator (keys.manage) approving: send approver',
+          )
+        approvedBy = await operators.approve(body.approver, sessionOf(ctx).operator, 'keys.manage', {
+          ip: ctx.ip,
+        })
+      }
+      const key = Buffer.from(body.key, 'hex')
+      return acs.keys.setRangeKey(params.id, body.kind, body.keyIndicator, key, actorOf(ctx), approvedBy)
+    },
   })
   api.route({
     method: 'post',
