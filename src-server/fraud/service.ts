@@ -281,7 +281,7 @@ export class FraudService {
       const r = this.get(id)
       if (!(rule.from as readonly string[]).includes(r.status))
         throw new HttpProblem(409, 'Not possible now', `A ${r.status} report cannot be ${rule.to}`)
-      if (action === 'release' && r.cardStatus === 'suspended')
+      if (action === 'release' && r.cardStatus === 'suspended' && this.releasable(r.cardId, id))
         this.d.cardholders.setCardStatus(
           r.cardId,
           'active',
@@ -302,6 +302,22 @@ export class FraudService {
       this.event(r.issuerId, `fraud-report.${rule.to}`, id)
     })()
     return this.get(id)
+  }
+
+  /**
+   * Whether releasing report `id` gives the card back: only when a FRAUD reply suspended it (a report found
+   * it active) and no other report on it still holds it (open or confirmed). A card an operator had
+   * suspended before the reply stays as they left it.
+   */
+  private releasable(cardId: number, id: number): boolean {
+    const holds = this.d.db
+      .prepare(
+        `SELECT count(*) FILTER (WHERE id != ? AND status IN ('open', 'confirmed')) AS holding,
+                count(*) FILTER (WHERE card_status_before = 'active') AS suspendedByReport
+         FROM fraud_reports WHERE card_id = ?`,
+      )
+      .get(id, cardId) as { holding: number; suspendedByReport: number }
+    return holds.holding === 0 && holds.suspendedByReport > 0
   }
 
   get(id: number): FraudReport {

@@ -199,15 +199,18 @@ const fraud: ReportDefinition = {
     { key: 'from', label: 'From' },
     { key: 'text', label: 'Text (digits masked)' },
     { key: 'outcome', label: 'Outcome' },
-    { key: 'ref', label: 'Authentication (acsTransID)' },
+    { key: 'ref', label: 'Reference (FRAUD …)' },
+    { key: 'acsTransID', label: 'Authentication (acsTransID)' },
     { key: 'card', label: 'Card' },
     { key: 'merchant', label: 'Merchant' },
   ],
-  tables: ['sms_inbox', 'acs_transactions'],
+  tables: ['sms_inbox', 'fraud_alerts'],
+  // The inbox keeps the reference the cardholder named; its alert (by number and reference) names the
+  // authentication, with the masked card and the merchant the alert told them about.
   sql: (range, q) => ({
     sql: `SELECT i.received_at AS receivedAt, i.from_number AS "from", i.text, i.outcome, i.ref,
-                 t.pan_masked AS card, t.merchant_name AS merchant
-          FROM sms_inbox i LEFT JOIN acs_transactions t ON t.acs_trans_id = i.ref
+                 a.acs_trans_id AS acsTransID, a.pan_masked AS card, a.merchant_name AS merchant
+          FROM sms_inbox i LEFT JOIN fraud_alerts a ON a.mobile = i.from_number AND a.ref = i.ref
           WHERE i.handled_by = 'fraud' AND i.received_at >= @from AND i.received_at < @to
             AND (@number IS NULL OR i.from_number = @number)
           ORDER BY i.id`,

@@ -81,6 +81,7 @@ describe('ACS reports', () => {
         'From',
         'Text (digits masked)',
         'Outcome',
+        'Reference (FRAUD …)',
         'Authentication (acsTransID)',
         'Card',
         'Merchant',

@@ -284,6 +284,43 @@ describe('FRAUD reply', () => {
     await api(`/api/fraud/reports/${report.id}/release`, { method: 'POST', json: { note: 'test clean-up' } })
   })
 
+  it('two reports on one card: releasing one leaves the card suspended while the other holds it', async () => {
+    await lab.purchase({ pan: card.pan, amount: 1100, flow: 'frictionless' })
+    const first = (await alertRef())!
+    await lab.purchase({ pan: card.pan, amount: 1200, flow: 'frictionless' })
+    const second = (await alertRef())!
+    expect((await reply(lab, card.mobile, `FRAUD ${first}`)).outcome).toBe('matched')
+    expect((await reply(lab, card.mobile, `FRAUD ${second}`)).outcome).toBe('matched')
+    const open = (await api('/api/fraud/reports?status=open')).body as { id: number; reference: string }[]
+    const idOf = (ref: string) => open.find((r) => r.reference === ref)!.id
+    await api(`/api/fraud/reports/${idOf(first)}/confirm`, { method: 'POST', json: { note: 'confirmed' } })
+    const released = await api(`/api/fraud/reports/${idOf(second)}/release`, {
+      method: 'POST',
+      json: { note: 'this one was fine' },
+    })
+    expect(released.body).toMatchObject({ status: 'released', cardStatus: 'suspended' })
+    expect((await lab.purchase({ pan: card.pan, amount: 500, flow: 'frictionless' })).ares).toMatchObject({
+      transStatus: 'R',
+      transStatusReason: '11',
+    })
+    // The last report that held it gives the card back.
+    const last = await api(`/api/fraud/reports/${idOf(first)}/release`, {
+      method: 'POST',
+      json: { note: 'ok' },
+    })
+    expect(last.body).toMatchObject({ status: 'released', cardStatus: 'active' })
+
+    // The Fraud report names each reply's authentication, card and merchant (through its alert).
+    const today = new Date().toISOString().slice(0, 10)
+    const report = await api(`/api/reports/fraud?from=${today}&to=${today}`)
+    const row = (report.body.rows as Record<string, unknown>[]).find((r) => r.ref === first)
+    expect(row).toMatchObject({
+      outcome: 'matched',
+      acsTransID: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      card: expect.stringMatching(/^\d{6}\*+\d{4}$/),
+    })
+  })
+
   it('webhook events wait in the outbox across a restart until the issuer host is back', async () => {
     const port = hook.port
     await hook.close()
