@@ -315,24 +315,28 @@ export class ChannelAuthService {
   }
 
   /**
-   * SMS replies from a cardholder with a pending reply-mode request: the newest one decides. Requests decided
-   * in the authenticator take no SMS answer, so they are passed over.
+   * SMS replies from a cardholder with pending reply-mode requests: the one whose reference the reply names,
+   * else the newest the reply fits (as the ACS picks among challenges). Requests decided in the authenticator
+   * take no SMS answer, so they are passed over.
    */
   readonly onSmsReply: IncomingHandler = (sms) => {
     return this.d.db.transaction(() => {
-      const row = (
+      const pending = (
         this.d.db
           .prepare(
             `SELECT * FROM channel_auth_requests WHERE mobile = ? AND status = 'pending' AND expires_at > ?
              ORDER BY created_at DESC`,
           )
           .all(sms.from, Date.now()) as RequestRow[]
-      ).find((r) => !this.d.methods.get(r.method)?.decidedElsewhere && answeredByReply(r))
+      ).filter((r) => !this.d.methods.get(r.method)?.decidedElsewhere && answeredByReply(r))
+      // A method that knows its replies (a reference to name) says whether this SMS is for it; one that does
+      // not takes any reply.
+      const match = (r: RequestRow) =>
+        this.method(r).matchReply?.((JSON.parse(r.method_state) as StoredState).state, sms.text) ?? 'fits'
+      const row = pending.find((r) => match(r) === 'names') ?? pending.find((r) => match(r) === 'fits')
       if (!row) return undefined
       const stored = JSON.parse(row.method_state) as StoredState
       const method = this.method(row)
-      // A method that knows its replies (a reference to name) decides whether this SMS is for it.
-      if (method.matchReply?.(stored.state, sms.text) === 'no') return undefined
       const verification = method.verify(this.subject(row), stored.state, sms.text, 'sms')
       this.apply(row, stored, verification)
       return {

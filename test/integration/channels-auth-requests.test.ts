@@ -211,6 +211,24 @@ describe('MOTO / EDC / ECOM authentication requests', () => {
       await lab.call(client.apiKey, `/api/v1/auth-requests/${created.id}`, undefined, 'GET'),
     )
     expect(done.status).toBe('authenticated')
+
+    // Two requests pending: a reply naming the older one decides that one, not the newest.
+    const older = await json(await start({ channel: 'MOTO', pan, clientReference: 'older' }))
+    const olderRef = /YES ([A-Z0-9]+)/.exec((await lab.smsTexts(to, 2)).at(-1)!)![1]
+    const newer = await json(await start({ channel: 'MOTO', pan, clientReference: 'newer' }))
+    await lab.smsTexts(to, 3)
+    const named = await json(
+      await lab.srv.api('/api/virtual-phone/reply', {
+        method: 'POST',
+        token: lab.token,
+        json: { from: to, text: `YES ${olderRef}` },
+      }),
+    )
+    expect(named).toMatchObject({ outcome: 'matched', ref: older.id })
+    const statusOf = async (id: string) =>
+      (await json(await lab.call(client.apiKey, `/api/v1/auth-requests/${id}`, undefined, 'GET'))).status
+    expect(await statusOf(older.id)).toBe('authenticated')
+    expect(await statusOf(newer.id)).toBe('pending')
   })
 
   it("OTP Dongle A: the agent keys the code of the cardholder's own token (oathtool's HOTP)", async () => {
