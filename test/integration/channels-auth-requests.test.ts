@@ -227,8 +227,8 @@ describe('MOTO / EDC / ECOM authentication requests', () => {
     expect(named).toMatchObject({ outcome: 'matched', ref: older.id })
     const statusOf = async (id: string) =>
       (await json(await lab.call(client.apiKey, `/api/v1/auth-requests/${id}`, undefined, 'GET'))).status
-    expect(await statusOf(older.id)).toBe('authenticated')
-    expect(await statusOf(newer.id)).toBe('pending')
+    expect(await statusOf(String(older.id))).toBe('authenticated')
+    expect(await statusOf(String(newer.id))).toBe('pending')
   })
 
   it("OTP Dongle A: the agent keys the code of the cardholder's own token (oathtool's HOTP)", async () => {
