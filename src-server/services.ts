@@ -100,6 +100,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const sms = new SmsService(db, vault, log, durable, commits)
   vault.registerSealedColumn(SmsService.SEALED_TEXT)
   sms.useGateway(new VirtualPhoneGateway(), VirtualPhoneGateway.concurrency)
+  sms.useNumberDirectory((digits) => cardholders.mobilesEndingWith(digits))
   vault.registerSealedColumn({ table: 'modems', column: 'pin_sealed', purpose: 'secret-enc' })
   const modems = new ModemService(sms, new ModemRepository(db, vault), audit, log)
   modems.applyStoredChoice()

@@ -300,6 +300,13 @@ export class CardholderRepository {
     return this.get(id)
   }
 
+  /** Enrolled mobile numbers (E.164) that end with these digits: at most two, enough to tell one from many. */
+  mobilesEndingWith(digits: string): string[] {
+    return this.sql(`SELECT DISTINCT mobile FROM cardholders WHERE mobile LIKE '%' || ? LIMIT 2`)
+      .pluck()
+      .all(digits) as string[]
+  }
+
   setCardStatus(cardId: number, status: Status, reason: string, actor: string): void {
     const card = this.sql('SELECT pan_masked, status FROM cards WHERE id = ?').get(cardId) as
       { pan_masked: string; status: Status } | undefined

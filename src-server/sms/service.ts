@@ -160,6 +160,7 @@ export class SmsService extends EventEmitter {
   private readonly sql: ReturnType<typeof statementCache>
   /** How many sends may be in flight at once (a modem pool sends on every modem). */
   private concurrency = 8
+  private numbersEndingWith: ((digits: string) => string[]) | undefined
 
   constructor(
     private readonly db: Db,
@@ -176,6 +177,14 @@ export class SmsService extends EventEmitter {
   ) {
     super()
     this.sql = statementCache(db)
+  }
+
+  /**
+   * Where receive() finds the E.164 form of a sender the network gave without it (see `e164`): the enrolled
+   * numbers ending with the given digits.
+   */
+  useNumberDirectory(numbersEndingWith: (digits: string) => string[]): void {
+    this.numbersEndingWith = numbersEndingWith
   }
 
   /** Chooses the gateway that transmits; incoming messages and reports from it are taken in. */
@@ -457,7 +466,8 @@ export class SmsService extends EventEmitter {
    * Takes in one incoming SMS: stored first (so it is never lost), then offered to the handlers; whatever
    * they decide is recorded on the row.
    */
-  async receive(sms: IncomingSms, gateway: string): Promise<{ id: number } & IncomingResult> {
+  async receive(received: IncomingSms, gateway: string): Promise<{ id: number } & IncomingResult> {
+    const sms = { ...received, from: this.e164(received.from) }
     const info = this.sql(
       'INSERT INTO sms_inbox (from_number, text, gateway, modem, received_at, missing_parts) VALUES (?, ?, ?, ?, ?, ?)',
     ).run(sms.from, sms.text, gateway, sms.modem ?? null, sms.receivedAt, sms.missingParts?.join(',') ?? null)
@@ -480,6 +490,20 @@ export class SmsService extends EventEmitter {
     )
     this.emit('inbox', { id, outcome: result.outcome })
     return { id, ...result }
+  }
+
+  /**
+   * The sender as the enrolled numbers are written (E.164), which is what replies are matched on. Networks
+   * often deliver it without the international form: `00` + country code, bare international digits, or the
+   * national number with its trunk 0 (TON unknown or national). Such a number becomes the one enrolled number
+   * ending with its significant digits; an ambiguous or unknown one, or an alphanumeric sender, stays as it
+   * came.
+   */
+  private e164(from: string): string {
+    if (!/^\d{6,20}$/.test(from)) return from
+    if (from.startsWith('00')) return `+${from.slice(2)}`
+    const known = this.numbersEndingWith?.(from.replace(/^0+/, '')) ?? []
+    return known.length === 1 ? known[0] : from
   }
 
   outbox(filter: {

@@ -321,6 +321,37 @@ describe('FRAUD reply', () => {
     })
   })
 
+  it('a FRAUD reply whose sender the network gave without the international form still suspends the card', async () => {
+    const national = `0${card.mobile.slice(3)}` // +44 7700 900001 → 07700 900001
+    for (const from of [national, card.mobile.slice(1), `00${card.mobile.slice(1)}`]) {
+      await lab.purchase({ pan: card.pan, amount: 1300, flow: 'frictionless' })
+      const ref = (await alertRef())!
+      const r = await srv.services.sms.receive(
+        { from, text: `FRAUD ${ref}`, receivedAt: Date.now() },
+        'modems',
+      )
+      expect(r, from).toMatchObject({ outcome: 'matched', ref })
+      expect(cardStatus()).toBe('suspended')
+      const inbox = srv.services.db
+        .prepare('SELECT from_number FROM sms_inbox WHERE id = ?')
+        .pluck()
+        .get(r.id)
+      expect(inbox).toBe(card.mobile)
+      const [report] = (await api('/api/fraud/reports?status=open')).body as { id: number }[]
+      await api(`/api/fraud/reports/${report.id}/release`, {
+        method: 'POST',
+        json: { note: 'test clean-up' },
+      })
+      expect(cardStatus()).toBe('active')
+    }
+    // A number no enrolled mobile ends with stays as it came, and matches nothing.
+    const stranger = await srv.services.sms.receive(
+      { from: '0123456789', text: 'FRAUD ABCDEF', receivedAt: Date.now() },
+      'modems',
+    )
+    expect(stranger.outcome).toBe('unmatched')
+  })
+
   it('webhook events wait in the outbox across a restart until the issuer host is back', async () => {
     const port = hook.port
     await hook.close()
