@@ -141,6 +141,9 @@ function sendingText(vault: Vault, row: { text_sealed: Buffer; text_display: str
   return row.text_sealed.length === 0 ? row.text_display : vault.open(row.text_sealed, 'sms').toString('utf8')
 }
 
+/** The shortest national significant number a sender without its international form is looked up by. */
+const MIN_SIGNIFICANT_DIGITS = 8
+
 /**
  * The persistent SMS outbox and inbox. Every message is written before anything is sent, moves
  * queued → sending → sent → delivered | failed, and survives restarts: a message caught in `sending` by a
@@ -502,7 +505,10 @@ export class SmsService extends EventEmitter {
   private e164(from: string): string {
     if (!/^\d{6,20}$/.test(from)) return from
     if (from.startsWith('00')) return `+${from.slice(2)}`
-    const known = this.numbersEndingWith?.(from.replace(/^0+/, '')) ?? []
+    const significant = from.replace(/^0+/, '')
+    // Fewer digits than a mobile's national number would end too many numbers to name one.
+    if (significant.length < MIN_SIGNIFICANT_DIGITS) return from
+    const known = this.numbersEndingWith?.(significant) ?? []
     return known.length === 1 ? known[0] : from
   }
 
