@@ -276,6 +276,9 @@ async function listen(): Promise<void> {
     const before = approvals.get(view.id)
     approvals.set(view.id, { view: { ...view, poi: before?.view.poi }, poiToken: before?.poiToken })
     render()
+    // Reading it back tells the bank this phone has it on screen: without that read it texts the wake-up
+    // link after the grace period, as for a phone whose event stream went dead.
+    if (!before) void client.approval(view.id).catch(() => undefined)
   })
   source.addEventListener('closed', (e) => {
     approvals.delete((JSON.parse((e as MessageEvent<string>).data) as { id: string }).id)

@@ -73,6 +73,9 @@ const WITH_SUBJECTS_SQL = `mobile_approvals a
  * or the request through its own ending (subjects.ts), so every channel sees the result as it sees others.
  */
 export class ApprovalService {
+  /** Wake-up SMS held back while the devices that were pushed an approval have time to read it, by approval. */
+  private readonly wakeTimers = new Map<string, NodeJS.Timeout>()
+
   constructor(private readonly d: ApprovalDeps) {}
 
   /**
@@ -133,7 +136,11 @@ export class ApprovalService {
     return this.d.subjects[row.subject_kind].facts(row.subject_ref, now)
   }
 
-  /** Pushes the request to the card's open authenticators, or texts the cardholder a link to open one. */
+  /**
+   * Pushes the request to the card's open authenticators, or texts the cardholder a link to open one. A stream
+   * lasts until its socket closes, and a phone that dropped off the network can leave it open (half-open TCP):
+   * unless a device reads the request (or decides it) within `wakeGraceSeconds`, the SMS is sent then.
+   */
   private announce(id: string, subject: ChallengeSubject): void {
     const row = this.row(id)
     const facts = this.facts(row)
@@ -144,7 +151,39 @@ export class ApprovalService {
       'approval',
       this.view(row, facts),
     )
-    if (reached > 0) return
+    if (reached === 0) return this.wake(row, subject, devices)
+    clearTimeout(this.wakeTimers.get(id))
+    const timer = setTimeout(() => {
+      this.wakeTimers.delete(id)
+      try {
+        const now = Date.now()
+        const current = this.row(id)
+        if (!this.isOpen(current, this.facts(current, now), now)) return
+        this.d.log.info(
+          { approval: id, reference: row.subject_ref },
+          'mobile approval pushed but not read: waking the authenticator by SMS',
+        )
+        this.wake(current, subject, devices)
+      } catch (err) {
+        this.d.log.error({ err, reference: row.subject_ref }, 'mobile approval wake-up failed')
+      }
+    }, this.d.settings.get().wakeGraceSeconds * 1000)
+    // A pending wake-up never keeps the process alive; stop() clears the rest.
+    timer.unref()
+    this.wakeTimers.set(id, timer)
+  }
+
+  /** A device read or decided these approvals: it is reachable, no wake-up SMS for them. */
+  private seen(ids: readonly string[]): void {
+    for (const id of ids) {
+      clearTimeout(this.wakeTimers.get(id))
+      this.wakeTimers.delete(id)
+    }
+  }
+
+  /** Texts the cardholder a link that opens the approval in the authenticator (once per approval). */
+  private wake(row: ApprovalRow, subject: ChallengeSubject, devices: { origin: string }[]): void {
+    const id = row.id
     const base = this.d.publicBaseUrl() ?? devices[0]?.origin
     if (!base) {
       this.d.log.warn({ reference: row.subject_ref }, 'mobile approval: the card has no active authenticator')
@@ -199,16 +238,19 @@ export class ApprovalService {
          ORDER BY a.created_at DESC LIMIT 20`,
       )
       .all({ now, device: deviceId }) as ApprovalRow[]
-    return rows.flatMap((r) => {
+    const views = rows.flatMap((r) => {
       const f = this.facts(r, now)
       return this.isOpen(r, f, now) ? [this.view(r, f)] : []
     })
+    this.seen(views.map((v) => v.id))
+    return views
   }
 
   /** The subject of an approval this device may see: its card must be bound to the device. */
   private boundFacts(deviceId: string, row: ApprovalRow, now: number, notBound: HttpProblem) {
     const f = this.facts(row, now)
-    if (!f || !this.d.devices.isBound(deviceId, f.cardId)) throw notBound
+    if (!f || !this.d.devices.isBound(deviceId, f.cardId))
+      throw this.refused(deviceId, row, 'not your card', notBound)
     if (!this.isOpen(row, f, now)) throw this.closed(row)
     return f
   }
@@ -217,13 +259,27 @@ export class ApprovalService {
   getFor(deviceId: string, id: string, now = Date.now()): ApprovalView {
     const row = this.row(id)
     const unknown = new HttpProblem(404, 'Unknown approval', 'No such approval request')
-    return this.view(row, this.boundFacts(deviceId, row, now, unknown))
+    const view = this.view(row, this.boundFacts(deviceId, row, now, unknown))
+    this.seen([id])
+    return view
   }
 
   private closed(row: ApprovalRow): HttpProblem {
     return row.status === 'pending'
       ? new HttpProblem(410, 'Request expired', 'This payment request has expired')
       : new HttpProblem(409, 'Already decided', `This payment request was already ${row.status}`)
+  }
+
+  /**
+   * A refused attempt on an approval, logged as a warning naming the device, the approval and why (never the
+   * signature or a token): the answer alone would leave no trace of a device probing or tampering.
+   */
+  private refused(deviceId: string, row: ApprovalRow, reason: string, problem: HttpProblem): HttpProblem {
+    this.d.log.warn(
+      { device: deviceId, approval: row.id, reference: row.subject_ref, reason },
+      'mobile approval refused',
+    )
+    return problem
   }
 
   private notYourCard(): HttpProblem {
@@ -236,7 +292,9 @@ export class ApprovalService {
     const row = this.d.db.prepare('SELECT * FROM mobile_approvals WHERE poi_id = ?').get(poiId) as
       ApprovalRow | undefined
     if (!row) throw new HttpProblem(404, 'Unknown screen', 'This code does not belong to a payment')
-    return this.view(row, this.boundFacts(deviceId, row, now, this.notYourCard()), row.poi_id)
+    const view = this.view(row, this.boundFacts(deviceId, row, now, this.notYourCard()), row.poi_id)
+    this.seen([row.id])
+    return view
   }
 
   private poiOf(token: string, now: number): string {
@@ -270,15 +328,30 @@ export class ApprovalService {
     const f = this.boundFacts(deviceId, row, now, this.notYourCard())
     const skew = this.d.settings.get().clockSkewSeconds * 1000
     if (Math.abs(body.signedAt - now) > skew)
-      throw new HttpProblem(400, 'Clock out of range', 'The device clock differs too much from the bank’s')
+      throw this.refused(
+        deviceId,
+        row,
+        'clock out of range',
+        new HttpProblem(400, 'Clock out of range', 'The device clock differs too much from the bank’s'),
+      )
     let poi = '-'
     if (body.poiToken !== undefined) {
       poi = this.poiOf(body.poiToken, now)
       if (poi !== row.poi_id)
-        throw new HttpProblem(403, 'Wrong screen', 'The scanned code belongs to another payment')
+        throw this.refused(
+          deviceId,
+          row,
+          'wrong screen',
+          new HttpProblem(403, 'Wrong screen', 'The scanned code belongs to another payment'),
+        )
     }
     if (body.decision === 'approve' && row.presence === 'scan' && poi === '-')
-      throw new HttpProblem(403, 'Scan required', 'Scan the QR code on the payment screen to approve')
+      throw this.refused(
+        deviceId,
+        row,
+        'scan required',
+        new HttpProblem(403, 'Scan required', 'Scan the QR code on the payment screen to approve'),
+      )
     const record = approvalRecord({
       decision: body.decision,
       ...f.reference,
@@ -292,10 +365,13 @@ export class ApprovalService {
       deviceId,
       poi,
     })
-    if (!(await verifyRecord(device.key, record, body.signature))) {
-      this.d.log.warn({ device: deviceId, reference: row.subject_ref }, 'mobile approval: bad signature')
-      throw new HttpProblem(401, 'Invalid signature', 'The decision is not signed by this device')
-    }
+    if (!(await verifyRecord(device.key, record, body.signature)))
+      throw this.refused(
+        deviceId,
+        row,
+        'bad signature',
+        new HttpProblem(401, 'Invalid signature', 'The decision is not signed by this device'),
+      )
     const status = STATUS_OF[body.decision]
     // One transaction: the decision, the suspension and the subject's ending (the RReq, the channel result
     // and its webhook) all happen or none does, so a challenge that timed out meanwhile leaves it undecided.
@@ -328,6 +404,7 @@ export class ApprovalService {
       return ended
     })()
     finished.afterCommit()
+    this.seen([id])
     this.d.hub.publish(
       this.d.devices.devicesForCard(f.cardId).map((dv) => dv.id),
       'closed',
@@ -398,6 +475,12 @@ export class ApprovalService {
         this.view({ ...row, presence: 'scan' }, f),
       )
     return { poiId: row.poi_id }
+  }
+
+  /** Drops the wake-up SMS still held back (the server is stopping). */
+  stop(): void {
+    for (const timer of this.wakeTimers.values()) clearTimeout(timer)
+    this.wakeTimers.clear()
   }
 
   statistics(now = Date.now()): MethodStatistics {

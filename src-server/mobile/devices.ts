@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log'
 import type { Keyring } from '../crypto/keyring'
 import type { CardholderRepository } from '../enrolment/repository'
 import { HttpProblem } from '../http/problem'
+import type { Logger } from '../log'
 import {
   issueOneTimeCode,
   verifyOneTimeCode,
@@ -69,7 +70,8 @@ const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISO
 
 /**
  * Devices of cardholders: activation (a single-use token from a QR code, then an SMS code: two factors),
- * renaming, revocation and the cards each device may approve for. Keys are cached once parsed.
+ * renaming, revocation and the cards each device may approve for. Keys are cached once parsed. Refused
+ * activation steps are logged as warnings (never the token or a code): repeated ones mean someone is guessing.
  */
 export class DeviceRegistry {
   private readonly keys = new Map<string, KeyObject>()
@@ -79,6 +81,7 @@ export class DeviceRegistry {
 
   constructor(
     private readonly db: Db,
+    private readonly log: Logger,
     private readonly audit: AuditLog,
     private readonly sms: SmsService,
     private readonly keyring: Keyring,
@@ -145,8 +148,10 @@ export class DeviceRegistry {
     }
     const tokenHash = sha256(input.token)
     const thumbprint = keyThumbprint(spki)
-    if (!(await verifyRecord(key, activationRecord(tokenHash, thumbprint), input.proof)))
+    if (!(await verifyRecord(key, activationRecord(tokenHash, thumbprint), input.proof))) {
+      this.log.warn({ thumbprint, reason: 'invalid proof' }, 'mobile activation refused')
       throw new HttpProblem(400, 'Invalid proof', 'The activation proof does not verify with this key')
+    }
     const deviceId = randomBytes(16).toString('base64url')
     const hashKey = this.keyring.active('otp-hash')
     const { code, record } = issueOneTimeCode(hashKey.key, now, CONFIRM_POLICY)
@@ -159,12 +164,14 @@ export class DeviceRegistry {
         )
         .pluck()
         .get(now, tokenHash, now) as number | undefined
-      if (claimed === undefined)
+      if (claimed === undefined) {
+        this.refusedToken(tokenHash, thumbprint)
         throw new HttpProblem(
           410,
           'Activation link not valid',
           'This activation code is unknown, already used or expired: ask your bank for a new one',
         )
+      }
       const holder = this.cardholders.get(claimed)
       if (!holder.mobile)
         throw new HttpProblem(409, 'No mobile number', 'The cardholder has no mobile number')
@@ -207,26 +214,61 @@ export class DeviceRegistry {
     return { deviceId, maskedMobile: maskMobile(mobile) }
   }
 
+  /** Why an activation token was not accepted, for the warning: the token itself is never logged. */
+  private refusedToken(tokenHash: string, thumbprint: string): void {
+    const known = this.db
+      .prepare('SELECT cardholder_id, used_at FROM mobile_activation_tokens WHERE token_hash = ?')
+      .get(tokenHash) as { cardholder_id: number; used_at: number | null } | undefined
+    const reason = !known
+      ? 'unknown activation token'
+      : known.used_at !== null
+        ? 'activation token already used'
+        : 'activation token expired'
+    this.log.warn({ thumbprint, cardholder: known?.cardholder_id, reason }, 'mobile activation refused')
+  }
+
   /** Second factor: the SMS code. Binds the device to the cardholder's active cards and activates it. */
   confirm(deviceId: string, code: string, now = Date.now()): DeviceView {
     const row = this.row(deviceId)
-    if (row.status !== 'pending' || !row.confirm_code)
+    if (row.status !== 'pending' || !row.confirm_code) {
+      this.log.warn(
+        { device: deviceId, cardholder: row.cardholder_id, reason: `device ${row.status}` },
+        'mobile device confirmation refused',
+      )
       throw new HttpProblem(409, 'Nothing to confirm', `The device is ${row.status}`)
+    }
     const stored = JSON.parse(row.confirm_code) as OneTimeCodeRecord & { keyId: number }
     const result = verifyOneTimeCode(stored, code, this.keyring.byId(stored.keyId).key, now)
     if (!result.verified) {
       const terminal = result.error !== 'WRONG_CODE'
-      this.db
-        .prepare(
-          `UPDATE mobile_devices SET confirm_code = ?, status = ?, revoked_at = ?, revoke_reason = ? WHERE id = ?`,
-        )
-        .run(
-          terminal ? null : JSON.stringify({ ...result.record, keyId: stored.keyId }),
-          terminal ? 'revoked' : 'pending',
-          terminal ? now : null,
-          terminal ? `activation failed: ${result.error}` : null,
-          deviceId,
-        )
+      const reason = terminal ? `activation failed: ${result.error}` : 'wrong code'
+      this.log.warn(
+        { device: deviceId, cardholder: row.cardholder_id, reason, attemptsLeft: result.attemptsLeft },
+        'mobile device confirmation refused',
+      )
+      this.db.transaction(() => {
+        this.db
+          .prepare(
+            `UPDATE mobile_devices SET confirm_code = ?, status = ?, revoked_at = ?, revoked_by = ?, revoke_reason = ?
+             WHERE id = ?`,
+          )
+          .run(
+            terminal ? null : JSON.stringify({ ...result.record, keyId: stored.keyId }),
+            terminal ? 'revoked' : 'pending',
+            terminal ? now : null,
+            terminal ? 'system' : null,
+            terminal ? reason : null,
+            deviceId,
+          )
+        // Revoked by the server itself, not by the cardholder or an operator: the audit says so.
+        if (terminal)
+          this.audit.record({
+            actor: 'system',
+            action: 'mobile.device.revoke',
+            target: `device:${deviceId}`,
+            details: { reason },
+          })
+      })()
       throw new HttpProblem(
         terminal ? 410 : 400,
         terminal ? 'Activation failed' : 'Wrong code',

@@ -113,6 +113,11 @@ export const MobileSettings = z
     /** Largest difference accepted between the device's clock and the server's. */
     clockSkewSeconds: z.number().int().min(5).max(600).default(120),
     /**
+     * How long an authenticator reached over its event stream has to read the request (or decide it) before
+     * the wake-up SMS is sent anyway: a phone gone off the network can leave its stream open (half-open TCP).
+     */
+    wakeGraceSeconds: z.number().int().min(1).max(120).default(8),
+    /**
      * Who is shown an activation QR code on the last page of a browser challenge passed with an SMS code
      * (mobile/activation-offer.ts): cardholders enrolled for the mobile signature without an active device,
      * every such cardholder, or nobody.

@@ -49,7 +49,7 @@ export class MobileService {
   constructor(d: MobileDeps) {
     this.audit = d.audit
     this.settings = new MobileSettingsStore(d.db, d.audit)
-    this.devices = new DeviceRegistry(d.db, d.audit, d.sms, d.keyring, d.cardholders)
+    this.devices = new DeviceRegistry(d.db, d.log, d.audit, d.sms, d.keyring, d.cardholders)
     this.deviceAuth = new DeviceAuthenticator(this.devices, () => this.settings.get().clockSkewSeconds * 1000)
     this.poi = new PoiTokens(d.db, d.vault, () => 2 * this.settings.get().qrPeriodSeconds * 1000)
     d.vault.registerSealedColumn(POI_KEY_COLUMN)
@@ -91,6 +91,7 @@ export class MobileService {
   }
 
   stop(): void {
+    this.approvals.stop()
     this.hub.closeAll()
   }
 }

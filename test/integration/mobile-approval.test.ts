@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeAReq } from '../../src-server/acs/fixtures/areq'
 import { SdkEmulator } from '../../src-server/lab/sdk'
-import { DeviceClient, ServerError } from '../../src-renderer/authenticator/device-client'
+import { DeviceClient, ServerError, type ApprovalView } from '../../src-renderer/authenticator/device-client'
 import { startLab, type Lab } from './acs-lab'
 import {
   activatedPhone,
@@ -238,5 +238,90 @@ describe('waking the authenticator', () => {
     expect((await event).acsTransID).toBe(second.purchase.acsTransID)
     controller.abort()
     expect((await lab.smsTexts(holder.mobile)).length).toBe(before + 1)
+  })
+
+  /** The wake-up texts sent to this number (not the activation codes, nor the purchase notices). */
+  const wakeTexts = async (mobile: string) =>
+    (await lab.smsTexts(mobile)).filter((t) => t.includes('/authenticator/#approval='))
+  const settings = (patch: Record<string, unknown>) =>
+    lab.srv.api('/api/mobile/settings', { method: 'PUT', token: lab.token, json: patch })
+
+  /** An open event stream of the phone; resolves each pushed approval in turn. */
+  async function stream(phone: DeviceClient, signal: AbortSignal): Promise<() => Promise<ApprovalView>> {
+    const reader = (await fetch(await phone.eventsUrl(PHONE), { signal })).body!.getReader()
+    const decoder = new TextDecoder()
+    let seen = ''
+    const next = async (pattern: RegExp) => {
+      for (;;) {
+        const m = pattern.exec(seen)
+        if (m) {
+          seen = seen.slice(m.index + m[0].length)
+          return m
+        }
+        const { value, done } = await reader.read()
+        if (done) throw new Error('the event stream ended')
+        seen += decoder.decode(value)
+      }
+    }
+    await next(/event: ready\n/)
+    return async () => JSON.parse((await next(/event: approval\ndata: (.*)\n/))[1]) as ApprovalView
+  }
+
+  it('texts the link after all when an open stream does not lead to a read in time (half-open socket)', async () => {
+    expect((await settings({ wakeGraceSeconds: 1 })).status).toBe(200)
+    const controller = new AbortController()
+    try {
+      // A phone whose stream is still open on the server but which never reads what is pushed to it.
+      const gone = await enrol(lab, 132)
+      const gonePhone = await activatedPhone(lab, gone)
+      const goneEvents = await stream(gonePhone, controller.signal)
+      // A phone that reads the request when the event arrives.
+      const live = await enrol(lab, 133)
+      const livePhone = await activatedPhone(lab, live)
+      const liveEvents = await stream(livePhone, controller.signal)
+
+      const stale = await browserChallenge(lab, gone)
+      const staleId = (await goneEvents()).id
+      const fresh = await browserChallenge(lab, live)
+      const pushed = await liveEvents()
+      expect((await livePhone.approval(pushed.id)).acsTransID).toBe(fresh.purchase.acsTransID)
+      expect(await wakeTexts(gone.mobile)).toEqual([])
+
+      await new Promise((r) => setTimeout(r, 1500))
+      expect(await wakeTexts(gone.mobile)).toEqual([expect.stringContaining(`#approval=${staleId}`)])
+      expect((await gonePhone.approval(staleId)).acsTransID).toBe(stale.purchase.acsTransID)
+      expect(await wakeTexts(live.mobile)).toEqual([])
+      const woken = lab.srv.services.db
+        .prepare('SELECT woken_by_sms FROM mobile_approvals WHERE id = ?')
+        .pluck()
+        .get(staleId)
+      expect(woken).toBe(1)
+      // Once only.
+      await new Promise((r) => setTimeout(r, 1200))
+      expect(await wakeTexts(gone.mobile)).toHaveLength(1)
+    } finally {
+      controller.abort()
+      await settings({ wakeGraceSeconds: 8 })
+    }
+  })
+
+  it('does not text a phone that decides within the grace period', async () => {
+    expect((await settings({ wakeGraceSeconds: 1 })).status).toBe(200)
+    const controller = new AbortController()
+    try {
+      const holder = await enrol(lab, 134)
+      const phone = await activatedPhone(lab, holder)
+      const events = await stream(phone, controller.signal)
+      const { purchase } = await browserChallenge(lab, holder)
+      // Decided straight from the pushed view, without a read: the decision ends the wait as well.
+      const approval = await events()
+      expect(approval.acsTransID).toBe(purchase.acsTransID)
+      expect(await phone.decide(approval, 'approve')).toMatchObject({ transStatus: 'Y' })
+      await new Promise((r) => setTimeout(r, 1500))
+      expect(await wakeTexts(holder.mobile)).toEqual([])
+    } finally {
+      controller.abort()
+      await settings({ wakeGraceSeconds: 8 })
+    }
   })
 })

@@ -1,7 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ServerError } from '../../src-renderer/authenticator/device-client'
+import {
+  base64url,
+  DeviceClient,
+  generateDeviceKey,
+  ServerError,
+  sha256,
+  signRecord,
+} from '../../src-renderer/authenticator/device-client'
+import { activationRecord } from '../../src-server/mobile/canonical'
 import { startLab, type Lab } from './acs-lab'
-import { activatedPhone, approvalOf, browserChallenge, enrol } from './mobile-lab'
+import {
+  activatedPhone,
+  activationToken,
+  approvalOf,
+  browserChallenge,
+  enrol,
+  lastSmsCode,
+  PHONE,
+} from './mobile-lab'
 
 /**
  * What must not approve a payment: every refusal leaves the challenge open (no RReq), and the right
@@ -27,6 +43,19 @@ const refused = async (p: Promise<unknown>): Promise<ServerError> => {
 const settings = (patch: Record<string, unknown>) =>
   lab.srv.api('/api/mobile/settings', { method: 'PUT', token: lab.token, json: patch })
 const noRReq = async (id: string) => expect(await lab.rreqs(id, 300)).toHaveLength(0)
+/** The server's warnings (pino level 40) carrying all these fields. */
+const warnings = (fields: Record<string, unknown>) =>
+  lab.srv
+    .logText()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((l) => l.level === 40 && Object.entries(fields).every(([k, v]) => l[k] === v))
+/** A refused decision or scan is logged once, naming the device, the approval and why. */
+const refusalLogged = (deviceId: string, approvalId: string, reference: string, reason: string) =>
+  expect(warnings({ device: deviceId, approval: approvalId, reason })).toEqual([
+    expect.objectContaining({ reference }),
+  ])
 
 describe('signatures', () => {
   it('a tampered record or signature is refused; the genuine one then approves', async () => {
@@ -53,6 +82,9 @@ describe('signatures', () => {
       }),
     )
     expect(e2.status).toBe(401)
+    expect(
+      warnings({ device: phone.device!.deviceId, approval: approval.id, reason: 'bad signature' }),
+    ).toHaveLength(2)
     // A signature over "decline" does not approve.
     const decline = await phone.signDecision(approval, 'decline', signedAt)
     expect(
@@ -154,10 +186,64 @@ describe('replays and expiry', () => {
     const { signature } = await phone.signDecision(approval, 'approve', signedAt)
     const e = await refused(phone.sendDecision(approval.id, { decision: 'approve', signedAt, signature }))
     expect(e.title).toBe('Clock out of range')
+    refusalLogged(phone.device!.deviceId, approval.id, purchase.acsTransID!, 'clock out of range')
   })
 })
 
 describe('devices', () => {
+  it('refused activations are logged, and the pending device revoked after three wrong codes is audited', async () => {
+    const holder = await enrol(lab, 224)
+    const token = await activationToken(lab, holder.cardholderId)
+    // A proof signed with the new key, but over another token: not proof of this activation.
+    const keys = await generateDeviceKey()
+    const spki = new Uint8Array(await crypto.subtle.exportKey('spki', keys.publicKey))
+    const thumbprint = await sha256(spki)
+    const proof = await signRecord(keys.privateKey, activationRecord(await sha256('other'), thumbprint))
+    const res = await lab.srv.api('/api/mobile/v1/activations', {
+      method: 'POST',
+      json: { token, publicKey: base64url(spki), proof, name: 'x', description: PHONE },
+    })
+    expect([res.status, ((await res.json()) as { title: string }).title]).toEqual([400, 'Invalid proof'])
+    expect(warnings({ thumbprint, reason: 'invalid proof' })).toHaveLength(1)
+    // An unknown token, then the right one used twice.
+    const guess = await refused(new DeviceClient(lab.srv.url).activate('A'.repeat(32), 'x', PHONE))
+    expect(guess.status).toBe(410)
+    expect(warnings({ reason: 'unknown activation token' })).toHaveLength(1)
+    const phone = new DeviceClient(lab.srv.url)
+    await phone.activate(token, 'Guessed', PHONE)
+    expect((await refused(new DeviceClient(lab.srv.url).activate(token, 'x', PHONE))).status).toBe(410)
+    expect(
+      warnings({ cardholder: holder.cardholderId, reason: 'activation token already used' }),
+    ).toHaveLength(1)
+
+    // Three wrong SMS codes: each logged, the last one revokes the pending device, by the system.
+    const deviceId = phone.device!.deviceId
+    const code = await lastSmsCode(lab, holder.mobile)
+    const wrong = ['1', '2', '3'].map((d) => (code === d.repeat(6) ? '9' : d).repeat(6))
+    expect((await refused(phone.confirm(wrong[0]))).title).toBe('Wrong code')
+    expect((await refused(phone.confirm(wrong[1]))).title).toBe('Wrong code')
+    expect((await refused(phone.confirm(wrong[2]))).title).toBe('Activation failed')
+    expect(warnings({ device: deviceId, reason: 'wrong code' })).toHaveLength(2)
+    expect(warnings({ device: deviceId, reason: 'activation failed: NO_MORE_ATTEMPTS' })).toHaveLength(1)
+    const audit = (await (
+      await lab.srv.api('/api/audit?action=mobile.device.revoke', { token: lab.token })
+    ).json()) as { items: { actor: string; target: string; details: unknown }[] }
+    expect(audit.items.filter((r) => r.target === `device:${deviceId}`)).toEqual([
+      expect.objectContaining({
+        actor: 'system',
+        details: { reason: 'activation failed: NO_MORE_ATTEMPTS' },
+      }),
+    ])
+    const listed = await lab.srv.api(`/api/mobile/cardholders/${holder.cardholderId}/devices`, {
+      token: lab.token,
+    })
+    expect(((await listed.json()) as { items: unknown[] }).items).toContainEqual(
+      expect.objectContaining({ id: deviceId, status: 'revoked', revokedBy: 'system' }),
+    )
+    // Neither the token, the codes tried nor the code sent reach the logs.
+    for (const secret of [token, code, ...wrong]) expect(lab.srv.logText()).not.toContain(secret)
+  })
+
   it('a device revoked from the console can no longer approve', async () => {
     const holder = await enrol(lab, 221)
     const phone = await activatedPhone(lab, holder)
@@ -205,6 +291,7 @@ describe('devices', () => {
       ),
     )
     expect([e.status, e.title]).toEqual([403, 'Not your card'])
+    refusalLogged(intruder.device!.deviceId, row.id, purchase.acsTransID!, 'not your card')
     await noRReq(purchase.id)
   })
 })
@@ -236,6 +323,7 @@ describe('rotating QR codes', () => {
     const remote = await approvalOf(phone, purchase.acsTransID!)
     expect(remote.presence).toBe('scan')
     expect((await refused(phone.decide(remote, 'approve'))).title).toBe('Scan required')
+    refusalLogged(phone.device!.deviceId, remote.id, purchase.acsTransID!, 'scan required')
     const token = await qrToken(poiId)
     // The token names the screen only: no card data, no transaction id.
     expect(token).not.toContain(holder.pan.slice(-4))
@@ -278,5 +366,6 @@ describe('rotating QR codes', () => {
     const approval = await approvalOf(phone, first.purchase.acsTransID!)
     const e = await refused(phone.decide(approval, 'approve', await qrToken(otherScreen.poiId)))
     expect([e.status, e.title]).toEqual([403, 'Wrong screen'])
+    refusalLogged(phone.device!.deviceId, approval.id, first.purchase.acsTransID!, 'wrong screen')
   })
 })
