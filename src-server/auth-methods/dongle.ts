@@ -71,6 +71,11 @@ export class DongleMethod implements AuthenticationMethod {
     private readonly templates: TemplateStore,
   ) {}
 
+  /** Dongle B: the code goes back by SMS, so the screen only waits (an app SDK is told so in the ARes). */
+  outOfBand(issuerId: number | undefined): boolean {
+    return this.settings(issuerId).dongleAnswer === 'sms'
+  }
+
   private request(subject: ChallengeSubject, sends: number): void {
     this.sms.enqueue({
       to: subject.mobile,

@@ -100,6 +100,12 @@ export interface AuthenticationMethod {
   /** Sends a new challenge when the limit allows; otherwise returns the current prompt unchanged. */
   resend(subject: ChallengeSubject, state: MethodState): Step
   /**
+   * Whether the issuer's challenges of this method wait for an answer outside the challenge screen (an SMS
+   * reply), so the app channel announces the native out-of-band template. Left out: as `authenticationType`
+   * says (03 out of band, else a code typed on the screen).
+   */
+  outOfBand?(issuerId: number | undefined): boolean
+  /**
    * Whether an SMS from the cardholder's registered number answers this challenge. Methods that take no
    * SMS answers leave it out. Must not change anything: the ACS asks every pending challenge of the sender.
    */

@@ -187,4 +187,23 @@ describe('OTP Dongle B (code by SMS)', () => {
       await api(`/api/auth-methods/settings/${issuerId}`, { method: 'PUT', json: {} })
     }
   })
+
+  it('app with dongleAnswer=sms: the ARes announces the out-of-band screen its first CRes shows', async () => {
+    await api(`/api/auth-methods/settings/${issuerId}`, { method: 'PUT', json: { dongleAnswer: 'sms' } })
+    try {
+      const p = await lab.purchase({ pan: hotpCard.pan, amount: 3_000, flow: 'challenge', channel: 'app' })
+      expect(p.ares).toMatchObject({
+        transStatus: 'C',
+        acsRenderingType: { acsInterface: '01', acsUiTemplate: '04' },
+      })
+      const first = (
+        await api(`/api/lab/purchases/${p.id}/app`, { method: 'POST', json: { action: 'start' } })
+      ).body as { message: Record<string, unknown> }
+      expect(first.message).toMatchObject({ acsUiType: '04' })
+      expect((await reply(lab, hotpCard.mobile, hotp(508))).outcome).toBe('matched')
+      expect((await lab.rreqs(p.id))[0]).toMatchObject({ transStatus: 'Y' })
+    } finally {
+      await api(`/api/auth-methods/settings/${issuerId}`, { method: 'PUT', json: {} })
+    }
+  })
 })

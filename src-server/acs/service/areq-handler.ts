@@ -507,7 +507,7 @@ export class AReqHandler {
         commit: insert('browser'),
       }
     }
-    const outOfBand = method.authenticationType === '03'
+    const outOfBand = method.outOfBand?.(range?.issuerId) ?? method.authenticationType === '03'
     const rendering = renderingFor(areq, outOfBand)
     if (!rendering)
       return fail(
