@@ -5,7 +5,7 @@ import { deriveTdesTransactionKey, tdesWorkingKey } from '../../src-server/keys/
 import { keyCheckValue } from '../../src-server/keys/crypto/kcv'
 import type { Party } from '../../src-server/keys/crypto/lab-pki'
 import { decipherFormat4, decodePinBlock } from '../../src-server/keys/crypto/pinblock'
-import { validatePartyCertificate, type Crl } from '../../src-server/keys/crypto/pki'
+import { subjectSerialNumber, validatePartyCertificate, type Crl } from '../../src-server/keys/crypto/pki'
 import {
   createCredentialToken,
   createKeyToken,
@@ -31,10 +31,14 @@ export interface InjectionPlan {
     { kind: 'tdes'; initialKsn: Buffer } | { kind: 'aes'; initialKeyId: Buffer }
   )
   selfTest: { pin: string; pan: string }
+  /** The serial the station already checked against its inventory: the device must still report it. */
+  expectedSerial?: string
 }
 
 export interface InjectionResult {
   info: PedInfo
+  /** SHA-256 fingerprint of the KRD certificate that authenticated the device (for the evidence). */
+  certificateFingerprint256: string
   kbpk: SlotInfo
   dukpt: SlotInfo
   selfTest: { format: 0 | 4; ksn: string; verified: true }
@@ -47,10 +51,37 @@ export class InjectionError extends Error {
   }
 }
 
+/**
+ * Authenticates the device from its GET_INFO answer: its KRD certificate chains to the trusted CA, is in
+ * date, not revoked and marked KRD, and names the serial the device reports. The serial is what the
+ * station checks against the run's inventory, allocates for and records, and GET_INFO alone is only the
+ * device's word: without the tie a device could present another device's genuine certificate.
+ */
+export function authenticateDevice(
+  info: PedInfo,
+  trust: { trustedCa: X509Certificate; crl?: Crl },
+): X509Certificate {
+  const certificate = parseCredentialToken(info.credentialToken).certificates[0]
+  validatePartyCertificate(certificate, { ca: trust.trustedCa, crl: trust.crl, role: 'KRD' })
+  const certified = subjectSerialNumber(certificate)
+  if (certified === undefined) {
+    throw new InjectionError('the device certificate does not name one device serial (subject serialNumber)')
+  }
+  if (certified !== info.serial) {
+    throw new InjectionError(
+      `the device certificate is for another device (${certified}); the device reports ${info.serial}`,
+    )
+  }
+  return certificate
+}
+
 export async function injectDevice(ped: PedDriver, plan: InjectionPlan): Promise<InjectionResult> {
   const info = await ped.getInfo()
-  const deviceCertificate = parseCredentialToken(info.credentialToken).certificates[0]
-  validatePartyCertificate(deviceCertificate, { ca: plan.trustedCa, crl: plan.crl, role: 'KRD' })
+  const deviceCertificate = authenticateDevice(info, plan)
+  if (plan.expectedSerial !== undefined && info.serial !== plan.expectedSerial) {
+    // Another device on the cable since the station identified it.
+    throw new InjectionError(`the device now reports serial ${info.serial}, not ${plan.expectedSerial}`)
+  }
 
   if (info.state === 'FACTORY') {
     await ped.bind(createCredentialToken([plan.kdh.certificate], plan.crl ? [plan.crl] : []))
@@ -98,7 +129,13 @@ export async function injectDevice(ped: PedDriver, plan: InjectionPlan): Promise
     throw new InjectionError('the self-test PIN block does not decrypt to the test PIN')
   }
   await ped.endKeyLoading()
-  return { info, kbpk, dukpt, selfTest: { format: pb.format, ksn: toHex(pb.ksn), verified: true } }
+  return {
+    info,
+    certificateFingerprint256: deviceCertificate.fingerprint256,
+    kbpk,
+    dukpt,
+    selfTest: { format: pb.format, ksn: toHex(pb.ksn), verified: true },
+  }
 }
 
 function expectKcv(what: string, actual: string, expected: string): void {

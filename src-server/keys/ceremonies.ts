@@ -16,7 +16,7 @@ import {
   type NewCeremony,
   type SymmetricAlgorithm,
 } from './model'
-import { familyOf, type KeyStore } from './store'
+import { checkKindUsage, familyOf, type KeyStore } from './store'
 
 interface CeremonyRow {
   id: number
@@ -84,6 +84,9 @@ export class CeremonyService {
     const threshold = input.scheme === 'shamir' ? (input.threshold ?? names.length) : names.length
     if (threshold > names.length) throw badCeremony('the threshold cannot exceed the number of shares')
     if (input.kind === 'bdk' && input.algorithm === 'tdes3') throw badCeremony('a TDES DUKPT BDK is tdes2')
+    if (input.keyUsage !== undefined) checkKindUsage(input.kind, input.keyUsage)
+    // A BDK ID that is taken (or malformed) would only be refused once every custodian has come: say so now.
+    if (input.kind === 'bdk' && input.bdkId !== undefined) this.keys.newBdkId(input.algorithm, input.bdkId)
     if (this.keys.list().some((k) => k.name === input.name))
       throw conflict(`A key named ${input.name} already exists`)
     return this.db.transaction(() => {

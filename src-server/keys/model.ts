@@ -35,6 +35,26 @@ export const KEY_KIND_DEFAULTS: Record<
   signing: { keyUsage: 'S0', modeOfUse: 'S', algorithms: ['ecdsa-p256'] },
 }
 
+/**
+ * The TR-31 usages (X9.143) a key of each kind may carry. The kind decides how the store lets a key be used
+ * (only kek/kbpk wrap other keys, only a bdk derives initial keys), the usage is what its key blocks tell
+ * devices and HSMs: the two must agree, or a PIN key could be stored as a KEK and wrap keys (PCI PIN 19).
+ */
+export const KEY_KIND_USAGES: Record<KeyKind, readonly string[]> = {
+  bdk: ['B0'],
+  kek: ['K0'],
+  kbpk: ['K1'],
+  tmk: ['K0'],
+  pin: ['P0'],
+  // M0–M8: the ISO 16609 / ISO 9797-1 MAC algorithms, CMAC and HMAC.
+  mac: ['M0', 'M1', 'M2', 'M3', 'M4', 'M5', 'M6', 'M7', 'M8'],
+  data: ['D0'],
+  signing: ['S0'],
+}
+
+/** The usages of a key that may wrap other keys (TR-31 key blocks): KEK/TMK and KBPK. */
+export const KEY_ENCRYPTION_USAGES: readonly string[] = ['K0', 'K1']
+
 const Tr31Usage = z.string().regex(/^[0-9A-Z]{2}$/, 'two characters, e.g. B0, K0, K1, P0')
 const Tr31Mode = z.string().regex(/^[A-Z0-9]$/, 'one character, e.g. B, E, D, X')
 export const KeyName = z

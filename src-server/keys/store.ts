@@ -9,7 +9,9 @@ import { keyCheckValue, defaultKcvMethod } from './crypto/kcv'
 import { withOddParity } from './crypto/parity'
 import { unwrapTr31, wrapTr31, Tr31Error } from './crypto/tr31'
 import {
+  KEY_ENCRYPTION_USAGES,
   KEY_KIND_DEFAULTS,
+  KEY_KIND_USAGES,
   SYMMETRIC_LENGTH,
   type KeyAlgorithm,
   type KeyKind,
@@ -188,9 +190,36 @@ export class KeyStore {
     }
   }
 
+  /**
+   * The BDK ID for a new BDK: the requested one (checked) or a random one. KSNs and Initial Key IDs start
+   * with it, so no two BDKs may share it whatever their algorithm (an AES-128 and an AES-256 BDK with the
+   * same ID would issue the same Initial Key IDs; PCI PIN 20-1 wants one per device). The schema's unique
+   * index is per algorithm only and stays so (older databases may hold such pairs), hence this check.
+   * Destroyed BDKs keep their ID: the IDs they issued are still in the field.
+   */
+  newBdkId(algorithm: KeyAlgorithm, requested: string | undefined): string {
+    const owner = this.db.prepare('SELECT name FROM keys WHERE bdk_id = ?').pluck()
+    if (requested === undefined) {
+      // A random 3-byte key set ID collides by chance once a few thousand BDKs exist: draw again.
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const id = checkBdkId(algorithm, undefined)
+        if (owner.get(id) === undefined) return id
+      }
+      throw conflict('no free BDK ID found; give one explicitly')
+    }
+    const id = checkBdkId(algorithm, requested)
+    const taken = owner.get(id) as string | undefined
+    if (taken !== undefined)
+      throw conflict(`BDK ID ${id} is already the BDK ID of ${taken}; each BDK needs its own`)
+    return id
+  }
+
   private requireKek(id: number): KeyRow {
     const kek = this.row(id)
-    if (kek.kind !== 'kek' && kek.kind !== 'kbpk') throw badKey(`key ${kek.name} is not a key-encryption key`)
+    // Kind and usage both: a row stored before usages were checked against kinds may disagree.
+    if ((kek.kind !== 'kek' && kek.kind !== 'kbpk') || !KEY_ENCRYPTION_USAGES.includes(kek.key_usage)) {
+      throw badKey(`key ${kek.name} is not a key-encryption key`)
+    }
     if (kek.status !== 'active') throw conflict(`key-encryption key ${kek.name} is ${kek.status}, not active`)
     return kek
   }
@@ -208,7 +237,9 @@ export class KeyStore {
     }
     const keyUsage = meta.keyUsage ?? defaults.keyUsage
     const modeOfUse = meta.modeOfUse ?? defaults.modeOfUse
-    const bdkId = meta.kind === 'bdk' ? checkBdkId(meta.algorithm, meta.bdkId) : undefined
+    // Generated, entered and imported keys alike (an import's usage comes from its block).
+    checkKindUsage(meta.kind, keyUsage)
+    const bdkId = meta.kind === 'bdk' ? this.newBdkId(meta.algorithm, meta.bdkId) : undefined
     if (meta.kind !== 'bdk' && meta.bdkId) throw badKey('only a BDK has a BDK ID')
     if (this.db.prepare('SELECT 1 FROM keys WHERE name = ?').get(meta.name)) {
       throw conflict(`A key named ${meta.name} already exists`)
@@ -376,6 +407,14 @@ export class KeyStore {
 
 function badKey(detail: string): HttpProblem {
   return new HttpProblem(400, 'Invalid key request', detail)
+}
+
+/** Refuses a TR-31 usage that does not belong to the kind (KEY_KIND_USAGES). */
+export function checkKindUsage(kind: KeyKind, keyUsage: string): void {
+  const usages = KEY_KIND_USAGES[kind]
+  if (!usages.includes(keyUsage)) {
+    throw badKey(`a ${kind} key cannot have TR-31 usage ${keyUsage} (use ${usages.join(', ')})`)
+  }
 }
 
 function checkBdkId(algorithm: KeyAlgorithm, bdkId: string | undefined): string {

@@ -13,6 +13,18 @@ const TDES_MAX_DEVICES = 1 << 19
 /** AES: the 32-bit derivation ID of the Initial Key ID. */
 const AES_MAX_DEVICES = 2 ** 32
 
+/**
+ * An Initial Key ID (AES) or initial KSN (TDES) that another BDK already issued: two devices would share it,
+ * which PCI PIN 20-1 forbids. Never skipped over: the BDK IDs overlap and someone has to find out why.
+ */
+export class DuplicateInitialKeyError extends Error {
+  constructor(kind: 'tdes' | 'aes', initialKeyId: string, holder: string) {
+    const what = kind === 'tdes' ? 'initial KSN' : 'Initial Key ID'
+    super(`${what} ${initialKeyId} was already issued under BDK ${holder}: duplicate IK ID, investigate`)
+    this.name = 'DuplicateInitialKeyError'
+  }
+}
+
 export interface AllocatedInitialKey {
   id: number
   kind: 'tdes' | 'aes'
@@ -26,7 +38,8 @@ export interface AllocatedInitialKey {
 /**
  * Issues DUKPT initial keys, one per device, never twice. The device number is the next one after the
  * highest ever issued for the BDK, inside the insert's transaction, and the table's UNIQUE constraints
- * reject a repeated number, KSN / Initial Key ID or key whatever the code above them does.
+ * reject a repeated number, KSN / Initial Key ID or key whatever the code above them does. Those constraints
+ * are per BDK; an ID that another BDK already issued (BDKs sharing a BDK ID) is refused here, in code.
  *
  * TDES initial KSN = FFFF ‖ key set ID (3 bytes) ‖ device number (19 bits) ‖ counter (21 bits, zero).
  * AES Initial Key ID = BDK ID (4 bytes) ‖ device number (4 bytes).
@@ -50,6 +63,9 @@ export class InitialKeyAllocator {
       `INSERT INTO dukpt_initial_keys (bdk_key_id, device_number, initial_key_id, key_fingerprint, kcv,
          device_serial, run_id, allocated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     )
+    const issuedBy = this.db.prepare(
+      `SELECT k.name FROM dukpt_initial_keys d JOIN keys k ON k.id = d.bdk_key_id WHERE d.initial_key_id = ?`,
+    )
     return this.keys.withKey(bdkKeyId, (bdkKey) =>
       this.db.transaction(() => {
         const last = this.db
@@ -67,6 +83,12 @@ export class InitialKeyAllocator {
             kind === 'tdes'
               ? tdesInitialKsn(bdk.bdkId!, deviceNumber)
               : aesInitialKeyId(bdk.bdkId!, deviceNumber)
+          const holder = issuedBy.pluck().get(toHex(initialKeyId)) as string | undefined
+          if (holder !== undefined) {
+            // The transaction rolls back: nothing of this batch is issued, so its keys go too.
+            for (const k of out) k.initialKey.fill(0)
+            throw new DuplicateInitialKeyError(kind, toHex(initialKeyId), holder)
+          }
           const initialKey =
             kind === 'tdes' ? deriveTdesIpek(bdkKey, initialKeyId) : deriveAesInitialKey(bdkKey, initialKeyId)
           const kcv = toHex(keyCheckValue(kind, initialKey))

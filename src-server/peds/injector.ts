@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, type X509Certificate } from 'node:crypto'
 import { PedDriver, PedError } from '../../hardware/ped/driver'
-import { injectDevice, InjectionError } from '../../hardware/ped/injection'
+import { authenticateDevice, injectDevice, InjectionError } from '../../hardware/ped/injection'
 import { LinkError } from '../../hardware/ped/link'
 import { toHex } from '../keys/crypto/bytes'
 import { CertificateValidationError } from '../keys/crypto/pki'
 import { withOddParity } from '../keys/crypto/parity'
-import type { AllocatedInitialKey } from './allocator'
+import { DuplicateInitialKeyError, type AllocatedInitialKey } from './allocator'
 import type { Injection, Station } from './model'
 import type { PedService, StationCredentials } from './service'
 
@@ -42,6 +42,7 @@ function describeFailure(err: unknown): string {
     err instanceof LinkError ||
     err instanceof InjectionError ||
     err instanceof CertificateValidationError ||
+    err instanceof DuplicateInitialKeyError ||
     (err instanceof Error && err.name === 'TransportError')
   ) {
     return (err as Error).message
@@ -57,6 +58,7 @@ function describeFailure(err: unknown): string {
 export async function runInjection(service: PedService, job: InjectionJob): Promise<void> {
   const { db } = service
   let serial: string | undefined
+  let certificate: X509Certificate | undefined
   let allocated: AllocatedInitialKey | undefined
   const kbpk: { slot: number; key: Buffer } = { slot: KBPK_SLOT, key: Buffer.alloc(0) }
 
@@ -92,19 +94,46 @@ export async function runInjection(service: PedService, job: InjectionJob): Prom
     const traced = traceSteps(driver, (step) => emit(step, 'running'))
     const info = await driver.getInfo()
     serial = info.serial
-    update({
-      device_serial: info.serial,
-      device_model: `${info.vendor} ${info.model}`,
-      security_version: info.securityVersion,
-    })
+    // device_serial is written by the claim below: a running row with a serial holds that serial.
+    update({ device_model: `${info.vendor} ${info.model}`, security_version: info.securityVersion })
     emit('identified', 'running', `${info.vendor} ${info.model}, PCI PTS POI v${info.securityVersion}`)
 
-    const inventory = db
-      .prepare('SELECT status FROM injection_run_devices WHERE run_id = ? AND serial = ?')
-      .pluck()
-      .get(job.run.id, info.serial) as string | undefined
-    if (inventory === undefined) throw new Refusal(`device ${info.serial} is not in this run's inventory`)
-    if (inventory === 'injected') throw new Refusal(`device ${info.serial} was already injected in this run`)
+    // The serial is only the device's word until its certificate names it: authenticate before the serial
+    // is used for anything. A device that fails is refused, and the inventory entry of the serial it
+    // claimed is left alone (that device may be elsewhere).
+    try {
+      certificate = authenticateDevice(info, job.credentials)
+    } catch (err) {
+      if (err instanceof InjectionError || err instanceof CertificateValidationError)
+        throw new Refusal(err.message)
+      throw err
+    }
+
+    // Claim the serial for this injection before any key is allocated or sent. Check and claim are one
+    // transaction, so of two devices reporting one serial (a clone, a mislabelled unit) only the first gets
+    // through. A claim left by a stopped server is released at start-up (PedService.recoverInterrupted).
+    db.transaction(() => {
+      const inventory = db
+        .prepare('SELECT status FROM injection_run_devices WHERE run_id = ? AND serial = ?')
+        .pluck()
+        .get(job.run.id, info.serial) as string | undefined
+      if (inventory === undefined) throw new Refusal(`device ${info.serial} is not in this run's inventory`)
+      if (inventory === 'injected')
+        throw new Refusal(`device ${info.serial} was already injected in this run`)
+      const holder = db
+        .prepare(
+          `SELECT id FROM ped_injections WHERE run_id = ? AND device_serial = ? AND status = 'running' AND id != ?`,
+        )
+        .pluck()
+        .get(job.run.id, info.serial, job.injectionId) as number | undefined
+      if (holder !== undefined) {
+        throw new Refusal(
+          `another device reporting serial ${info.serial} is being injected in this run (injection ${holder}): duplicate serial, investigate`,
+        )
+      }
+      update({ device_serial: info.serial })
+    }).immediate()
+
     if (job.run.key_transport === 'clear') {
       if (!clearKeyLoadingAllowed(info.securityVersion)) {
         throw new Refusal(
@@ -143,6 +172,7 @@ export async function runInjection(service: PedService, job: InjectionJob): Prom
               initialKeyId: allocated.initialKeyId,
             },
       selfTest: SELF_TEST,
+      expectedSerial: info.serial,
     })
     const bdk = service.keys.get(job.run.bdk_key_id)
     db.transaction(() => {
@@ -169,6 +199,7 @@ export async function runInjection(service: PedService, job: InjectionJob): Prom
             model: `${info.vendor} ${info.model}`,
             poi: info.securityVersion,
             firmware: info.firmware,
+            certificateFingerprint256: result.certificateFingerprint256,
           },
           bdk: { id: bdk.id, kcv: bdk.kcv },
           initialKeyKcv: result.dukpt.kcv,
@@ -193,7 +224,13 @@ export async function runInjection(service: PedService, job: InjectionJob): Prom
     }
     const status = refused ? 'refused' : 'failed'
     db.transaction(() => {
-      update({ status, error: message, finished_at: new Date().toISOString() })
+      // The serial the device reported stays on the record even when it never got to claim it.
+      update({
+        status,
+        error: message,
+        finished_at: new Date().toISOString(),
+        ...(serial ? { device_serial: serial } : {}),
+      })
       if (serial && !refused) {
         db.prepare(
           `UPDATE injection_run_devices SET status = 'failed' WHERE run_id = ? AND serial = ? AND status = 'expected'`,
@@ -207,6 +244,7 @@ export async function runInjection(service: PedService, job: InjectionJob): Prom
           run: job.run.id,
           station: job.station.name,
           reason: message,
+          ...(certificate ? { certificateFingerprint256: certificate.fingerprint256 } : {}),
           // An allocated initial key is burnt, never re-issued: the record says which.
           ...(allocated ? { initialKsn: toHex(allocated.initialKeyId), initialKeyKcv: allocated.kcv } : {}),
           operators: job.operators,

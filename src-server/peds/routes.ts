@@ -170,4 +170,8 @@ export const pedsModule: ServerModule = {
       },
     })
   },
+  start({ peds }) {
+    // Before any injection can start: release the serials held by injections a stop interrupted.
+    peds.recoverInterrupted()
+  },
 }

@@ -6,6 +6,7 @@ import type { Vault } from '../crypto/vault'
 import { conflict, HttpProblem, notFound } from '../http/problem'
 import { constantTimeEqual } from '../keys/crypto/bytes'
 import { issueParty, type Party } from '../keys/crypto/lab-pki'
+import { withOddParity } from '../keys/crypto/parity'
 import { CertificateValidationError, validatePartyCertificate } from '../keys/crypto/pki'
 import type { KeyStore } from '../keys/store'
 import type { Logger } from '../log'
@@ -30,6 +31,21 @@ const TRUST_AAD = 'ims kdh private key'
 const PUBLISHED_TEST_BDKS = ['0123456789ABCDEFFEDCBA9876543210', 'FEDCBA9876543210F1F1F1F1F1F1F1F1'].map(
   (h) => Buffer.from(h, 'hex'),
 )
+
+/**
+ * Whether `key` is one of the published test BDKs. DES ignores the low (parity) bit of every byte, so a TDES
+ * key that differs from a test key only there is the same key (same KCV, same IPEKs): TDES keys are compared
+ * after forcing odd parity on both sides. AES keys have no parity bits and are compared exactly.
+ */
+export function isPublishedTestBdk(algorithm: string, key: Buffer): boolean {
+  const normalise = algorithm.startsWith('tdes') ? withOddParity : (k: Buffer) => k
+  const candidate = normalise(key)
+  try {
+    return PUBLISHED_TEST_BDKS.some((t) => constantTimeEqual(normalise(t), candidate))
+  } finally {
+    if (candidate !== key) candidate.fill(0)
+  }
+}
 
 interface RunRow {
   id: number
@@ -256,9 +272,7 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
       throw badRun('clear-key loading exists only in a lab run; production runs load keys by TR-34 and TR-31')
     }
     if (input.profile === 'production') {
-      const isTestKey = this.keys.withKey(bdk.id, (key) =>
-        PUBLISHED_TEST_BDKS.some((t) => constantTimeEqual(t, key)),
-      )
+      const isTestKey = this.keys.withKey(bdk.id, (key) => isPublishedTestBdk(bdk.algorithm, key))
       if (isTestKey) throw badRun(`BDK ${bdk.name} is a published test key: use it in a lab run only`)
     }
     const serials = [...new Set(input.serials)]
@@ -393,6 +407,53 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
       this.jobs.add(job)
       return this.injection(injectionId)
     })
+  }
+
+  /**
+   * Settles the injections a stopped server left `running` (called at server start, by the peds module).
+   * Each one still holds its device's serial, which would refuse that device as a duplicate for ever. The
+   * device may have received keys before the stop, so the record is a failure like one on the bench: an
+   * initial key it was allocated stays burnt, and injecting the device again gets a new one.
+   */
+  recoverInterrupted(): number {
+    const stale = (
+      this.db.prepare(`SELECT * FROM ped_injections WHERE status = 'running'`).all() as InjectionRow[]
+    ).filter((r) => !this.busy.has(r.station_id))
+    const reason = 'the server stopped during this injection; inject the device again'
+    for (const row of stale) {
+      this.db.transaction(() => {
+        this.db
+          .prepare(`UPDATE ped_injections SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`)
+          .run(reason, new Date().toISOString(), row.id)
+        if (row.device_serial !== null) {
+          this.db
+            .prepare(
+              `UPDATE injection_run_devices SET status = 'failed' WHERE run_id = ? AND serial = ? AND status = 'expected'`,
+            )
+            .run(row.run_id, row.device_serial)
+        }
+        this.audit.record({
+          actor: 'system',
+          action: 'peds.inject.failed',
+          target: row.device_serial !== null ? `ped:${row.device_serial}` : `station:${row.station_id}`,
+          details: {
+            run: row.run_id,
+            station: this.db
+              .prepare('SELECT name FROM ped_stations WHERE id = ?')
+              .pluck()
+              .get(row.station_id),
+            reason,
+            ...(row.initial_ksn !== null
+              ? { initialKsn: row.initial_ksn, initialKeyKcv: row.initial_key_kcv }
+              : {}),
+            operators: JSON.parse(row.operators) as string[],
+          },
+        })
+      })()
+    }
+    if (stale.length)
+      this.log.warn({ count: stale.length }, 'injections interrupted by a restart marked failed')
+    return stale.length
   }
 
   /** Resolves when every running injection has finished (tests, shutdown). */

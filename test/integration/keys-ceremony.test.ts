@@ -24,6 +24,8 @@ afterAll(() => srv.stop())
 const [eftlab, idtech] = vectors('key_components')
 const components = (v: typeof eftlab) => v.inputs.components_hex as string[]
 
+const BDK_987654 = { kind: 'bdk', algorithm: 'tdes2', bdkId: '987654' }
+
 async function open(json: Record<string, unknown>) {
   return srv.api('/api/key-ceremonies', { method: 'POST', token: admin, json })
 }
@@ -135,6 +137,13 @@ describe('key-component ceremonies (dual control, split knowledge)', () => {
       key: { kcv: string }
     }
     expect(done).toMatchObject({ status: 'completed', key: { kcv: eftlab.expected.kcv } })
+    // Its BDK ID is now taken: a second BDK ceremony asking for it is refused when it opens, not after
+    // every custodian has come.
+    const taken = await expectProblem(
+      await open({ ...BDK_987654, name: 'Second BDK', custodians: ['carol', 'dave'] }),
+      409,
+    )
+    expect(taken.detail).toMatch(/BDK ID 987654 is already the BDK ID of EFTlab BDK/)
 
     const rows = srv.services.db
       .prepare(`SELECT action, details FROM audit_log WHERE target = ?`)

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { openTransport } from '../../hardware/serial/transport'
-import { createFactoryIdentity } from '../../hardware/sim/ped/identity'
+import { createFactoryIdentity, type PedIdentity } from '../../hardware/sim/ped/identity'
 import { PedSimulator, type PedFault } from '../../hardware/sim/ped/simulator'
 import { toHex } from '../../src-server/keys/crypto/bytes'
 import { deriveTdesIpek } from '../../src-server/keys/crypto/dukpt-tdes'
@@ -85,24 +85,26 @@ afterEach(async () => {
 afterAll(() => srv.stop())
 
 /** A simulated PED on one end of a pty pair and a station on the other. */
-async function station(serial: string, options: { faults?: PedFault[]; securityVersion?: string } = {}) {
+async function station(
+  serial: string,
+  options: { faults?: PedFault[]; securityVersion?: string; name?: string; identity?: PedIdentity } = {},
+) {
   const pair = await openPtyPair()
   cleanups.push(() => pair.close())
   const port = await openTransport(pair.a)
   cleanups.push(() => port.close())
-  const sim = new PedSimulator(port.stream, {
-    identity: createFactoryIdentity(ca, { serial, securityVersion: options.securityVersion }),
-    operators: { op1: '1111', op2: '2222' },
-  })
+  const identity =
+    options.identity ?? createFactoryIdentity(ca, { serial, securityVersion: options.securityVersion })
+  const sim = new PedSimulator(port.stream, { identity, operators: { op1: '1111', op2: '2222' } })
   cleanups.push(() => sim.stop())
   for (const f of options.faults ?? []) sim.injectFault(f)
   const res = await srv.api('/api/peds/stations', {
     method: 'POST',
     token: bench,
-    json: { name: `Station ${serial}`, url: pair.b },
+    json: { name: options.name ?? `Station ${serial}`, url: pair.b },
   })
   expect(res.status).toBe(201)
-  return { sim, stationId: ((await res.json()) as { id: number }).id }
+  return { sim, identity, stationId: ((await res.json()) as { id: number }).id }
 }
 
 async function createRun(serials: string[], extra: Record<string, unknown> = {}) {
@@ -208,6 +210,9 @@ describe('PED injection sessions over real ptys', () => {
       .all() as string[]
     expect(loads).toHaveLength(2)
     expect(loads.join()).toContain(results[0].initialKsn)
+    // ... naming the device certificate that authenticated each device.
+    expect(loads.join()).toContain(a.identity.certificate.fingerprint256)
+    expect(loads.join()).toContain(b.identity.certificate.fingerprint256)
     expect(srv.services.audit.verify()).toMatchObject({ ok: true })
     const ipekHex = toHex(deriveTdesIpek(ANSI_BDK, Buffer.from(results[0].initialKsn!, 'hex')))
     expect(srv.logText().toUpperCase()).not.toContain(ipekHex)
@@ -300,5 +305,148 @@ describe('PED injection sessions over real ptys', () => {
       }),
       403,
     )
+  })
+
+  it('production runs refuse the published test BDKs: any parity variant of the TDES one, the AES one exactly', async () => {
+    const { keyStore } = srv.services
+    const bdkFrom = (name: string, algorithm: 'tdes2' | 'aes128', hex: string) => {
+      const key = keyStore.storeSecret(
+        { name, kind: 'bdk', algorithm },
+        Buffer.from(hex, 'hex'),
+        'imported',
+        'test',
+      )
+      keyStore.activate(key.id, 'test')
+      return key
+    }
+    const productionRun = (bdk: number) =>
+      srv.api('/api/injection-runs', {
+        method: 'POST',
+        token: admin,
+        json: { name: `Production ${bdk}`, bdkKeyId: bdk, profile: 'production', serials: ['P-1'] },
+      })
+    // The ANSI test BDK with the low (parity) bit of every byte of its left half cleared: DES ignores
+    // those bits, so it is the same key (same KCV).
+    const variant = bdkFrom('ANSI BDK parity variant', 'tdes2', '0022446688AACCEEFEDCBA9876543210')
+    expect(variant.kcv).toBe('08D7B4')
+    expect((await expectProblem(await productionRun(variant.id), 400)).detail).toMatch(/published test key/)
+    const aesTest = bdkFrom('X9.24-3 test BDK', 'aes128', 'FEDCBA9876543210F1F1F1F1F1F1F1F1')
+    expect((await expectProblem(await productionRun(aesTest.id), 400)).detail).toMatch(/published test key/)
+    // AES has no parity bits: a key one bit away is a different key.
+    const aesOther = bdkFrom('AES BDK one bit off', 'aes128', 'FEDCBA9876543210F1F1F1F1F1F1F1F0')
+    expect((await productionRun(aesOther.id)).status).toBe(201)
+  })
+
+  it('two devices reporting the same serial at once: one is injected, the other refused as a duplicate', async () => {
+    const first = await station('SIM-TWIN', { name: 'Twin 1' })
+    const second = await station('SIM-TWIN', { name: 'Twin 2' })
+    const runId = await createRun(['SIM-TWIN'])
+    const results = await inject(runId, [first.stationId, second.stationId])
+    expect(results.map((r) => r.status).sort()).toEqual(['injected', 'refused'])
+    const twin = results.find((r) => r.status === 'refused')!
+    expect(twin).toMatchObject({
+      deviceSerial: 'SIM-TWIN',
+      error: expect.stringMatching(/duplicate serial.*investigate/),
+    })
+    expect(twin.initialKsn).toBeUndefined()
+    const { db } = srv.services
+    // One initial key for the serial, and the inventory says injected (once).
+    expect(db.prepare('SELECT count(*) FROM dukpt_initial_keys WHERE run_id = ?').pluck().get(runId)).toBe(1)
+    expect(srv.services.peds.runDetail(runId).inventory).toEqual([{ serial: 'SIM-TWIN', status: 'injected' }])
+    const refusals = db
+      .prepare(
+        `SELECT details FROM audit_log WHERE action = 'peds.inject.refused' AND target = 'ped:SIM-TWIN'`,
+      )
+      .pluck()
+      .all() as string[]
+    expect(refusals).toHaveLength(1)
+    expect(refusals[0]).toMatch(/duplicate serial/)
+  })
+
+  it('a serial claimed by an injection a stopped server left running is released at start-up', async () => {
+    const s = await station('SIM-R')
+    const runId = await createRun(['SIM-R'])
+    const { db } = srv.services
+    // What a server stopped mid-injection leaves behind: a running injection holding the serial.
+    const stale = db
+      .prepare(
+        `INSERT INTO ped_injections (run_id, station_id, device_serial, status, step, operators, started_at)
+         VALUES (?, ?, 'SIM-R', 'running', 'loadTr34', '[]', ?)`,
+      )
+      .run(runId, s.stationId, new Date().toISOString()).lastInsertRowid
+    const [blocked] = await inject(runId, [s.stationId])
+    expect(blocked).toMatchObject({ status: 'refused', error: expect.stringMatching(/duplicate serial/) })
+
+    // What the peds module does on start-up.
+    srv.services.peds.recoverInterrupted()
+    expect(srv.services.peds.injection(Number(stale))).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/server stopped/),
+    })
+    const recorded = srv.services.db
+      .prepare(
+        `SELECT actor, details FROM audit_log WHERE action = 'peds.inject.failed' AND target = 'ped:SIM-R'`,
+      )
+      .get() as { actor: string; details: string }
+    expect(recorded.actor).toBe('system')
+    expect(JSON.parse(recorded.details)).toMatchObject({
+      station: 'Station SIM-R',
+      reason: expect.stringMatching(/server stopped/),
+    })
+    const [retry] = await inject(runId, [s.stationId])
+    expect(retry.status).toBe('injected')
+  })
+
+  it('a device presenting another device’s certificate is refused before any key is allocated', async () => {
+    // A genuine factory certificate for SIM-GENUINE, in a device that reports the serial SIM-CLONE.
+    const genuine = createFactoryIdentity(ca, { serial: 'SIM-GENUINE' })
+    const clone = await station('SIM-CLONE', { identity: { ...genuine, serial: 'SIM-CLONE' } })
+    const runId = await createRun(['SIM-CLONE', 'SIM-GENUINE'])
+    const [r] = await inject(runId, [clone.stationId])
+    expect(r).toMatchObject({
+      status: 'refused',
+      error: expect.stringMatching(/certificate is for another device/),
+    })
+    expect(r.initialKsn).toBeUndefined()
+    expect(
+      srv.services.db.prepare('SELECT count(*) FROM dukpt_initial_keys WHERE run_id = ?').pluck().get(runId),
+    ).toBe(0)
+    expect(clone.sim.device.state).toBe('FACTORY')
+  })
+
+  it('an Initial Key ID already issued under another BDK fails the injection and is recorded', async () => {
+    const { keyStore, db, peds } = srv.services
+    const aes = (name: string, algorithm: 'aes128' | 'aes256') => {
+      const key = keyStore.generate({ name, kind: 'bdk', algorithm }, 'test')
+      keyStore.activate(key.id, 'test')
+      return key.id
+    }
+    const first = aes('AES BDK 1', 'aes128')
+    const second = aes('AES BDK 2', 'aes256')
+    // A database from before BDK IDs were unique across algorithms: both BDKs share one BDK ID.
+    db.prepare('UPDATE keys SET bdk_id = (SELECT bdk_id FROM keys WHERE id = ?) WHERE id = ?').run(
+      first,
+      second,
+    )
+    const [issued] = peds.allocator.allocate(first, ['ELSEWHERE'])
+    issued.initialKey.fill(0)
+
+    const s = await station('SIM-IK')
+    const runId = await createRun(['SIM-IK'], { bdkKeyId: second })
+    const [r] = await inject(runId, [s.stationId])
+    expect(r).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/Initial Key ID .*already issued/),
+    })
+    expect(r.initialKsn).toBeUndefined()
+    expect(
+      db.prepare('SELECT count(*) FROM dukpt_initial_keys WHERE bdk_key_id = ?').pluck().get(second),
+    ).toBe(0)
+    const failures = db
+      .prepare(`SELECT details FROM audit_log WHERE action = 'peds.inject.failed' AND target = 'ped:SIM-IK'`)
+      .pluck()
+      .all() as string[]
+    expect(failures).toHaveLength(1)
+    expect(failures[0]).toMatch(/Initial Key ID/)
   })
 })

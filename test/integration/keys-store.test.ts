@@ -112,6 +112,55 @@ describe('key store API', () => {
     expect(bad.detail).not.toContain(block.slice(16))
   })
 
+  it('binds each kind of key to its TR-31 usages: at generation, import, and when a key wraps another', async () => {
+    const { keyStore, db } = srv.services
+    // Generation: a KEK cannot be declared a PIN key, a BDK cannot be a KEK; a retail-MAC key is a MAC key.
+    const asPin = await expectProblem(
+      await post('/api/keys', { name: 'KEK as P0', kind: 'kek', algorithm: 'aes128', keyUsage: 'P0' }),
+      400,
+    )
+    expect(asPin.detail).toMatch(/a kek key cannot have TR-31 usage P0 \(use K0\)/)
+    await expectProblem(
+      await post('/api/keys', { name: 'BDK as K0', kind: 'bdk', algorithm: 'aes128', keyUsage: 'K0' }),
+      400,
+    )
+    expect(
+      (await post('/api/keys', { name: 'Retail MAC', kind: 'mac', algorithm: 'tdes2', keyUsage: 'M3' }))
+        .status,
+    ).toBe(201)
+
+    // Import: the block's usage (P0 here, TR-31:2018 A.7.2.2) must be one of the requested kind's.
+    const kbpk = keyStore.storeSecret(
+      { name: 'A.7.2.2 KBPK (usage)', kind: 'kbpk', algorithm: 'tdes2' },
+      Buffer.from('DD7515F2BFC17F85CE48F3CA25CB21F6', 'hex'),
+      'imported',
+      'test',
+    )
+    keyStore.activate(kbpk.id, 'test')
+    const block = 'B0080P0TE00E000094B420079CC80BA3461F86FE26EFC4A3B8E4FA4C5F5341176EED7B727B8A248E'
+    const asKek = await expectProblem(
+      await post('/api/keys/import', {
+        name: 'PIN key as KEK',
+        kind: 'kek',
+        kekId: kbpk.id,
+        keyBlock: block,
+      }),
+      400,
+    )
+    expect(asKek.detail).toMatch(/usage P0/)
+    expect(keyStore.list().some((k) => k.name === 'PIN key as KEK')).toBe(false)
+
+    // Wrapping: a key-encryption key must also carry a key-encryption usage (a row from before the check).
+    const kek = keyStore.generate({ name: 'KEK relabelled', kind: 'kek', algorithm: 'aes256' }, 'test')
+    keyStore.activate(kek.id, 'test')
+    db.prepare(`UPDATE keys SET key_usage = 'D0' WHERE id = ?`).run(kek.id)
+    const wrap = await expectProblem(
+      await post('/api/keys', { name: 'Under D0', kind: 'tmk', algorithm: 'aes128', wrapUnder: kek.id }),
+      400,
+    )
+    expect(wrap.detail).toMatch(/not a key-encryption key/)
+  })
+
   it('the crypto calculator runs the CLI code, stores nothing, and answers bad input with problem+json', async () => {
     const before = srv.services.db.prepare('SELECT count(*) FROM audit_log').pluck().get()
     const dukpt = await post(

@@ -15,7 +15,7 @@ afterAll(() => srv.stop())
 
 const DEVICES = 10_000
 
-function bdk(algorithm: 'tdes2' | 'aes128', name: string): number {
+function bdk(algorithm: 'tdes2' | 'aes128' | 'aes192', name: string): number {
   const { keyStore } = srv.services
   const key = keyStore.generate({ name, kind: 'bdk', algorithm }, 'test')
   keyStore.activate(key.id, 'test')
@@ -67,4 +67,35 @@ describe('DUKPT initial keys: one per device, never reused', () => {
       )
     }, 60_000)
   }
+
+  it('a BDK ID belongs to one BDK, whatever the algorithm, and is never chosen twice at random', () => {
+    const { keyStore } = srv.services
+    keyStore.generate({ name: 'BDK ID owner', kind: 'bdk', algorithm: 'aes128', bdkId: '0A0B0C0D' }, 'test')
+    // The same ID under another AES size would start the same Initial Key IDs.
+    expect(() =>
+      keyStore.generate(
+        { name: 'BDK ID taker', kind: 'bdk', algorithm: 'aes256', bdkId: '0a0b0c0d' },
+        'test',
+      ),
+    ).toThrow(/BDK ID 0A0B0C0D is already/)
+    expect(keyStore.list().some((k) => k.name === 'BDK ID taker')).toBe(false)
+  })
+
+  it('an Initial Key ID already issued under another BDK is refused, and nothing is allocated', () => {
+    const { db, peds } = srv.services
+    const first = bdk('aes128', 'Shared ID 1')
+    const second = bdk('aes192', 'Shared ID 2')
+    // A database from before the check: two BDKs sharing one BDK ID (the unique index is per algorithm).
+    db.prepare('UPDATE keys SET bdk_id = (SELECT bdk_id FROM keys WHERE id = ?) WHERE id = ?').run(
+      first,
+      second,
+    )
+    peds.allocator.allocate(first, ['DEV-1', 'DEV-2'])
+    expect(() => peds.allocator.allocate(second, ['DEV-3'])).toThrow(
+      /Initial Key ID [0-9A-F]{16} .*already issued/,
+    )
+    expect(
+      db.prepare('SELECT count(*) FROM dukpt_initial_keys WHERE bdk_key_id = ?').pluck().get(second),
+    ).toBe(0)
+  })
 })

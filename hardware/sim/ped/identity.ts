@@ -29,7 +29,8 @@ export interface IdentityOptions {
 
 export function createFactoryIdentity(ca: Party, o: IdentityOptions = {}): PedIdentity {
   const serial = o.serial ?? 'SIM00000001'
-  const krd = issueParty(ca, 'KRD', `PED ${serial}`)
+  // Like a factory certificate, it names the device: the station checks the serial GET_INFO reports against it.
+  const krd = issueParty(ca, 'KRD', `PED ${serial}`, undefined, serial)
   return {
     vendor: o.vendor ?? 'IMS Lab',
     model: o.model ?? 'SIM-PED-1',

@@ -37,13 +37,14 @@ afterEach(async () => {
 async function bench(
   profile: FramingProfile = 'stx',
   driverOptions: { responseTimeoutMs?: number } = {},
+  identity = fx.identity,
 ): Promise<Bench> {
   const pair: PtyPair = await openPtyPair()
   cleanups.push(() => pair.close())
   const simPort: Transport = await openTransport(pair.a)
   cleanups.push(() => simPort.close())
   const sim = new PedSimulator(simPort.stream, {
-    identity: fx.identity,
+    identity,
     operators: OPERATORS,
     profile,
     ackTimeoutMs: 300,
@@ -163,5 +164,26 @@ describe('PED driver ↔ simulator over a pty', () => {
     await expect(injectDevice(ped, { ...tdesPlan(), trustedCa: other.ca.certificate })).rejects.toThrow(
       /not signed by the trusted CA/,
     )
+  })
+
+  it('the device certificate names the device serial; a device reporting another serial is refused', async () => {
+    // The factory certificate carries the serial (X.520 serialNumber), and the CN still marks the role.
+    expect(fx.identity.certificate.subject).toMatch(/(^|\n)serialNumber=SIM0001(\n|$)/)
+    expect(fx.identity.certificate.subject).toMatch(/CN=PED SIM0001 KRD/)
+    // A genuine certificate (trusted CA, valid, KRD) in a device that reports someone else's serial.
+    const { ped, sim } = await bench('stx', {}, { ...fx.identity, serial: 'SIM0002' })
+    await expect(injectDevice(ped, tdesPlan())).rejects.toThrow(/certificate is for another device/)
+    expect(sim.device.state).toBe('FACTORY')
+    // The station may also pin the serial it already checked against its inventory.
+    const honest = await bench('stx')
+    await expect(injectDevice(honest.ped, { ...tdesPlan(), expectedSerial: 'SIM0009' })).rejects.toThrow(
+      /reports serial SIM0001, not SIM0009/,
+    )
+  })
+
+  it('the result names the certificate that authenticated the device (SHA-256 fingerprint)', async () => {
+    const { ped } = await bench('stx')
+    const result = await injectDevice(ped, tdesPlan())
+    expect(result.certificateFingerprint256).toBe(fx.identity.certificate.fingerprint256)
   })
 })

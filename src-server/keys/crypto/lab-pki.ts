@@ -32,16 +32,22 @@ export function createLabCa(
   return { certificate, privateKey }
 }
 
+/**
+ * A KDH or KRD certificate under `ca`. `deviceSerial` (KRD) goes into the subject's serialNumber so the
+ * station can tie the serial a device reports to the certificate that authenticates it.
+ */
 export function issueParty(
   ca: Party,
   role: CertificateRole,
   commonName: string,
   serialHex = `7${randomBytes(7).toString('hex')}`,
+  deviceSerial?: string,
 ): Party {
   const { publicKey, privateKey } = generateRsaKey()
   const certificate = issueCertificate({
     subject: [
       ['O', 'IMS Lab'],
+      ...(deviceSerial === undefined ? [] : [['serialNumber', deviceSerial] as [string, string]]),
       ['CN', `${commonName} ${role}`],
     ],
     publicKey,

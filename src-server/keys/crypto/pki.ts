@@ -9,7 +9,10 @@ import { children, der, fromDer, integerOf, OID, toDer, ASN1_CLASS, ASN1_TYPE, t
  */
 
 export interface IssueOptions {
-  /** Subject attributes in order, e.g. [['C','US'],['O','Issuer'],['CN','PED KRD 123']]. */
+  /**
+   * Subject attributes in order, e.g. [['C','US'],['O','Issuer'],['serialNumber','123'],['CN','PED 123 KRD']]
+   * (short names, plus X.520 serialNumber for a device's serial).
+   */
   subject: [string, string][]
   publicKey: KeyObject
   /** Serial number as hex (positive). */
@@ -34,7 +37,10 @@ export function issueCertificate(o: IssueOptions): X509Certificate {
   cert.serialNumber = o.serialHex
   cert.validity.notBefore = o.notBefore ?? new Date(Date.now() - 60_000)
   cert.validity.notAfter = o.notAfter ?? new Date(Date.now() + 10 * 365 * 86_400_000)
-  const attrs = o.subject.map(([shortName, value]) => ({ shortName, value }))
+  // forge knows C, O, CN, ... by short name and serialNumber (2.5.4.5) by its name only.
+  const attrs = o.subject.map(([type, value]) =>
+    type === 'serialNumber' ? { name: type, value } : { shortName: type, value },
+  )
   cert.setSubject(attrs)
   cert.setIssuer(o.issuer ? forgeCert(o.issuer.certificate).subject.attributes : attrs)
   cert.setExtensions([
@@ -139,6 +145,18 @@ function verifyCrlSignature(crl: Crl, issuer: X509Certificate): boolean {
   const [tbs, , signature] = children(fromDer(crl.der, 'the CRL'), 'the CRL')
   const sig = Buffer.from(String(signature.value), 'binary').subarray(1)
   return createVerify('sha256').update(toDer(tbs)).verify(issuer.publicKey, sig)
+}
+
+/**
+ * The subject's X.520 serialNumber attribute: in a device (KRD) certificate, the serial of the device it
+ * was issued to. Undefined when absent, or when there is more than one (ambiguous, so never trusted).
+ */
+export function subjectSerialNumber(cert: X509Certificate): string | undefined {
+  const values = cert.subject
+    .split('\n')
+    .filter((line) => line.startsWith('serialNumber='))
+    .map((line) => line.slice('serialNumber='.length))
+  return values.length === 1 ? values[0] : undefined
 }
 
 export type CertificateRole = 'KDH' | 'KRD'

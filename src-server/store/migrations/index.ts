@@ -22,6 +22,7 @@ import smsOutboxExpiry from './0350-sms-outbox-expiry'
 import dongles from './0400-dongles'
 import keys from './0500-keys'
 import peds from './0510-peds'
+import pedsUniqueness from './0520-peds-uniqueness'
 import terminals from './0600-terminals'
 import mobile from './0700-mobile'
 import mobileSubjectsQrKeys from './0710-mobile-subjects-qr-keys'
@@ -53,6 +54,7 @@ export const MIGRATIONS: readonly Migration[] = [
   dongles,
   keys,
   peds,
+  pedsUniqueness,
   terminals,
   mobile,
   mobileSubjectsQrKeys,
