@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto'
+import { Duplex } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
+import { DongleError, type DongleProgrammer } from '../../hardware/dongle/programmer'
 import { SerialProgrammer } from '../../hardware/dongle/serial/driver'
+import { CMD, REPLY_FLAG } from '../../hardware/dongle/serial/protocol'
 import { YubiKeyProgrammer } from '../../hardware/dongle/yubikey/driver'
 import { openTransport, type Transport } from '../../hardware/serial/transport'
 import { SerialProgrammerSim } from '../../hardware/sim/dongle/serial-programmer-sim'
@@ -11,6 +14,32 @@ import { verifyCode } from '../otp/token'
 import { runBenchFlow, type BenchStep } from './bench-flow'
 
 const stepsOf = (events: BenchStep[]) => events.map((e) => e.step)
+
+/** A programmer that keeps the seeds it was given (to see them zeroed) and counts erases; `erase` may fail. */
+function watched(programmer: DongleProgrammer, options: { eraseFails?: boolean } = {}) {
+  const seen = { seeds: [] as Uint8Array[], erases: 0 }
+  const wrapped: DongleProgrammer = {
+    driver: programmer.driver,
+    devices: () => programmer.devices(),
+    watch: (listener) => programmer.watch(listener),
+    info: (id) => programmer.info(id),
+    program: (id, seed, params) => {
+      seen.seeds.push(seed)
+      return programmer.program(id, seed, params)
+    },
+    readCode: (id) => programmer.readCode(id),
+    erase: (id) => {
+      seen.erases++
+      return options.eraseFails
+        ? Promise.reject(new DongleError('the key did not answer', 'timeout'))
+        : programmer.erase(id)
+    },
+    close: () => programmer.close(),
+  }
+  return { programmer: wrapped, seen }
+}
+
+const zeroed = (seed: Uint8Array) => seed.every((b) => b === 0)
 
 describe('bench flow against the simulated YubiKey', () => {
   it('waits for the plug-in, programs a generated seed, verifies the first touch and prints a label', async () => {
@@ -63,6 +92,72 @@ describe('bench flow against the simulated YubiKey', () => {
     expect(events.find((e) => e.step === 'seed')).toEqual({ step: 'seed', source: 'inventory' })
     expect(key.slotState(1).configured).toBe(false)
     expect(inventory.secret.equals(seed)).toBe(true) // the inventory's record is untouched
+  })
+
+  it('erases the key and zeroes the seed when the label cannot be made after a good verification', async () => {
+    const bus = new SimulatedUsbBus()
+    const key = new SimulatedYubiKey({ serial: 7_000_125 })
+    bus.plug(key)
+    const { programmer, seen } = watched(
+      new YubiKeyProgrammer({ bus, readTouch: async () => key.touch(1), pollMs: 1 }),
+    )
+    const events: BenchStep[] = []
+    await expect(
+      runBenchFlow(
+        { kind: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 },
+        {
+          programmer,
+          onStep: (e) => events.push(e),
+          renderLabel: () => Promise.reject(new Error('the label printer is out of paper')),
+        },
+      ),
+    ).rejects.toMatchObject({
+      stage: 'label',
+      message: expect.stringMatching(/out of paper; the token was erased/),
+    })
+    expect(stepsOf(events)).toEqual(['waiting', 'detected', 'seed', 'programmed', 'verified', 'failed'])
+    expect(key.slotState(1).configured).toBe(false)
+    expect(seen.seeds).toHaveLength(1)
+    expect(zeroed(seen.seeds[0])).toBe(true)
+  })
+
+  it('reports an erase that failed too, so the operator keeps the token on the bench', async () => {
+    const bus = new SimulatedUsbBus()
+    const key = new SimulatedYubiKey({ serial: 7_000_126 })
+    bus.plug(key)
+    const { programmer, seen } = watched(
+      new YubiKeyProgrammer({ bus, readTouch: async () => key.touch(1), pollMs: 1 }),
+      { eraseFails: true },
+    )
+    const events: BenchStep[] = []
+    await expect(
+      runBenchFlow(
+        { kind: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 },
+        {
+          programmer,
+          onStep: (e) => events.push(e),
+          renderLabel: () => Promise.reject(new Error('no paper')),
+        },
+      ),
+    ).rejects.toMatchObject({ stage: 'label' })
+    expect(seen.erases).toBe(1)
+    expect(events.at(-1)).toMatchObject({
+      step: 'failed',
+      stage: 'label',
+      reason: expect.stringMatching(/^no paper; erasing the token failed too \(the key did not answer\)/),
+    })
+    expect(zeroed(seen.seeds[0])).toBe(true)
+  })
+
+  it('does not erase a key that refused the parameters before anything was written', async () => {
+    const bus = new SimulatedUsbBus()
+    bus.plug(new SimulatedYubiKey({ serial: 7_000_127 }))
+    const { programmer, seen } = watched(new YubiKeyProgrammer({ bus, pollMs: 1 }))
+    await expect(
+      runBenchFlow({ kind: 'totp', algorithm: 'SHA1', digits: 6, period: 30 }, { programmer }),
+    ).rejects.toMatchObject({ stage: 'program' })
+    expect(seen.erases).toBe(0)
+    expect(zeroed(seen.seeds[0])).toBe(true)
   })
 
   it('gives up waiting with a detect failure', async () => {
@@ -125,6 +220,23 @@ describe('bench flow against the serial programmer simulator over a pty', () => 
     expect(sim.tokenInCradle?.config?.hash).toBe('SHA256')
   })
 
+  it('erases a token whose serial cannot go on a label (label step), leaving it blank', async () => {
+    pty = await openPtyPair()
+    simSide = await openTransport(pty.b)
+    sim = new SerialProgrammerSim(simSide.stream)
+    sim.insert({ serial: 'X'.repeat(65) }) // renderTokenLabel takes 1 to 64 characters
+    programmer = new SerialProgrammer(await openTransport(pty.a))
+    const events: BenchStep[] = []
+    await expect(
+      runBenchFlow(
+        { kind: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 },
+        { programmer, onStep: (e) => events.push(e) },
+      ),
+    ).rejects.toMatchObject({ stage: 'label' })
+    expect(stepsOf(events)).toEqual(['waiting', 'detected', 'seed', 'programmed', 'verified', 'failed'])
+    expect(sim.tokenInCradle?.config).toBeUndefined()
+  })
+
   it('programs a generated HOTP seed into a token already in the cradle', async () => {
     pty = await openPtyPair()
     simSide = await openTransport(pty.b)
@@ -138,5 +250,45 @@ describe('bench flow against the serial programmer simulator over a pty', () => 
     expect(result.seed).toMatchObject({ kind: 'hotp', algorithm: 'SHA512', counter: 101 })
     expect(result.seed.secret).toHaveLength(64)
     expect(sim.tokenInCradle?.config?.counter).toBe(101)
+  })
+})
+
+describe('bench flow when the reply to PROGRAM is lost', () => {
+  it('erases the token, which may hold the seed, and zeroes the seed', async () => {
+    // An in-memory cable that loses every PROGRAM reply: the programmer wrote the seed, the host never hears so.
+    const host: Duplex = new Duplex({
+      read() {},
+      write(chunk: Uint8Array, _enc, done) {
+        device.push(chunk)
+        done()
+      },
+    })
+    const device: Duplex = new Duplex({
+      read() {},
+      write(chunk: Uint8Array, _enc, done) {
+        if (chunk[3] !== (CMD.PROGRAM | REPLY_FLAG)) host.push(chunk)
+        done()
+      },
+    })
+    const sim = new SerialProgrammerSim(device)
+    sim.insert({ serial: 'LOST01' })
+    const { programmer, seen } = watched(
+      new SerialProgrammer(
+        { url: 'mem', stream: host, failure: undefined, close: async () => undefined },
+        { timeoutMs: 50 },
+      ),
+    )
+    const events: BenchStep[] = []
+    await expect(
+      runBenchFlow(
+        { kind: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 },
+        { programmer, onStep: (e) => events.push(e) },
+      ),
+    ).rejects.toMatchObject({ stage: 'program', message: expect.stringMatching(/the token was erased$/) })
+    expect(events.at(-1)).toMatchObject({ step: 'failed', stage: 'program' })
+    expect(sim.tokenInCradle?.config).toBeUndefined()
+    expect(zeroed(seen.seeds[0])).toBe(true)
+    sim.detach()
+    await programmer.close()
   })
 })

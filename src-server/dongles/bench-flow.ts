@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import type { DongleDevice, DongleProgrammer, OathSlotParams } from '../../hardware/dongle/programmer'
+import {
+  DongleError,
+  type DongleDevice,
+  type DongleProgrammer,
+  type OathSlotParams,
+} from '../../hardware/dongle/programmer'
 import { newTokenState, verifyCode, type OathToken, type TokenState } from '../otp/token'
 import type { SeedRecord } from './import-report'
 import { renderTokenLabel, type TokenLabel } from './label'
@@ -12,7 +17,7 @@ export type BenchStep =
   | { step: 'programmed' }
   | { step: 'verified' }
   | { step: 'labelled'; bytes: number }
-  | { step: 'failed'; stage: 'detect' | 'seed' | 'program' | 'verify' | 'label'; reason: string }
+  | { step: 'failed'; stage: 'detect' | 'seed' | 'program' | 'verify' | 'label' | 'store'; reason: string }
 
 export interface BenchFlowDeps {
   programmer: DongleProgrammer
@@ -79,7 +84,8 @@ export function waitForDongle(
 
 /**
  * Programs one detected dongle: seed (CSPRNG or inventory) → program → check the device's first code with the
- * OATH engine → label. On a failed check the device is erased, so no half-provisioned token leaves the bench.
+ * OATH engine → label. Once the seed may be on the device, any failure erases it (and zeroes our copy of the
+ * seed), so no half-provisioned token leaves the bench.
  */
 export async function provisionDongle(
   device: DongleDevice,
@@ -107,13 +113,26 @@ export async function provisionDongle(
     return fail('seed', err)
   }
   const slot = slotParams(seed)
+  /** A failure once the seed may be on the device: erase it (best effort, saying how that went), wipe the seed. */
+  const failProgrammed = async (stage: BenchFlowError['stage'], err: unknown): Promise<never> => {
+    const erased = await eraseAfterFailure(deps.programmer, device.id)
+    const reason = `${err instanceof Error ? err.message : String(err)}; ${erased}`
+    seed.secret.fill(0)
+    step({ step: 'failed', stage, reason })
+    throw new BenchFlowError(stage, reason, { cause: err })
+  }
 
   try {
     await deps.programmer.program(device.id, seed.secret, slot)
     step({ step: 'programmed' })
   } catch (err) {
-    seed.secret.fill(0)
-    return fail('program', err)
+    // A refusal of the parameters comes before anything is written: erasing would only wipe what the device
+    // held before (a YubiKey's factory slot). Any other failure (a PROGRAM whose reply was lost) may have written.
+    if (err instanceof DongleError && err.code === 'unsupported') {
+      seed.secret.fill(0)
+      return fail('program', err)
+    }
+    return failProgrammed('program', err)
   }
   const programmedAt = now()
 
@@ -127,9 +146,7 @@ export async function provisionDongle(
     seed = { ...seed, counter: state.counter }
     step({ step: 'verified' })
   } catch (err) {
-    await deps.programmer.erase(device.id).catch(() => undefined)
-    seed.secret.fill(0)
-    return fail('verify', err)
+    return failProgrammed('verify', err)
   }
 
   try {
@@ -141,7 +158,22 @@ export async function provisionDongle(
     step({ step: 'labelled', bytes: label.length })
     return { device, seed, state, programmedAt, label }
   } catch (err) {
-    return fail('label', err)
+    // The caller never gets this seed to store, so the device must not keep it either.
+    return failProgrammed('label', err)
+  }
+}
+
+/**
+ * Erases a device after a failure that may have left a seed on it; never throws. Returns what to add to the
+ * failure's reason, so an erase that failed too reaches the operator (the token must not leave the bench).
+ */
+export async function eraseAfterFailure(programmer: DongleProgrammer, id: string): Promise<string> {
+  try {
+    await programmer.erase(id)
+    return 'the token was erased'
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err)
+    return `erasing the token failed too (${reason}): erase it before it leaves the bench`
   }
 }
 

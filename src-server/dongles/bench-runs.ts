@@ -1,7 +1,7 @@
 import type { DongleDevice, DongleProgrammer, OathSlotParams } from '../../hardware/dongle/programmer'
 import { conflict, notFound } from '../http/problem'
 import type { Logger } from '../log'
-import { runBenchFlow, type BenchStep, type ProvisionedDongle } from './bench-flow'
+import { eraseAfterFailure, runBenchFlow, type BenchStep, type ProvisionedDongle } from './bench-flow'
 import type { DongleEvents } from './events'
 import type { DongleInventory } from './inventory'
 import type { BenchRunView, BenchStepView } from './model'
@@ -27,8 +27,9 @@ export interface BenchDeps {
 
 /**
  * Provisions one token end to end and stores it: bench flow (detected → seed → programmed → verified →
- * labelled), then the inventory. If storing fails the device is erased, so no token leaves the bench with a seed
- * the inventory does not know.
+ * labelled), then the inventory. The bench flow erases the device on its own failures once the seed may be on
+ * it; if storing fails the device is erased here, so no token leaves the bench with a seed the inventory does
+ * not know.
  */
 export async function provisionAndStore(
   programmer: DongleProgrammer,
@@ -56,11 +57,11 @@ export async function provisionAndStore(
   try {
     options.inventory.recordProgrammed(result.seed, result.state, result.programmedAt, source, options.actor)
   } catch (err) {
-    await programmer.erase(result.device.id).catch(() => undefined)
+    const erased = await eraseAfterFailure(programmer, result.device.id)
     options.onStep?.({
       step: 'failed',
-      stage: 'label',
-      reason: `not stored: ${(err as Error).message}; the token was erased`,
+      stage: 'store',
+      reason: `not stored: ${(err as Error).message}; ${erased}`,
     })
     throw err
   } finally {

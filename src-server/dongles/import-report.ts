@@ -11,6 +11,8 @@ export interface SeedRecord {
   counter: number
   /** TOTP: the time step in seconds. */
   period: number
+  /** TOTP: the token clock's offset from ours, in time steps (PSKC TimeDrift); absent means 0. */
+  driftSteps?: number
   manufacturer?: string
   model?: string
   issuer?: string

@@ -4,7 +4,8 @@ import type { SeedRecord } from './import-report'
 
 /** Staged rows per INSERT: one statement call per row costs as much as the row's own work in the temp table. */
 const ROWS_PER_INSERT = 64
-const COLUMNS = 'serial, manufacturer, model, kind, algorithm, digits, period, counter, seed_sealed'
+const COLUMNS =
+  'serial, manufacturer, model, kind, algorithm, digits, period, counter, drift_steps, seed_sealed'
 const COLUMN_COUNT = COLUMNS.split(',').length
 
 /**
@@ -29,7 +30,8 @@ export class ImportStage {
     this.table = `temp.dongle_import_${importId}`
     db.exec(`CREATE TEMP TABLE dongle_import_${importId} (
       serial TEXT NOT NULL, manufacturer TEXT, model TEXT, kind TEXT NOT NULL, algorithm TEXT NOT NULL,
-      digits INTEGER NOT NULL, period INTEGER NOT NULL, counter INTEGER NOT NULL, seed_sealed BLOB NOT NULL)`)
+      digits INTEGER NOT NULL, period INTEGER NOT NULL, counter INTEGER NOT NULL, drift_steps INTEGER NOT NULL,
+      seed_sealed BLOB NOT NULL)`)
     const row = `(${Array<string>(COLUMN_COUNT).fill('?').join(', ')})`
     this.insertMany = db.prepare(
       `INSERT INTO ${this.table} (${COLUMNS}) VALUES ${Array<string>(ROWS_PER_INSERT).fill(row).join(', ')}`,
@@ -60,7 +62,8 @@ export class ImportStage {
       params[at + 5] = s.digits
       params[at + 6] = s.period
       params[at + 7] = s.counter
-      params[at + 8] = sealed
+      params[at + 8] = s.driftSteps ?? 0 // the file's TimeDrift: a drifted token verifies from its first code
+      params[at + 9] = sealed
     }
     this.db.transaction(() => {
       // Staged rows are numbered 1, 2, … in file order: rowid = position + 1.
@@ -86,8 +89,8 @@ export class ImportStage {
   commit(batch: string | null): number {
     const now = Date.now()
     const copy = this.db.prepare(
-      `INSERT INTO dongles (${COLUMNS}, drift_steps, fail_count, state, batch, import_id, created_at, updated_at)
-       SELECT ${COLUMNS}, 0, 0, 'in-stock', ?, ?, ?, ? FROM ${this.table} ORDER BY rowid`,
+      `INSERT INTO dongles (${COLUMNS}, fail_count, state, batch, import_id, created_at, updated_at)
+       SELECT ${COLUMNS}, 0, 'in-stock', ?, ?, ?, ? FROM ${this.table} ORDER BY rowid`,
     )
     return this.db.transaction(() => copy.run(batch, this.importId, now, now).changes)()
   }

@@ -149,7 +149,7 @@ export class DongleInventory {
         s.digits,
         s.period,
         state?.counter ?? s.counter,
-        state?.driftSteps ?? 0,
+        state?.driftSteps ?? s.driftSteps ?? 0,
         state?.lastTimeStep ?? null,
         options.batch ?? null,
         options.importId ?? null,
@@ -288,6 +288,8 @@ export class DongleInventory {
       digits: r.digits,
       counter: r.counter,
       period: r.period,
+      // For the backup's TimeDrift; a token that never drifted carries none, as an imported one without it.
+      ...(r.kind === 'totp' && r.drift_steps !== 0 ? { driftSteps: r.drift_steps } : {}),
       ...(r.manufacturer ? { manufacturer: r.manufacturer } : {}),
       ...(r.model ? { model: r.model } : {}),
     }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hotp } from '../../src-server/otp/oath'
+import { hotp, totp } from '../../src-server/otp/oath'
 import { exportPskc } from '../../src-server/dongles/pskc/export'
 import { PART_BYTES } from '../../src-server/dongles/pskc/parallel'
 import { sampleSeeds } from '../../src-server/dongles/pskc/seeds.fixture'
@@ -301,5 +301,36 @@ describe('ims dongle import / export', () => {
       encoding: 'utf8',
     })
     expect(csv).toContain(`987654321,${RFC_SECRET}`)
+  })
+})
+
+describe('TOTP drift through import and backup', () => {
+  it('stores a PSKC TimeDrift: a code 4 steps ahead verifies at once, and the backup carries the drift', async () => {
+    const { job } = await importFile(srv, token, 'drift.pskcxml', fixture('pskc-totp-drift.pskcxml'))
+    expect(job).toMatchObject({ status: 'done', inserted: 1, errors: [] })
+    const view = async () =>
+      json<{ driftSteps: number }>(await srv.api('/api/dongles/tokens/DRIFT0001', { token }))
+    expect(await view()).toMatchObject({ kind: 'totp', driftSteps: 4 })
+    // The token's clock is 4 steps ahead of ours: beyond the ±2-step window, unless the drift was kept.
+    const secret = Buffer.from(RFC_SECRET, 'hex')
+    const code = totp(secret, Date.now() / 1000 + 4 * 30, { algorithm: 'SHA1', digits: 6, period: 30, t0: 0 })
+    expect(await json(await post('/api/dongles/tokens/DRIFT0001/test', { code }))).toEqual({ ok: true })
+
+    expect((await post('/api/dongles/tokens/DRIFT0001/assign', { cardholderId: holders[1] })).status).toBe(
+      200,
+    )
+    const file = join(work, 'drift-backup.pskcxml')
+    const r = await runIms(
+      ['dongle', 'export', file, '--password-stdin'],
+      { IMS_DATA_DIR: srv.dataDir },
+      'drift-backup-pw\n',
+    )
+    expect(r.code).toBe(0)
+    const csv = execFileSync('pskc2csv', ['-p', 'drift-backup-pw', '-c', 'serial,time_drift', file], {
+      encoding: 'utf8',
+    })
+    // What the verification above left (4, or 3 if a time step ended between computing and checking the code).
+    expect(csv).toContain(`DRIFT0001,${(await view()).driftSteps}`)
+    expect((await view()).driftSteps).toBeGreaterThanOrEqual(3)
   })
 })

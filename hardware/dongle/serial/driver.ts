@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto'
 import type { Transport } from '../../serial/transport'
 import {
   DongleError,
@@ -58,7 +59,12 @@ export class SerialProgrammer implements DongleProgrammer {
   private readonly listeners = new Set<(event: DongleEvent) => void>()
   private pending: Pending | null = null
   private queue: Promise<unknown> = Promise.resolve()
-  private seq = 0
+  /**
+   * The SEQ before the first request. Random, not 0: the programmer answers a request with the SEQ and CMD of
+   * its last one from its reply cache, and every session opens with INFO, so two sessions starting at SEQ 1
+   * would get the previous session's answer.
+   */
+  private seq = randomInt(255)
   private current: DongleDevice | null = null
   private closed = false
   private readonly onData = (chunk: Buffer) => this.receive(chunk)
@@ -121,7 +127,11 @@ export class SerialProgrammer implements DongleProgrammer {
   /** Asks the programmer to release the token; a removal event follows. */
   async eject(id: string): Promise<void> {
     await this.present(id)
-    await this.request(CMD.EJECT)
+    await this.request(CMD.EJECT).catch((err: unknown) => {
+      // An EJECT resent after its reply was lost finds the cradle empty (the token, and the programmer's reply
+      // cache with it, are gone): the token was released all the same.
+      if (!(err instanceof DongleError && err.code === 'no-token')) throw err
+    })
   }
 
   async close(): Promise<void> {

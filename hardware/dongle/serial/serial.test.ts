@@ -7,7 +7,7 @@ import { SerialProgrammerSim } from '../../sim/dongle/serial-programmer-sim'
 import { openTransport, type Transport } from '../../serial/transport'
 import type { DongleEvent } from '../programmer'
 import { SerialProgrammer } from './driver'
-import { CMD, FrameDecoder, STX, decodeTlv, encodeFrame, encodeTlv } from './protocol'
+import { CMD, FrameDecoder, STX, TAG, decodeTlv, encodeFrame, encodeTlv } from './protocol'
 
 const oathtool = (args: string[]) => execFileSync('oathtool', args, { encoding: 'utf8' }).trim()
 
@@ -194,6 +194,70 @@ describe('serial programmer driver: lost frames and silence', () => {
     expect(sim.tokenInCradle?.config?.counter).toBe(1)
     sim.detach()
     await programmer.close()
+  })
+
+  const memTransport = (stream: Duplex) => ({
+    url: 'mem',
+    stream,
+    failure: undefined,
+    close: async () => undefined,
+  })
+
+  it('a new session sees a token inserted after the last one asked with an empty cradle', async () => {
+    const { host, device } = cable(() => false)
+    const sim = new SerialProgrammerSim(device)
+    const first = new SerialProgrammer(memTransport(host), { timeoutMs: 200 })
+    expect(await first.devices()).toEqual([])
+    await first.close()
+    sim.insert({ serial: 'S2' })
+    const second = new SerialProgrammer(memTransport(host), { timeoutMs: 200 })
+    expect(await second.devices()).toMatchObject([{ id: 'token-S2' }])
+    sim.detach()
+    await second.close()
+  })
+
+  it('the programmer drops its reply cache when a token is inserted or removed', async () => {
+    const { host, device } = cable(() => false)
+    const sim = new SerialProgrammerSim(device)
+    const decoder = new FrameDecoder()
+    const present: number[] = []
+    host.on('data', (chunk: Buffer) => {
+      for (const f of decoder.push(chunk))
+        if (f.seq !== 0) present.push(decodeTlv(f.payload.subarray(1)).get(TAG.TOKEN_PRESENT)![0])
+    })
+    // The same request three times, as a host session starting over at the same SEQ would send it.
+    const info = () => host.write(encodeFrame({ seq: 9, cmd: CMD.INFO, payload: new Uint8Array(0) }))
+    const settle = () => new Promise((r) => setTimeout(r, 30))
+    info()
+    await settle()
+    sim.insert({ serial: 'S3' })
+    info()
+    await settle()
+    sim.remove()
+    info()
+    await settle()
+    expect(present).toEqual([0, 1, 0])
+    sim.detach()
+  })
+
+  it('each host session starts at a random SEQ', async () => {
+    let lastSeq = 0
+    const { host, device } = cable((chunk) => {
+      lastSeq = chunk[2]
+      return false
+    })
+    const sim = new SerialProgrammerSim(device)
+    const firstSeqs: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const session = new SerialProgrammer(memTransport(host))
+      await session.devices() // one INFO: the session's first request
+      firstSeqs.push(lastSeq)
+      await session.close()
+    }
+    expect(firstSeqs.every((seq) => seq >= 1 && seq <= 255)).toBe(true)
+    // Twenty sessions all starting at the same SEQ by chance: 255^-19.
+    expect(new Set(firstSeqs).size).toBeGreaterThan(1)
+    sim.detach()
   })
 
   it('times out when nothing answers', async () => {

@@ -82,6 +82,7 @@ export class SerialProgrammerSim {
   insert(token: SimToken): void {
     if (this.token) this.remove()
     this.token = token
+    this.lastReply = null // a reply about the previous cradle must not answer a new request (see handle)
     this.send(0, CMD.EVENT, encodeTlv([[TAG.EVENT_TYPE, EVENT.TOKEN_INSERTED], ...this.tokenFields()]))
   }
 
@@ -89,6 +90,7 @@ export class SerialProgrammerSim {
     const token = this.token
     if (!token) return null
     this.token = null
+    this.lastReply = null
     this.send(
       0,
       CMD.EVENT,
@@ -104,6 +106,11 @@ export class SerialProgrammerSim {
     this.stream.off('data', this.onData)
   }
 
+  /**
+   * The reply cache answers a resent request (same SEQ and CMD) without running it twice. It is dropped when the
+   * cradle changes: a new host session may reuse the SEQ of the last request (INFO), and must then learn about
+   * the token inserted since, not get the old "no token".
+   */
   private handle(frame: Frame): void {
     if (frame.seq === 0) return // events only flow from us
     if (this.lastReply && this.lastReply.seq === frame.seq && this.lastReply.cmd === frame.cmd) {

@@ -82,7 +82,11 @@ function keyPackage(seed: SeedRecord, encryptionKey: Buffer, macKey: Buffer): st
   const moving =
     seed.kind === 'hotp'
       ? `<pskc:Counter><pskc:PlainValue>${seed.counter}</pskc:PlainValue></pskc:Counter>`
-      : `<pskc:TimeInterval><pskc:PlainValue>${seed.period}</pskc:PlainValue></pskc:TimeInterval>`
+      : `<pskc:TimeInterval><pskc:PlainValue>${seed.period}</pskc:PlainValue></pskc:TimeInterval>` +
+        // The drift the inventory learnt, so the restored token verifies without a resync (RFC 6030 TimeDrift).
+        (seed.driftSteps
+          ? `<pskc:TimeDrift><pskc:PlainValue>${seed.driftSteps}</pskc:PlainValue></pskc:TimeDrift>`
+          : '')
   return `  <pskc:KeyPackage>
     <pskc:DeviceInfo>${device}</pskc:DeviceInfo>
     <pskc:Key Id="${xmlText(seed.serial)}" Algorithm="${ALGORITHM_URN[seed.kind]}">

@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { totp } from '../../otp/oath'
 import { referenceVectors } from '../../otp/reference-vectors'
+import { newTokenState, verifyCode } from '../../otp/token'
 import { exportPskc, exportPskcChunks } from './export'
 import { importPskc } from './import'
 import { sampleSeeds } from './seeds.fixture'
@@ -83,6 +85,72 @@ describe('RFC 6030 figures (vectors.json → pskc)', () => {
     expect(f6.errors[0].message).toMatch(/pre-shared key/)
     const f7 = await importPskc(fixture('rfc6030-figure7.pskcxml'))
     expect(f7.errors[0].message).toMatch(/password/)
+  })
+})
+
+describe('algorithm URIs and TOTP drift', () => {
+  it('reads the "pskc#hotp" spelling of the HOTP algorithm as HOTP', async () => {
+    const r = await importPskc(fixture('pskc-hash-hotp.pskcxml'))
+    expect(r.errors).toEqual([])
+    expect(r.seeds).toHaveLength(1)
+    expect(r.seeds[0]).toMatchObject({ serial: 'HASHHOTP01', kind: 'hotp', digits: 8, counter: 0 })
+    expect(r.seeds[0].secret.toString('hex')).toBe(RFC_SECRET)
+  })
+
+  it('reads TimeDrift into driftSteps: a code 4 steps ahead then verifies', async () => {
+    const r = await importPskc(fixture('pskc-totp-drift.pskcxml'))
+    expect(r.errors).toEqual([])
+    const [seed] = r.seeds
+    expect(seed).toMatchObject({ serial: 'DRIFT0001', kind: 'totp', period: 30, driftSteps: 4 })
+    const token = {
+      kind: 'totp' as const,
+      secret: seed.secret,
+      algorithm: seed.algorithm,
+      digits: 6,
+      period: 30,
+      t0: 0,
+    }
+    const now = 1_700_000_000_000
+    const ahead = totp(seed.secret, now / 1000 + 4 * 30, { algorithm: 'SHA1', digits: 6, period: 30, t0: 0 })
+    const state = { ...newTokenState(), driftSteps: seed.driftSteps! }
+    expect(verifyCode(token, state, ahead, now).accepted).toBe(true)
+    // Without the drift the same code is outside the ±2-step window.
+    expect(verifyCode(token, newTokenState(), ahead, now).accepted).toBe(false)
+  })
+
+  it('reads a negative drift, and refuses one that is not an integer or absurd, naming entry and line', async () => {
+    const xml = fixture('pskc-totp-drift.pskcxml')
+    const withDrift = (value: string) =>
+      importPskc(xml.replace('<PlainValue>4</PlainValue>', `<PlainValue>${value}</PlainValue>`))
+    expect((await withDrift('-3')).seeds[0].driftSteps).toBe(-3)
+    const line = xml.split('\n').findIndex((l) => l.includes('<KeyPackage>')) + 1
+    for (const [value, element, message] of [
+      ['four', 'KeyPackage #1/Key/Data/TimeDrift/PlainValue', /not an integer/],
+      ['1.5', 'KeyPackage #1/Key/Data/TimeDrift/PlainValue', /not an integer/],
+      ['10001', 'KeyPackage #1/Key/Data/TimeDrift', /beyond ±10000/],
+      ['-99999999', 'KeyPackage #1/Key/Data/TimeDrift', /beyond ±10000/],
+    ] as const) {
+      const r = await withDrift(value)
+      expect(r.ok, value).toBe(false)
+      expect(r.seeds).toEqual([])
+      expect(r.errors).toEqual([{ line, element, message: expect.stringMatching(message) }])
+    }
+  })
+
+  it('exports driftSteps as TimeDrift: our import and python3-pskc read it back', async () => {
+    const list = sampleSeeds(4).map((s, i) =>
+      s.kind === 'totp' ? { ...s, driftSteps: i === 1 ? 4 : -3 } : s,
+    )
+    const xml = exportPskc(list, { password: 'correct horse', iterations: 1000 })
+    const r = await importPskc(xml, { password: 'correct horse' })
+    expect(r.errors).toEqual([])
+    expect(r.seeds).toEqual(list)
+    const file = join(work, 'drift.pskcxml')
+    writeFileSync(file, xml)
+    const csv = execFileSync('pskc2csv', ['-p', 'correct horse', '-c', 'serial,time_drift', file], {
+      encoding: 'utf8',
+    })
+    expect(csv.trim().split(/\r?\n/).slice(1)).toEqual(list.map((s) => `${s.serial},${s.driftSteps ?? ''}`))
   })
 })
 

@@ -51,7 +51,11 @@ export interface PackageResult {
   issues: PackageIssue[]
 }
 
-const PSKC_HOTP = 'urn:ietf:params:xml:ns:keyprov:pskc:hotp'
+/** Both spellings of each profile: RFC 6030 names them `pskc:hotp` and, in places, `pskc#hotp`. */
+const HOTP_ALGORITHMS = new Set([
+  'urn:ietf:params:xml:ns:keyprov:pskc:hotp',
+  'urn:ietf:params:xml:ns:keyprov:pskc#hotp',
+])
 const TOTP_ALGORITHMS = new Set([
   'urn:ietf:params:xml:ns:keyprov:pskc:totp',
   'urn:ietf:params:xml:ns:keyprov:pskc#totp',
@@ -60,6 +64,11 @@ const TOTP_ALGORITHMS = new Set([
 const NON_TOKEN_ALGORITHMS = new Set(['urn:ietf:params:xml:ns:keyprov:pskc:pin'])
 
 const PARSE_BATCH = 64
+/**
+ * The largest TOTP clock drift accepted on import, in time steps (either way): 10,000 steps is over three days
+ * at 30 s, far beyond any real token clock (our own resync searches ±6 h). A larger value is a broken file.
+ */
+export const MAX_DRIFT_STEPS = 10_000
 
 const PARSER_OPTIONS = {
   ignoreAttributes: false,
@@ -280,7 +289,7 @@ function readPackage(
       issues.push({ warning: true, line, path: 'Key', message: `skipped: ${algorithm} is not an OTP key` })
       return { line, issues }
     }
-    const kind = algorithm === PSKC_HOTP ? 'hotp' : TOTP_ALGORITHMS.has(algorithm) ? 'totp' : null
+    const kind = HOTP_ALGORITHMS.has(algorithm) ? 'hotp' : TOTP_ALGORITHMS.has(algorithm) ? 'totp' : null
     if (!kind) throw new EntryError('Key', `unsupported key algorithm ${algorithm || '(none)'}`)
 
     const deviceNode = child(node, 'DeviceInfo', '') ?? NO_ELEMENT
@@ -300,6 +309,9 @@ function readPackage(
     secret = readValue(asNode(secretNode, secretPath), keys, secretPath, options, issues, line)
     const counter = child(data, 'Counter', 'Key/Data')
     const interval = child(data, 'TimeInterval', 'Key/Data')
+    // The token clock's offset the vendor or the previous server learnt, in time intervals: without it a token
+    // whose clock runs off is refused until resynchronised. Meaningless for HOTP, so not read there.
+    const drift = kind === 'totp' ? child(data, 'TimeDrift', 'Key/Data') : undefined
     const seed: SeedRecord = {
       serial: text(deviceNode, 'SerialNo', 'DeviceInfo') ?? attr(key, 'Id') ?? '',
       kind,
@@ -315,6 +327,9 @@ function readPackage(
         interval === undefined
           ? 30
           : readInteger(interval, keys, 'Key/Data/TimeInterval', options, issues, line),
+      ...(drift === undefined
+        ? {}
+        : { driftSteps: readDrift(drift, keys, 'Key/Data/TimeDrift', options, issues, line) }),
       manufacturer: text(deviceNode, 'Manufacturer', 'DeviceInfo'),
       model: text(deviceNode, 'Model', 'DeviceInfo'),
       issuer: text(key, 'Issuer', 'Key'),
@@ -375,6 +390,29 @@ function readInteger(
   const bytes = readValue(n, keys, path, options, issues, line)
   if (bytes.length === 0 || bytes.length > 6) throw new EntryError(path, 'encrypted integer out of range')
   return bytes.readUIntBE(0, bytes.length)
+}
+
+/**
+ * TimeDrift: an xs:int, negative when the token's clock is slow. Plain values may carry a sign; an encrypted one
+ * is unsigned big-endian, as python3-pskc writes it. Anything beyond MAX_DRIFT_STEPS is refused, not stored.
+ */
+function readDrift(
+  node: El,
+  keys: Keys,
+  path: string,
+  options: DecryptOptions,
+  issues: PackageIssue[],
+  line: number,
+): number {
+  const n = asNode(node, path)
+  const plain = text(n, 'PlainValue', path)
+  if (plain !== undefined && !/^\s*[+-]?\d{1,15}\s*$/.test(plain))
+    throw new EntryError(`${path}/PlainValue`, 'not an integer')
+  const steps = plain !== undefined ? Number(plain) : readInteger(n, keys, path, options, issues, line)
+  if (Math.abs(steps) > MAX_DRIFT_STEPS) {
+    throw new EntryError(path, `drift of ${steps} time steps is beyond ±${MAX_DRIFT_STEPS}`)
+  }
+  return steps === 0 ? 0 : steps // no -0
 }
 
 function decrypt(node: El, key: Buffer, data: Buffer, path: string, options: DecryptOptions) {
