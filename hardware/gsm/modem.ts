@@ -35,6 +35,7 @@ import {
 } from './pdu'
 import { resolveProfile, type ModemProfile } from './profiles'
 import { type IncomingSms, Reassembler, type StoredAt } from './reassembly'
+import { RejectedPins } from './rejected-pins'
 
 export type ModemState = 'closed' | 'opening' | 'ready' | 'disconnected'
 
@@ -59,6 +60,11 @@ export interface ModemOptions {
   profile?: string | ModemProfile
   /** SIM PIN provider: the caller reads it from the key store; it is never logged. */
   pin?: () => string | undefined | Promise<string | undefined>
+  /**
+   * PINs this SIM refused, never entered again. Give one that outlives the driver when drivers are rebuilt
+   * (the server does on every configuration change); by default the driver keeps its own.
+   */
+  rejectedPins?: RejectedPins
   commandTimeoutMs?: number
   /** `AT+CMGS` waits for the network, so it gets its own, longer timeout. */
   sendTimeoutMs?: number
@@ -101,11 +107,15 @@ export class PinError extends Error {
   constructor(
     message: string,
     readonly state: string,
+    /** The SIM refused the configured PIN (now or on an earlier open): it is not entered again. */
+    readonly rejected = false,
   ) {
     super(message)
     this.name = 'PinError'
   }
 }
+
+const NOT_AGAIN = "not entered again until the PIN is changed in the modem's configuration"
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -124,6 +134,7 @@ export class GsmModem extends EventEmitter<ModemEvents> {
   private storageWork: Promise<unknown> = Promise.resolve()
   private concatReference = Math.floor(Math.random() * 256)
   private readonly reassembler: Reassembler
+  private readonly rejectedPins: RejectedPins
   /** The modem refused `AT+CPMS="SR"`: its reports are not stored apart. */
   private noReportMemory = false
   /** Slots whose deletion is queued: a storage check reading them before it runs must not deliver them again. */
@@ -139,6 +150,7 @@ export class GsmModem extends EventEmitter<ModemEvents> {
     super()
     this.id = options.id
     this.profile = resolveProfile(options.profile)
+    this.rejectedPins = options.rejectedPins ?? new RejectedPins()
     this.opts = {
       commandTimeoutMs: options.commandTimeoutMs ?? 10_000,
       sendTimeoutMs: options.sendTimeoutMs ?? 60_000,
@@ -357,7 +369,16 @@ export class GsmModem extends EventEmitter<ModemEvents> {
       const pin = await this.options.pin?.()
       if (!pin) throw new PinError('SIM asks for a PIN and none was provided', state)
       if (!/^[0-9]{4,8}$/.test(pin)) throw new PinError('SIM PIN must be 4 to 8 digits', state)
-      await this.run(`AT+CPIN="${pin}"`)
+      // Every wrong entry costs one of the SIM's three tries, whoever reopens the modem.
+      if (this.rejectedPins.has(pin))
+        throw new PinError(`SIM PIN rejected earlier: ${NOT_AGAIN}`, state, true)
+      try {
+        await this.run(`AT+CPIN="${pin}"`)
+      } catch (err) {
+        if (!isErrorNamed(err, 'INCORRECT_PASSWORD')) throw err
+        this.rejectedPins.add(pin)
+        throw new PinError(`SIM PIN rejected by the SIM (incorrect password): ${NOT_AGAIN}`, state, true)
+      }
       state = await cpin()
       if (state === 'READY') return
     }

@@ -39,6 +39,17 @@ async function poolOf(
   return { queue, pool, sims: simulated }
 }
 
+/** Fails the test instead of waiting out vitest's timeout when the pool holds a job for good. */
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
 const job = (id: string, priority: number = Priority.notification, text = `message ${id}`): SmsJob => ({
   id,
   priority,
@@ -149,6 +160,77 @@ describe('ModemPool', () => {
     queue.enqueue(job('unlucky'))
     await queue.settled(2)
     expect(queue.failed[1]).toMatchObject({ retryable: true, job: { id: 'unlucky' } })
+  })
+
+  it('hands a failed job back as retryable when the only untried modem is not registered (dispatch would never use it)', async () => {
+    const { queue, pool, sims } = await poolOf([{}, {}])
+    sims[0].sim.setRegistration(2) // searching: the modem opens and is ready, but has no network
+    await pool.start()
+    sims[1].sim.fault({ kind: 'cms', code: 500 })
+    queue.enqueue(job('stranded'))
+    await within(3000, 'the job back from the pool', queue.settled(1))
+    expect(queue.failed).toMatchObject([{ retryable: true, job: { id: 'stranded' } }])
+    expect(sims[0].sim.sent).toEqual([])
+  })
+
+  it('fails a job waiting for another modem as soon as that modem can no longer take it', async () => {
+    const { queue, pool, sims } = await poolOf([{}, {}], { ratePerMinuteOf: { m0: 1 } })
+    sims[1].sim.setSignal(5) // m0 is preferred
+    await pool.start()
+    queue.enqueue(job('first'))
+    await within(3000, 'the first job', queue.settled(1))
+    expect(queue.sent[0].modemId).toBe('m0') // m0 now waits a minute before its next message
+    sims[1].sim.fault({ kind: 'cms', code: 500 })
+    const failover = new Promise((resolve) => pool.once('failover', resolve))
+    queue.enqueue(job('waiting'))
+    await within(3000, 'the failover', failover) // held for m0
+    sims[0].sim.setRegistration(3) // registration denied: m0 can no longer take it
+    await within(3000, 'the held job back from the pool', queue.settled(2))
+    expect(queue.failed).toMatchObject([{ retryable: true, job: { id: 'waiting' } }])
+  })
+
+  it('enters a PIN the SIM rejected once only, however often the modem is reopened; a new PIN brings it up', async () => {
+    const s = await simulatedModemOnPty({ reportDelayMs: -1, pin: '2468' })
+    sims.push(s)
+    const entered: string[] = []
+    s.sim.on('command', (line) => line.startsWith('AT+CPIN=') && entered.push(line))
+    let pin = '9731'
+    const modem = new GsmModem({
+      id: 'locked',
+      url: s.url,
+      pin: () => pin,
+      commandTimeoutMs: 1000,
+      pollIntervalMs: 0,
+    })
+    modem.on('warning', () => undefined)
+    const pool = new ModemPool({ source: new InMemoryJobQueue(), modems: [modem], deadRetryMs: 100 })
+    pools.push(pool)
+    const errors: string[] = []
+    pool.on('modem-error', (_id, err) => errors.push(err.message))
+    await pool.start()
+    // Five opens, four of them retries after deadRetryMs: a SIM allows three tries before it wants its PUK.
+    await within(
+      5000,
+      'five opens',
+      (async () => {
+        while (errors.length < 5) await sleep(20)
+      })(),
+    )
+    expect(entered).toHaveLength(1)
+    expect(s.sim.snapshot().sim).toBe('SIM PIN')
+    expect(pool.health()[0].state).toBe('dead')
+    expect(errors.at(-1)).toMatch(/PIN .*rejected/)
+    expect(errors.join('\n')).not.toContain('9731')
+    pin = '2468' // the operator configures the right PIN
+    await within(
+      5000,
+      'the modem up',
+      (async () => {
+        while (pool.health()[0].state !== 'ready') await sleep(20)
+      })(),
+    )
+    expect(entered).toHaveLength(2)
+    expect(s.sim.snapshot().sim).toBe('READY')
   })
 
   it('recovers a modem that stops answering while idle, before any message waits on it', async () => {

@@ -257,14 +257,24 @@ export class ModemPool extends EventEmitter<PoolEvents> {
     }
   }
 
-  /** A job whose untried modems are all dead goes back to the source rather than waiting here forever. */
+  /**
+   * Whether an untried modem can take a job that failed elsewhere: one that dispatch uses (ready and
+   * registered), busy or rate-limited for the moment. A modem without network (searching, registration
+   * denied), recovering or dead may not become usable soon, or ever: a job left waiting for it would hold its
+   * sender (the outbox's row stays "sending" and keeps a place the outbox counts in flight), so it goes back.
+   */
+  private couldTake(slot: Slot, tried: Set<string>): boolean {
+    return !tried.has(slot.modem.id) && slot.state === 'ready' && slot.modem.registered
+  }
+
+  /**
+   * A job no untried modem can take any more (dead, recovering, lost its network) goes back to the source as
+   * retryable, rather than waiting here: the source retries it later, on whichever modem can send then.
+   */
   private async failHopelessRetries(): Promise<void> {
     for (let i = this.retries.length - 1; i >= 0; i--) {
       const entry = this.retries[i]
-      const hope = this.slots.some(
-        (s) => !entry.tried.has(s.modem.id) && s.state !== 'dead' && s.state !== 'stopped',
-      )
-      if (hope) continue
+      if (this.slots.some((s) => this.couldTake(s, entry.tried))) continue
       this.retries.splice(i, 1)
       await this.options.source.onFailed(entry.job, entry.lastError, true)
       this.emit('failed', entry.job, entry.lastError, true)
@@ -297,9 +307,7 @@ export class ModemPool extends EventEmitter<PoolEvents> {
       const maybeSent = (err as { maybeSent?: boolean }).maybeSent === true
       slot.failed++
       this.emit('modem-error', slot.modem.id, err)
-      const others = this.slots.some(
-        (s) => !tried.has(s.modem.id) && s.state !== 'dead' && s.state !== 'stopped',
-      )
+      const others = this.slots.some((s) => this.couldTake(s, tried))
       if (retryable && !maybeSent && tried.size < this.maxAttempts && others && this.running) {
         this.retries.unshift({ job, tried, lastError: err })
         this.emit('failover', job, slot.modem.id, err)
@@ -364,5 +372,7 @@ export class ModemPool extends EventEmitter<PoolEvents> {
   private setState(slot: Slot, state: SlotState): void {
     slot.state = state
     this.emit('modem-state', this.healthOf(slot))
+    // A job waiting for this modem may now have none left to wait for (see failHopelessRetries).
+    this.wake()
   }
 }

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { GsmModem } from '../../hardware/gsm/modem'
+import type { Validity } from '../../hardware/gsm/pdu'
 import { ModemPool, type ModemHealth, type PoolOptions } from '../../hardware/gsm/pool'
 import type { JobSource, SmsJob } from '../../hardware/gsm/queue'
 import {
@@ -100,7 +101,12 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
         job: {
           id: String(message.id),
           priority: message.priority,
-          sms: { to: message.to, text: message.text, statusReport: true },
+          sms: {
+            to: message.to,
+            text: message.text,
+            statusReport: true,
+            validity: validityUntil(message.expiresAt),
+          },
         },
         resolve,
         reject,
@@ -179,6 +185,20 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
     this.healthy = healthy
     this.emit('capacity', healthy)
   }
+}
+
+/** TP-VP's first step: nothing shorter is asked for. */
+const MIN_VALIDITY_SECONDS = 300
+
+/**
+ * A message with an expiry (a one-time code) asks the network to drop it once the code is no longer valid,
+ * rather than deliver it days later to a phone that was off (the codec's default is 63 weeks). Relative, so
+ * the SMSC's clock does not matter; the codec rounds it up to TP-VP's steps, so it never ends before the code.
+ * Counted from now, not from when a modem takes the job: the few seconds in the pool's queue only lengthen it.
+ */
+function validityUntil(expiresAt: number | undefined): Validity | undefined {
+  if (expiresAt === undefined) return undefined
+  return { relativeSeconds: Math.max(MIN_VALIDITY_SECONDS, Math.ceil((expiresAt - Date.now()) / 1000)) }
 }
 
 /**

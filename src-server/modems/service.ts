@@ -8,6 +8,7 @@ import { GsmModem, type ModemOptions } from '../../hardware/gsm/modem'
 import type { PoolOptions } from '../../hardware/gsm/pool'
 import { probeModem, type ProbeResult } from '../../hardware/gsm/probe'
 import { PROFILES } from '../../hardware/gsm/profiles'
+import { RejectedPins } from '../../hardware/gsm/rejected-pins'
 import { openTransport } from '../../hardware/serial/transport'
 import type { AuditLog } from '../audit/audit-log'
 import type { Logger } from '../log'
@@ -43,7 +44,7 @@ export interface ModemView extends Omit<ModemConfig, 'createdAt' | 'updatedAt'> 
 
 export interface ModemServiceOptions {
   /** Driver timings (tests and benches shorten them). */
-  driver?: Partial<Omit<ModemOptions, 'id' | 'url' | 'profile' | 'pin' | 'open'>>
+  driver?: Partial<Omit<ModemOptions, 'id' | 'url' | 'profile' | 'pin' | 'rejectedPins' | 'open'>>
   pool?: Omit<PoolOptions, 'source' | 'modems' | 'ratePerMinuteOf'>
 }
 
@@ -58,6 +59,11 @@ export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayC
   private gateway: ModemPoolGateway | undefined
   private readonly live = new Map<string, GsmModem>()
   private readonly errors = new Map<string, { at: number; message: string }[]>()
+  /**
+   * The PINs each modem's SIM refused, by modem id: kept here because the drivers are rebuilt on every
+   * configuration change, and each rebuild would otherwise spend another of the SIM's three tries.
+   */
+  private readonly rejectedPins = new Map<number, RejectedPins>()
   private work: Promise<void> = Promise.resolve()
   private started = false
 
@@ -132,6 +138,8 @@ export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayC
   update(id: number, change: ModemChange, actor: string): ModemConfig {
     const before = this.require(id)
     const modem = this.repo.update(id, change)!
+    // A PIN the operator sets (even one refused before: they may have reset the SIM's tries) is entered once.
+    if (change.pin !== undefined) this.rejectedPins.get(id)?.clear()
     const { pin, ...visible } = change
     this.audit.record({
       actor,
@@ -148,6 +156,7 @@ export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayC
     this.repo.remove(id)
     this.audit.record({ actor, action: 'modem.remove', target: modem.name, details: auditable(modem) })
     this.errors.delete(modem.name)
+    this.rejectedPins.delete(id)
     void this.reload()
   }
 
@@ -261,6 +270,7 @@ export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayC
       url: config.port,
       profile: PROFILES[config.profile] ? config.profile : 'generic',
       pin: () => this.repo.pin(config.id),
+      rejectedPins: this.rejectedPinsOf(config.id),
       open: (url) => openTransport(url, { baudRate: config.baud }),
       // An incoming SMS leaves the SIM only once the inbox row the gateway wrote is on disk.
       beforeDelete: () => this.sms.durable(),
@@ -268,6 +278,12 @@ export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayC
     modem.on('warning', (err) => this.noteError(config.name, err))
     modem.on('status', () => this.emit('changed'))
     return modem
+  }
+
+  private rejectedPinsOf(id: number): RejectedPins {
+    let pins = this.rejectedPins.get(id)
+    if (!pins) this.rejectedPins.set(id, (pins = new RejectedPins()))
+    return pins
   }
 
   private noteError(modem: string, err: Error): void {

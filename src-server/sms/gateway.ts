@@ -8,6 +8,8 @@ export interface OutgoingSms {
   to: string
   text: string
   priority: number
+  /** When the text is no longer worth delivering (its code's expiry); a gateway that can tells the network. */
+  expiresAt?: number
 }
 
 export interface SendResult {

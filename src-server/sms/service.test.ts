@@ -38,9 +38,9 @@ afterEach(async () => {
   services = []
 })
 
-function setup(db: Db = openDatabase(':memory:'), master = randomBytes(32)) {
+function setup(db: Db = openDatabase(':memory:'), master = randomBytes(32), log = createLogger('silent')) {
   migrate(db)
-  const sms = new SmsService(db, new Vault(new Keyring(db, master), db), createLogger('silent'))
+  const sms = new SmsService(db, new Vault(new Keyring(db, master), db), log)
   services.push(sms)
   return { db, sms, master }
 }
@@ -273,6 +273,39 @@ describe('SMS outbox', () => {
       possible_duplicate: 1,
       attempts: 2,
     })
+  })
+
+  it('after a second crash caught its flagged resend mid-send, fails the message instead of sending it a third time', async () => {
+    const { db, sms, master } = setup()
+    const twice = sms.enqueue({ to: '+447700900004', text: 'hi', kind: 'test', idempotencyKey: 'd2' }).id
+    const once = sms.enqueue({ to: '+447700900004', text: 'hello', kind: 'test', idempotencyKey: 'd1' }).id
+    // As killed processes leave them: `twice` was resent flagged after a first crash, and a second crash came
+    // while that resend was in flight; `once` was caught by a crash for the first time.
+    db.prepare(
+      `UPDATE sms_outbox SET status = 'sending', attempts = 2, possible_duplicate = 1 WHERE id = ?`,
+    ).run(twice)
+    db.prepare(`UPDATE sms_outbox SET status = 'sending', attempts = 1 WHERE id = ?`).run(once)
+    const log = createLogger('silent')
+    const warn = vi.spyOn(log, 'warn')
+    const again = setup(db, master, log).sms
+    const gw = new ScriptedGateway(async () => ({ messageRef: '1' }))
+    again.useGateway(gw)
+    const sent = settle(again, 'sent')
+    again.start()
+    await sent
+    expect(gw.sent.map((m) => m.id)).toEqual([once])
+    const rows = again.outbox({ limit: 10 })
+    expect(rows.find((r) => r.id === twice)).toMatchObject({
+      status: 'failed',
+      possible_duplicate: 1,
+      attempts: 2,
+      last_error: expect.stringMatching(/^not sent again: two attempts may both have gone out/),
+    })
+    expect(rows.find((r) => r.id === once)).toMatchObject({ status: 'sent', possible_duplicate: 1 })
+    expect(warn).toHaveBeenCalledWith(
+      expect.objectContaining({ sms: [twice] }),
+      expect.stringMatching(/not sent again/),
+    )
   })
 
   it('fails a code SMS that expired in the queue (a modem outage) instead of sending it late', async () => {

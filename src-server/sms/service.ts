@@ -87,6 +87,10 @@ export const QUEUE_SQL = {
     WHERE id IN (${dueIds(limit)})
     RETURNING id, text_sealed, text_display, priority`,
   nextDue: `SELECT min(next_attempt_at) FROM sms_outbox INDEXED BY sms_outbox_queued_due WHERE status = 'queued'`,
+  // Run before `interrupted`: a row already flagged (an earlier attempt may have gone out) and caught in
+  // "sending" again may have gone out twice, so it is not sent a third time.
+  interruptedTwice: `UPDATE sms_outbox INDEXED BY sms_outbox_sending SET status = 'failed', last_error = ?
+    WHERE status = 'sending' AND possible_duplicate = 1 RETURNING id`,
   interrupted: `UPDATE sms_outbox INDEXED BY sms_outbox_sending SET status = 'queued', possible_duplicate = 1, next_attempt_at = ?
     WHERE status = 'sending'`,
   // A report names one TP-MR: a single-part message's own (the index finds it), or one part's of a message
@@ -105,6 +109,7 @@ export const QUEUE_SQL = {
 const MAX_ATTEMPTS = 5
 const UNREADABLE = 'the stored text cannot be decrypted'
 const EXPIRED = 'expired before it could be sent (its code was no longer valid)'
+const TWICE = 'not sent again: two attempts may both have gone out'
 /** A delivery report that finds no sent message is looked up again this many times, this far apart. */
 const REPORT_TRIES = 4
 const REPORT_RETRY_MS = 250
@@ -147,7 +152,8 @@ const MIN_SIGNIFICANT_DIGITS = 8
 /**
  * The persistent SMS outbox and inbox. Every message is written before anything is sent, moves
  * queued → sending → sent → delivered | failed, and survives restarts: a message caught in `sending` by a
- * crash is sent again once and flagged as a possible duplicate (the modem may have sent it already).
+ * crash is sent again once and flagged as a possible duplicate (the modem may have sent it already); one caught
+ * so again, flagged already, is failed rather than sent a third time.
  */
 export class SmsService extends EventEmitter {
   static readonly SEALED_TEXT = SEALED_TEXT
@@ -256,6 +262,16 @@ export class SmsService extends EventEmitter {
 
   start(): void {
     if (this.running) return
+    // At most one duplicate holds across crashes too: a flagged message caught mid-send again is failed.
+    const twice = this.sql(QUEUE_SQL.interruptedTwice)
+      .pluck()
+      .all(`${TWICE} (interrupted by a restart while sending)`) as number[]
+    if (twice.length)
+      this.log.warn(
+        { sms: twice },
+        'SMS caught mid-send by a restart a second time not sent again (two attempts may both have gone out)',
+      )
+    for (const id of twice) this.emit('outbox', { id, status: 'failed' })
     // A crash between "sending" and "sent" may or may not have sent it: send again once, flagged.
     const interrupted = this.sql(QUEUE_SQL.interrupted).run(Date.now())
     if (interrupted.changes)
@@ -394,7 +410,13 @@ export class SmsService extends EventEmitter {
       return this.failUnsent(row.id, EXPIRED, 'warn')
     try {
       if (notOnDisk) throw notOnDisk
-      const result = await gateway.send({ id: row.id, to: row.to_number, text, priority: row.priority })
+      const result = await gateway.send({
+        id: row.id,
+        to: row.to_number,
+        text,
+        priority: row.priority,
+        expiresAt: row.expires_at ?? undefined,
+      })
       const now = Date.now()
       await this.commits.run(() =>
         this.sql(
@@ -422,10 +444,7 @@ export class SmsService extends EventEmitter {
              possible_duplicate = possible_duplicate OR ? WHERE id = ?`,
         ).run(
           final ? 'failed' : 'queued',
-          (twice ? `not sent again: two attempts may both have gone out (${e.message})` : e.message).slice(
-            0,
-            300,
-          ),
+          (twice ? `${TWICE} (${e.message})` : e.message).slice(0, 300),
           Date.now() + backoff,
           e.maybeSent ? 1 : 0,
           row.id,

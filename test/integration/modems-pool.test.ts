@@ -3,6 +3,7 @@
  * to the modem gateway, then driven through the real outbox (SmsService) and ModemPoolGateway.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { decodePdu, MAX_RELATIVE_VALIDITY_SECONDS } from '../../hardware/gsm/pdu'
 import { simulatedModemOnPty, type SimulatedModem } from '../../hardware/gsm/testing/sim-pty'
 import type { SimulatorOptions } from '../../hardware/sim/modem/simulator'
 import { secret } from '../../src-server/sms/redact'
@@ -42,6 +43,7 @@ interface ModemInfo {
   state: string
   sent: number
   hasPin: boolean
+  registration?: string
 }
 
 async function modemsReady(count: number): Promise<ModemInfo[]> {
@@ -123,6 +125,68 @@ describe('the modem pool behind the outbox', () => {
     expect(rows.filter((r) => r.modem === 'gsm1').length).toBeGreaterThan(total / 2)
     // The one-time codes never reached the log.
     for (let i = 0; i < total; i++) expect(srv.logText()).not.toContain(String(100000 + i))
+  })
+
+  it('a message failing on the only modem with network goes back to the queue, not held for one without', async () => {
+    const [searching, working] = await withModems([{}, {}])
+    searching.sim.setRegistration(2) // gsm0 loses the network: ready, but no message can leave through it
+    await until('gsm0 without network', async () => {
+      const body = (await (await srv.api('/api/modems', { token })).json()) as { modems: ModemInfo[] }
+      return body.modems.find((m) => m.name === 'gsm0')?.registration === 'searching' || undefined
+    })
+    working.sim.fault({ kind: 'cms', code: 500 }) // one retryable failure on gsm1
+    for (const i of [0, 1])
+      srv.services.sms.enqueue({
+        to: '+491234567890',
+        text: `held ${i}`,
+        kind: 'test',
+        idempotencyKey: `held-${i}`,
+        priority: 1,
+      })
+    // The failed one comes back to the outbox (never left in "sending"), which retries it after its back-off.
+    const rows = await until(
+      'both messages sent',
+      () => {
+        const r = outbox()
+        return r.every((x) => x.status === 'sent') ? r : undefined
+      },
+      10_000,
+    )
+    expect(rows.map((r) => r.modem)).toEqual(['gsm1', 'gsm1'])
+    expect(searching.sim.sent).toEqual([])
+    expect(working.sim.sent.map((s) => s.text).sort()).toEqual(['held 0', 'held 1'])
+  })
+
+  it('gives a code SMS a validity period covering the time its code has left, at least five minutes', async () => {
+    const [modem] = await withModems([{}])
+    const now = Date.now()
+    const expiries: Record<string, number | undefined> = {
+      'two hours': now + 2 * 3600_000,
+      'one minute': now + 60_000,
+      'no expiry': undefined,
+    }
+    for (const [text, expiresAt] of Object.entries(expiries))
+      srv.services.sms.enqueue({
+        to: '+491234567890',
+        text,
+        kind: 'test',
+        idempotencyKey: `validity-${text}`,
+        priority: 0,
+        expiresAt,
+      })
+    await until('every message sent', () => outbox().every((x) => x.status === 'sent') || undefined)
+    const validity = Object.fromEntries(
+      modem.sim.sent.map((s) => {
+        const pdu = decodePdu(s.pdu, { hasSmsc: true })
+        return [s.text, pdu.type === 'submit' ? pdu.validity : undefined]
+      }),
+    )
+    expect(validity).toEqual({
+      // TP-VP rounds up (5-minute steps up to 12 hours); nothing shorter than 5 minutes.
+      'two hours': { relativeSeconds: 2 * 3600 },
+      'one minute': { relativeSeconds: 300 },
+      'no expiry': { relativeSeconds: MAX_RELATIVE_VALIDITY_SECONDS },
+    })
   })
 
   it('sends codes before notifications queued earlier', async () => {

@@ -1,0 +1,86 @@
+/**
+ * A wrong SIM PIN in a modem's configuration: entered once, then never again (a SIM allows three tries before
+ * it wants its PUK), whatever reopens the modem, until an operator changes the PIN.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { simulatedModemOnPty, type SimulatedModem } from '../../hardware/gsm/testing/sim-pty'
+import { ADMIN, startTestServer, type TestServer } from '../helpers/server'
+
+const SIM_PIN = '2468'
+const WRONG_PIN = '9731'
+
+let srv: TestServer
+let token: string
+let sim: SimulatedModem
+
+beforeEach(async () => {
+  srv = await startTestServer()
+  token = await srv.login(ADMIN.username, ADMIN.password)
+  sim = await simulatedModemOnPty({ pin: SIM_PIN, reportDelayMs: -1 })
+})
+afterEach(async () => {
+  await srv.stop()
+  await sim.close()
+})
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+interface ModemInfo {
+  id: number
+  state: string
+  lastErrors: { message: string }[]
+}
+
+async function modem(): Promise<ModemInfo> {
+  const body = (await (await srv.api('/api/modems', { token })).json()) as { modems: ModemInfo[] }
+  return body.modems[0]
+}
+
+describe('a SIM PIN the SIM rejects', () => {
+  it('is entered once; reloading the pool does not enter it again; a new PIN brings the modem up', async () => {
+    const entered: string[] = []
+    let opens = 0
+    sim.sim.on('command', (line) => {
+      if (line.startsWith('AT+CPIN=')) entered.push(line)
+      if (line === 'AT+CPIN?') opens++
+    })
+    const added = await srv.api('/api/modems', {
+      method: 'POST',
+      token,
+      json: { name: 'gsm0', port: sim.url, profile: 'generic', pin: WRONG_PIN },
+    })
+    expect(added.status).toBe(201)
+    const { id } = (await added.json()) as { id: number }
+    await srv.api('/api/sms/gateway', { method: 'PUT', token, json: { gateway: 'modems' } })
+    const dead = await until('the modem out of service', async () => {
+      const m = await modem()
+      return m.state === 'dead' ? m : undefined
+    })
+    expect(dead.lastErrors[0].message).toMatch(/PIN .*rejected/)
+    expect(entered).toHaveLength(1)
+
+    // Any other change rebuilds the pool and reopens the modem: the rejected PIN is not entered again.
+    const before = opens
+    await srv.api(`/api/modems/${id}`, { method: 'PATCH', token, json: { ratePerMinute: 20 } })
+    await until('the modem reopened', async () =>
+      opens > before && (await modem()).state === 'dead' ? true : undefined,
+    )
+    expect(entered).toHaveLength(1)
+    expect(sim.sim.snapshot().sim).toBe('SIM PIN')
+
+    await srv.api(`/api/modems/${id}`, { method: 'PATCH', token, json: { pin: SIM_PIN } })
+    await until('the modem ready', async () => ((await modem()).state === 'ready' ? true : undefined))
+    expect(entered).toHaveLength(2)
+    expect(sim.sim.snapshot().sim).toBe('READY')
+    expect(srv.logText()).not.toContain(WRONG_PIN)
+    expect(srv.logText()).not.toContain(SIM_PIN)
+  })
+})
