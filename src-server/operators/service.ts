@@ -286,18 +286,13 @@ export class OperatorService {
     client: { ip?: string },
     now: number,
   ): Promise<OperatorRow> {
-    const row = this.byName.get(input.username) as OperatorRow | undefined
-    if (row && row.locked_until > now) {
-      this.audit.record({
-        actor: `operator:${row.username}`,
-        action: 'operator.login.locked',
-        details: { ip: client.ip },
-      })
-      throw new HttpProblem(423, 'Account locked', 'Too many failed sign-ins; try again later', {
-        retryAfter: Math.ceil((row.locked_until - now) / 1000),
-      })
-    }
-    const passwordOk = await verifyPassword(input.password, row?.password_hash ?? DUMMY_HASH)
+    const before = this.byName.get(input.username) as OperatorRow | undefined
+    if (before) this.refuseIfLocked(before, client.ip, now)
+    const passwordOk = await verifyPassword(input.password, before?.password_hash ?? DUMMY_HASH)
+    // Sign-ins of one account overlap while scrypt runs: the row is read again, so failures and codes other
+    // attempts recorded meanwhile count (a burst of guesses must lock the account, a code be used once).
+    const row = before && (this.byId.get(before.id) as OperatorRow | undefined)
+    if (row) this.refuseIfLocked(row, client.ip, now)
     if (!row || !passwordOk || row.status !== 'active') {
       if (row) this.recordFailure(row, now, client.ip, 'password')
       else
@@ -336,6 +331,15 @@ export class OperatorService {
     return row
   }
 
+  private refuseIfLocked(row: OperatorRow, ip: string | undefined, now: number): void {
+    if (row.locked_until <= now) return
+    this.audit.record({ actor: `operator:${row.username}`, action: 'operator.login.locked', details: { ip } })
+    throw new HttpProblem(423, 'Account locked', 'Too many failed sign-ins; try again later', {
+      retryAfter: Math.ceil((row.locked_until - now) / 1000),
+    })
+  }
+
+  /** `row` as read after the password check (its failure count is the current one). */
   private recordFailure(row: OperatorRow, now: number, ip: string | undefined, reason: string): void {
     const failures = row.failed_logins + 1
     const extra = failures - FREE_FAILURES

@@ -149,6 +149,34 @@ describe('console API basics', () => {
     expect(actions).toContain('operator.login.locked')
   })
 
+  it('a burst of wrong passwords sent at once locks the account like the same guesses one by one', async () => {
+    await srv.api('/api/operators', {
+      method: 'POST',
+      token: adminToken,
+      json: { username: 'burst', displayName: 'Burst', role: 'agent', password: 'maple-harbour-2290' },
+    })
+    // All in flight together: each waits on scrypt before its failure is counted.
+    const guesses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        srv.api('/api/session', {
+          method: 'POST',
+          json: { username: 'burst', password: `burst-${i}-wrong` },
+        }),
+      ),
+    )
+    expect(guesses.every((r) => r.status === 401 || r.status === 423)).toBe(true)
+    const failures = srv.services.db
+      .prepare(`SELECT failed_logins FROM operators WHERE username = 'burst'`)
+      .pluck()
+      .get() as number
+    expect(failures).toBeGreaterThanOrEqual(5)
+    const right = await srv.api('/api/session', {
+      method: 'POST',
+      json: { username: 'burst', password: 'maple-harbour-2290' },
+    })
+    expect(right.status).toBe(423)
+  })
+
   it('enrols TOTP and then requires it at sign-in', async () => {
     await srv.api('/api/operators', {
       method: 'POST',
