@@ -14,7 +14,7 @@ import { ModemRepository } from './modems/repository'
 import { ModemService } from './modems/service'
 import { DongleService } from './dongles/service'
 import { VirtualPhoneGateway } from './sms/virtual-phone'
-import { migrate, openDatabase, type Db } from './store/db'
+import { databasePath, migrate, openDatabase, type Db } from './store/db'
 import { KeyStore } from './keys/store'
 import { CeremonyService } from './keys/ceremonies'
 import { InitialKeyAllocator } from './peds/allocator'
@@ -70,10 +70,6 @@ export interface Services {
   mobile: MobileService
   version: string
   close(): Promise<void>
-}
-
-export function databasePath(dataDir: string): string {
-  return join(dataDir, 'ims.db')
 }
 
 /** Opens the database (applying migrations) and builds the shared services over it. */

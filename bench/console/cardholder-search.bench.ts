@@ -15,7 +15,7 @@ import { Vault } from '../../src-server/crypto/vault'
 import { IssuerRepository } from '../../src-server/issuers/repository'
 import { createLogger } from '../../src-server/log'
 import { startServer } from '../../src-server/server'
-import { databasePath } from '../../src-server/services'
+import { databasePath } from '../../src-server/store/db'
 import { migrate, openDatabase } from '../../src-server/store/db'
 import { luhnComplete } from './cards'
 

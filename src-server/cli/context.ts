@@ -3,7 +3,8 @@ import { loadConfig } from '../config'
 import { runKnownAnswerTests } from '../crypto/kat'
 import { masterKeyPath, obtainMasterKey, sealedMasterKeyPath } from '../crypto/master-key'
 import { createLogger } from '../log'
-import { createServices, databasePath, type Services } from '../services'
+import { createServices, type Services } from '../services'
+import { databasePath } from '../store/db'
 import { VERSION } from '../version'
 
 /**

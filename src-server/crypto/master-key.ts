@@ -1,6 +1,17 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
+import { databasePath } from '../store/db'
 
 /**
  * The master key (32 bytes) sits at the top of the key hierarchy and only ever wraps data keys.
@@ -48,7 +59,11 @@ export function readMasterKeyFile(dataDir: string): Buffer {
   return decodeMasterKey(readFileSync(file, 'utf8'), file)
 }
 
-/** Creates a new master key file (0600) and refuses to overwrite an existing one. */
+/**
+ * Creates a new master key file (0600), durably, and refuses to overwrite an existing one or to start a
+ * folder whose database is already there: that database's data keys are wrapped under its own master key,
+ * which a new one cannot open (a folder restored without its key file).
+ */
 export function createMasterKeyFile(dataDir: string): Buffer {
   const file = masterKeyPath(dataDir)
   if (existsSync(file)) throw new MasterKeyError(`${file} already exists; refusing to replace a master key`)
@@ -57,11 +72,35 @@ export function createMasterKeyFile(dataDir: string): Buffer {
       `${dataDir} already has a master key in the desktop keychain; refusing to make another`,
     )
   }
+  if (existsSync(databasePath(dataDir))) {
+    throw new MasterKeyError(
+      `${dataDir} has a database but no master key (${file}): restore the key file from your key backup, or set IMS_MASTER_KEY; a new key could not read what the database holds`,
+    )
+  }
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
   const key = randomBytes(32)
-  writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' })
+  const fd = openSync(file, 'wx', 0o600)
+  try {
+    writeSync(fd, key.toString('base64') + '\n')
+    // On disk before anything is encrypted under it: a power cut must not leave a database without its key.
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
   chmodSync(file, 0o600)
+  syncDirectory(dirname(file))
   return key
+}
+
+/** Makes a new directory entry durable (Linux, macOS); Windows cannot open a directory and needs nothing. */
+function syncDirectory(dir: string): void {
+  if (process.platform === 'win32') return
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Buffer {

@@ -1,9 +1,14 @@
 import Database from 'better-sqlite3'
 import { chmodSync, existsSync, mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { MIGRATIONS, type Migration } from './migrations'
 
 export type Db = Database.Database
+
+/** The suite's database in a data folder. */
+export function databasePath(dataDir: string): string {
+  return join(dataDir, 'ims.db')
+}
 
 /**
  * Opens the suite's database with the pragmas the whole server relies on.

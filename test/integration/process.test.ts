@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -29,6 +29,27 @@ describe('the server as a process', () => {
     } finally {
       first.proc.kill('SIGTERM')
       await first.exited
+    }
+  })
+
+  it('refuses to start a folder restored without its key file, and makes no new key', async () => {
+    const restored = mkdtempSync(join(tmpdir(), 'ims-restored-'))
+    try {
+      copyFileSync(join(dataDir, 'ims.db'), join(restored, 'ims.db'))
+      const started = await spawnServer({ IMS_DATA_DIR: restored }).catch(
+        (err: Error & { code?: number; output?: string }) => err,
+      )
+      if (!(started instanceof Error)) {
+        started.proc.kill('SIGKILL') // it must not have started; never leave it running
+        await started.exited
+      }
+      expect(started).toBeInstanceOf(Error)
+      expect((started as { output?: string }).output).toMatch(
+        /has a database but no master key .*restore the key file from your key backup/,
+      )
+      expect(existsSync(join(restored, 'keys', 'master.key'))).toBe(false)
+    } finally {
+      rmSync(restored, { recursive: true, force: true })
     }
   })
 
