@@ -177,9 +177,11 @@ export class FraudService {
     const alert = this.alertByRef.get(sms.from, parsed.reference) as AlertRow | undefined
     if (!alert) return undefined
     const window = this.settings.get(alert.issuer_id).replyWindowDays * 86_400_000
-    if (sms.receivedAt - alert.created_at > window) return { outcome: 'expired', ref: parsed.reference }
+    // The inbox row names the authentication the reply is about, as every handler's does (its alert keeps the
+    // short reference): the transaction's detail then shows the reply.
+    if (sms.receivedAt - alert.created_at > window) return { outcome: 'expired', ref: alert.acs_trans_id }
     this.report(alert, sms.id, sms.receivedAt)
-    return { outcome: 'matched', ref: parsed.reference }
+    return { outcome: 'matched', ref: alert.acs_trans_id }
   }
 
   /**

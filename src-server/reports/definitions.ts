@@ -205,12 +205,12 @@ const fraud: ReportDefinition = {
     { key: 'merchant', label: 'Merchant' },
   ],
   tables: ['sms_inbox', 'fraud_alerts'],
-  // The inbox keeps the reference the cardholder named; its alert (by number and reference) names the
-  // authentication, with the masked card and the merchant the alert told them about.
+  // The inbox row names the authentication; its alert has the reference the cardholder named, the masked
+  // card and the merchant the alert told them about.
   sql: (range, q) => ({
-    sql: `SELECT i.received_at AS receivedAt, i.from_number AS "from", i.text, i.outcome, i.ref,
-                 a.acs_trans_id AS acsTransID, a.pan_masked AS card, a.merchant_name AS merchant
-          FROM sms_inbox i LEFT JOIN fraud_alerts a ON a.mobile = i.from_number AND a.ref = i.ref
+    sql: `SELECT i.received_at AS receivedAt, i.from_number AS "from", i.text, i.outcome, a.ref,
+                 i.ref AS acsTransID, a.pan_masked AS card, a.merchant_name AS merchant
+          FROM sms_inbox i LEFT JOIN fraud_alerts a ON a.acs_trans_id = i.ref
           WHERE i.handled_by = 'fraud' AND i.received_at >= @from AND i.received_at < @to
             AND (@number IS NULL OR i.from_number = @number)
           ORDER BY i.id`,

@@ -41,6 +41,9 @@ test.describe('rules', () => {
     await page.getByRole('button', { name: 'Test' }).click()
     await expect(page.getByRole('status').filter({ hasText: 'by rule default' })).toContainText('C ·')
     await page.getByLabel('Card status').selectOption('stolen')
+    // As the ACS does: a stolen card is refused before any rule of the set.
+    await page.getByRole('button', { name: 'Test' }).click()
+    await expect(page.getByRole('status').filter({ hasText: 'by rule card-status' })).toContainText('R ·')
 
     const newest = versions.locator('tbody tr').first()
     await newest.getByRole('button', { name: /^Activate/ }).click()
@@ -53,5 +56,26 @@ test.describe('rules', () => {
     await editor.fill('{ not json')
     await page.getByRole('button', { name: 'Check' }).click()
     await expect(page.getByRole('alert')).toContainText('The rule set is not valid JSON.')
+  })
+
+  test('a rule set whose versions cannot be loaded says so in words', async ({ consolePage, page }) => {
+    await ensureDemo(page.request, await apiToken(page.request))
+    await page.route('**/versions', (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({
+          type: 'about:blank',
+          title: 'Service unavailable',
+          status: 503,
+          detail: 'try again',
+        }),
+      }),
+    )
+    await consolePage.open('/rules')
+    await consolePage.signIn(E2E_ADMIN.username, E2E_ADMIN.password)
+    // One row per version: the earlier test left several of the demo set.
+    await page.getByRole('button', { name: 'demo', exact: true }).first().click()
+    await expect(page.getByRole('alert')).toContainText('try again')
   })
 })

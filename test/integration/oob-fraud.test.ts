@@ -63,6 +63,9 @@ const alertRef = async (mobile = card.mobile) => {
   const text = (await lab.smsTexts(mobile)).at(-1) ?? ''
   return /FRAUD ([A-Z0-9]{2,16})/.exec(text)?.[1]
 }
+/** The acsTransID an alert reference was sent for (what the inbox row of a reply to it names). */
+const authenticationOf = (ref: string) =>
+  lab.srv.services.db.prepare('SELECT acs_trans_id FROM fraud_alerts WHERE ref = ?').pluck().get(ref) as string
 const setPolicy = (policy: Record<string, unknown>) =>
   api(`/api/fraud/settings/${issuerId}`, { method: 'PUT', json: { webhookUrl: hook.url, ...policy } })
 
@@ -150,7 +153,7 @@ describe('FRAUD reply', () => {
     expect(cardStatus()).toBe('active')
 
     const r = await reply(lab, card.mobile, `  fRaUd\u00a0  ${ref.toLowerCase()} `)
-    expect(r).toMatchObject({ outcome: 'matched', ref })
+    expect(r).toMatchObject({ outcome: 'matched', ref: authenticationOf(ref) })
     // In effect as soon as the SMS was taken in (no cache, no delay).
     expect(cardStatus()).toBe('suspended')
     const next = await lab.purchase({ pan: card.pan, amount: 500, flow: 'challenge' })
@@ -261,7 +264,10 @@ describe('FRAUD reply', () => {
     lab.srv.services.db
       .prepare('UPDATE fraud_alerts SET created_at = created_at - 31 * 86400000 WHERE ref = ?')
       .run(ref)
-    expect(await reply(lab, card.mobile, `FRAUD ${ref}`)).toMatchObject({ outcome: 'expired', ref })
+    expect(await reply(lab, card.mobile, `FRAUD ${ref}`)).toMatchObject({
+      outcome: 'expired',
+      ref: authenticationOf(ref),
+    })
     expect(cardStatus()).toBe('active')
 
     await lab.purchase({ pan: card.pan, amount: 800, flow: 'frictionless' })
@@ -330,7 +336,7 @@ describe('FRAUD reply', () => {
         { from, text: `FRAUD ${ref}`, receivedAt: Date.now() },
         'modems',
       )
-      expect(r, from).toMatchObject({ outcome: 'matched', ref })
+      expect(r, from).toMatchObject({ outcome: 'matched', ref: authenticationOf(ref) })
       expect(cardStatus()).toBe('suspended')
       const inbox = srv.services.db
         .prepare('SELECT from_number FROM sms_inbox WHERE id = ?')

@@ -78,6 +78,15 @@ export function localDate(offsetDays = 0, from = new Date()): string {
   return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`
 }
 
+/**
+ * A UTC calendar day as YYYY-MM-DD, `offsetDays` from the one `from` falls on: the ledger's days (transaction
+ * filters, statistics) are UTC days, so a local date would leave out the newest hours west of Greenwich.
+ */
+export function utcDate(offsetDays = 0, from = new Date()): string {
+  const day = Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate() + offsetDays)
+  return new Date(day).toISOString().slice(0, 10)
+}
+
 /** EMV 3DS transStatus letters in words. */
 export const TRANS_STATUS_LABELS: Record<string, string> = {
   Y: 'Authenticated',
