@@ -65,7 +65,10 @@ const alertRef = async (mobile = card.mobile) => {
 }
 /** The acsTransID an alert reference was sent for (what the inbox row of a reply to it names). */
 const authenticationOf = (ref: string) =>
-  lab.srv.services.db.prepare('SELECT acs_trans_id FROM fraud_alerts WHERE ref = ?').pluck().get(ref) as string
+  lab.srv.services.db
+    .prepare('SELECT acs_trans_id FROM fraud_alerts WHERE ref = ?')
+    .pluck()
+    .get(ref) as string
 const setPolicy = (policy: Record<string, unknown>) =>
   api(`/api/fraud/settings/${issuerId}`, { method: 'PUT', json: { webhookUrl: hook.url, ...policy } })
 
