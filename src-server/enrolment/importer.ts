@@ -16,7 +16,13 @@ export interface LineError {
 export interface ValidationReport {
   lines: number
   valid: { line: number; data: EnrolmentLine }[]
+  /** One per problem: a line with two bad fields has two. */
   errors: LineError[]
+}
+
+/** How many lines the errors are on (what is skipped, and what the operator is told is invalid). */
+export function invalidLines(report: ValidationReport): number {
+  return new Set(report.errors.map((e) => e.line)).size
 }
 
 export interface ImportProgress {
@@ -215,7 +221,7 @@ export class EnrolmentImporter {
           sha256,
           options.skipInvalid ? 1 : 0,
           report.lines,
-          report.errors.length,
+          invalidLines(report),
           reportedErrors,
           options.actor,
           now,
@@ -225,7 +231,7 @@ export class EnrolmentImporter {
         actor: options.actor,
         action: 'enrolment.rejected',
         target: `job:${info.lastInsertRowid}`,
-        details: { source: options.source, errors: report.errors.length },
+        details: { source: options.source, invalidLines: invalidLines(report), errors: report.errors.length },
       })
       const job = this.job(Number(info.lastInsertRowid))!
       return { job, report, done: Promise.resolve(job) }
@@ -259,7 +265,7 @@ export class EnrolmentImporter {
             sha256,
             options.skipInvalid ? 1 : 0,
             report.valid.length,
-            report.errors.length,
+            invalidLines(report),
             reportedErrors,
             options.actor,
             now,

@@ -3,6 +3,7 @@ import { actorOf } from '../app'
 import { HttpProblem } from '../http/problem'
 import type { ServerModule } from '../module'
 import { maskPan } from '../crypto/mask'
+import { invalidLines } from './importer'
 import { AuthMethod, CardholderView, EnrolmentLine, Language, Mobile, Pan, Status } from './model'
 
 const Id = z.object({ id: z.coerce.number().int().positive() })
@@ -48,6 +49,10 @@ export const enrolmentModule: ServerModule = {
         200: z.object({
           lines: z.number(),
           valid: z.number(),
+          /** Lines with at least one error. */
+          invalid: z.number(),
+          /** All the errors found; `errors` lists the first 1,000. */
+          errorCount: z.number(),
           errors: z.array(LineError),
           preview: z.array(z.record(z.string(), z.string())),
         }),
@@ -62,6 +67,8 @@ export const enrolmentModule: ServerModule = {
           return {
             lines: report.lines,
             valid: report.valid.length,
+            invalid: invalidLines(report),
+            errorCount: report.errors.length,
             errors: report.errors.slice(0, 1000),
             preview: report.valid.slice(0, 10).map(({ line, data }) => ({
               line: String(line),
@@ -85,7 +92,7 @@ export const enrolmentModule: ServerModule = {
           throw new HttpProblem(
             422,
             'Invalid enrolment file',
-            `${report.errors.length} line(s) are invalid; nothing was imported`,
+            `${invalidLines(report)} line(s) are invalid; nothing was imported`,
             {
               errors: report.errors
                 .slice(0, 1000)

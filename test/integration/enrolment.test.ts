@@ -136,11 +136,16 @@ describe('mass enrolment', () => {
     expect(found.items[0].cards[0].panMasked).toBe(`454545******${rows[3][0].slice(-4)}`)
   })
 
-  it('imports only the valid lines with skipInvalid and counts the rest', async () => {
+  it('imports only the valid lines with skipInvalid and counts the rest by line, not by problem', async () => {
     const csv = enrolmentCsv([
       [testPan('499999', 1), '3001', 'Good One', '+447700911111', '', 'de', 'sms-otp'],
-      [testPan('499999', 2), 'never', 'Bad One', '+447700911112', '', 'de', 'sms-otp'],
+      // Two problems on one line (expiry and mobile): one invalid line.
+      [testPan('499999', 2), 'never', 'Bad One', 'not-a-number', '', 'de', 'sms-otp'],
     ])
+    const dry = await json<{ valid: number; invalid: number; errorCount: number }>(
+      await postCsv(csv, '?dryRun=true'),
+    )
+    expect(dry).toMatchObject({ valid: 1, invalid: 1, errorCount: 2 })
     const res = await postCsv(csv, '?skipInvalid=true')
     expect(res.status).toBe(202)
     const job = await waitForJob((await json<{ id: number }>(res)).id)

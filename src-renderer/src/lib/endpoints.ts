@@ -62,6 +62,10 @@ export interface EnrolmentJob {
 export interface EnrolmentPreview {
   lines: number
   valid: number
+  /** Lines with at least one error. */
+  invalid: number
+  /** All the errors; `errors` holds the first 1,000. */
+  errorCount: number
   errors: LineError[]
   preview: Record<string, string>[]
 }
