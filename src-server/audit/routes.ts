@@ -47,7 +47,8 @@ export const auditModule: ServerModule = {
             query.action ?? null,
             query.actor ?? null,
             query.actor ?? null,
-            query.limit,
+            // One more than asked: a next page is offered only when there is one.
+            query.limit + 1,
           ) as {
           id: number
           at: string
@@ -56,9 +57,10 @@ export const auditModule: ServerModule = {
           target: string | null
           details: string
         }[]
+        const page = rows.slice(0, query.limit)
         return {
-          items: rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> })),
-          nextBefore: rows.length === query.limit ? rows[rows.length - 1].id : undefined,
+          items: page.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> })),
+          nextBefore: rows.length > query.limit ? page[page.length - 1].id : undefined,
         }
       },
     })

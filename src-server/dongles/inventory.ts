@@ -237,13 +237,15 @@ export class DongleInventory {
       .pluck()
       .get(...params) as number
     const page = q.after === undefined ? filter : `${filter ? `${filter} AND` : 'WHERE'} serial > ?`
-    const rows = this.db
+    // One more than asked: a next page is offered only when there is one.
+    const found = this.db
       .prepare(`SELECT * FROM dongles ${page} ORDER BY serial LIMIT ?`)
-      .all(...params, ...(q.after === undefined ? [] : [q.after]), q.limit) as DongleRow[]
+      .all(...params, ...(q.after === undefined ? [] : [q.after]), q.limit + 1) as DongleRow[]
+    const rows = found.slice(0, q.limit)
     const now = Date.now()
     return {
       items: rows.map((r) => toView(r, now)),
-      ...(rows.length === q.limit ? { nextAfter: rows[rows.length - 1].serial } : {}),
+      ...(found.length > q.limit ? { nextAfter: rows[rows.length - 1].serial } : {}),
       total,
     }
   }

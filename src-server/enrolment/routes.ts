@@ -160,8 +160,10 @@ export const enrolmentModule: ServerModule = {
       }),
       responses: { 200: z.object({ items: z.array(CardholderView), nextAfter: z.number().optional() }) },
       handler(_ctx, { query }) {
-        const items = cardholders.search(query)
-        return { items, nextAfter: items.length === query.limit ? items[items.length - 1].id : undefined }
+        // One more than asked: a next page is offered only when there is one (a full last page is not).
+        const found = cardholders.search({ ...query, limit: query.limit + 1 })
+        const items = found.slice(0, query.limit)
+        return { items, nextAfter: found.length > query.limit ? items[items.length - 1].id : undefined }
       },
     })
     api.route({

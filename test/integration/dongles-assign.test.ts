@@ -191,6 +191,12 @@ describe('assignment life cycle through the API', () => {
       await srv.api('/api/dongles?state=in-stock', { token }),
     )
     expect(stock.items.map((t) => t.serial)).toEqual(['AS003', 'AS004', 'TT001'])
+    // A page that holds the last token says there is no next one.
+    const all = await json<{ items: unknown[]; nextAfter?: string }>(
+      await srv.api('/api/dongles?limit=5', { token }),
+    )
+    expect(all.items).toHaveLength(5)
+    expect(all.nextAfter).toBeUndefined()
   })
 
   it('needs dongles.manage to change anything', async () => {

@@ -183,6 +183,19 @@ describe('mass enrolment', () => {
     // NOCASE order is byte order here (same case throughout): Holder 0, Holder 1, Holder 10, …
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => `Holder ${i}`).sort())
     expect(new Set(seen).size).toBe(25)
+    // 25 in pages of 5: the fifth page is the last, and says so (no empty sixth page to click into).
+    let pages = 0
+    after = undefined
+    for (;;) {
+      const page = await json<{ items: unknown[]; nextAfter?: number }>(
+        await srv.api(`/api/cardholders?name=holder&limit=5${after ? `&after=${after}` : ''}`, { token }),
+      )
+      pages++
+      expect(page.items).toHaveLength(5)
+      if (page.nextAfter === undefined) break
+      after = page.nextAfter
+    }
+    expect(pages).toBe(5)
   })
 
   it('changes a cardholder’s status with a reason and audits it', async () => {
