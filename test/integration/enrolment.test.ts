@@ -185,15 +185,16 @@ describe('mass enrolment', () => {
     expect(new Set(seen).size).toBe(25)
     // 25 in pages of 5: the fifth page is the last, and says so (no empty sixth page to click into).
     let pages = 0
-    after = undefined
+    let from: number | undefined
     for (;;) {
-      const page = await json<{ items: unknown[]; nextAfter?: number }>(
-        await srv.api(`/api/cardholders?name=holder&limit=5${after ? `&after=${after}` : ''}`, { token }),
+      const query = `name=holder&limit=5${from ? `&after=${from}` : ''}`
+      const page: { items: unknown[]; nextAfter?: number } = await json(
+        await srv.api(`/api/cardholders?${query}`, { token }),
       )
       pages++
       expect(page.items).toHaveLength(5)
       if (page.nextAfter === undefined) break
-      after = page.nextAfter
+      from = page.nextAfter
     }
     expect(pages).toBe(5)
   })
