@@ -42,10 +42,12 @@ test.describe('transactions', () => {
     await page.getByLabel('Merchant').fill('Frictionless Shop')
     await page.getByRole('button', { name: 'Show' }).click()
     await expect(list.locator('tbody tr')).toHaveCount(1)
-    await list.getByRole('button', { name: new RegExp(frictionless.acsTransID) }).click()
+    await list.getByRole('button', { name: new RegExp(frictionless.acsTransID) }).press('Enter')
     await expect(
       page.getByRole('heading', { name: `Authentication ${frictionless.acsTransID}` }),
     ).toBeVisible()
+    // The button pressed went away with the list: the keyboard lands on the page's heading, not on <body>.
+    await expect(consolePage.heading).toBeFocused()
     await expect(page.getByText('Y · Authenticated').first()).toBeVisible()
     const trace = page.getByRole('region', { name: 'Message trace' })
     await trace.locator('summary', { hasText: 'AReq' }).click()
@@ -62,7 +64,8 @@ test.describe('transactions', () => {
     const sms = page.getByRole('table', { name: 'SMS sent and received for this authentication' })
     await expect(sms).toContainText('+447700900002')
     await expect(sms).toContainText('••••••')
-    await page.getByRole('button', { name: 'Back to the list' }).click()
+    await page.getByRole('button', { name: 'Back to the list' }).press('Enter')
     await expect(list).toBeVisible()
+    await expect(consolePage.heading).toBeFocused()
   })
 })
