@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { cliActor, isInitialised, openForCli } from './context'
 import { prompt, readStdin, UsageError } from './io'
 import { seedDemo } from '../lab/demo'
+import { Username } from '../operators/username'
 import type { Command } from './main'
 
 export const initCommand: Command = {
@@ -24,6 +25,8 @@ export const initCommand: Command = {
       if (!process.stdin.isTTY) throw new UsageError('--admin NAME is required')
       admin = (await prompt('Admin username: ')).trim()
     }
+    const username = Username.safeParse(admin)
+    if (!username.success) throw new UsageError(`the admin username: ${username.error.issues[0].message}`)
     let password: string
     if (values['password-stdin']) password = await readStdin()
     else if (process.stdin.isTTY) {

@@ -11,12 +11,11 @@ import {
 import { actorOf, sessionOf } from '../app'
 import { HttpProblem } from '../http/problem'
 import type { ServerModule } from '../module'
+import { Username } from './username'
 
 const OperatorId = z.object({ id: z.coerce.number().int().positive() })
 const NewOperator = z.object({
-  username: z
-    .string()
-    .regex(/^[a-zA-Z0-9._-]{2,64}$/, 'letters, digits, dot, underscore or dash, 2–64 characters'),
+  username: Username,
   displayName: z.string().trim().min(1).max(100),
   role: Role,
   password: z.string().min(1).max(1024),

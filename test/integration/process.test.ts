@@ -106,5 +106,21 @@ describe('the server as a process', () => {
     const usage = await runIms(['init', '--bogus'], env())
     expect(usage.code).toBe(2)
     expect(usage.stderr).toMatch(/usage: ims init/)
+    // A name sign-in would never accept (over 64 characters) is refused before anything is made.
+    const fresh = mkdtempSync(join(tmpdir(), 'ims-username-'))
+    try {
+      const long = await runIms(
+        ['init', '--admin', 'a'.repeat(65), '--password-stdin'],
+        { IMS_DATA_DIR: fresh },
+        `${PASSWORD}\n`,
+      )
+      expect(long.code).toBe(2)
+      expect(long.stderr).toMatch(
+        /the admin username: letters, digits, dot, underscore or dash, 2–64 characters/,
+      )
+      expect(existsSync(join(fresh, 'ims.db'))).toBe(false)
+    } finally {
+      rmSync(fresh, { recursive: true, force: true })
+    }
   })
 })
