@@ -44,6 +44,14 @@ export interface SessionPolicy {
 const FREE_FAILURES = 5
 const FIRST_LOCK_MS = 30_000
 const MAX_LOCK_MS = 15 * 60_000
+/** Unknown usernames whose failures are remembered (the oldest are forgotten first). */
+const MAX_UNKNOWN_NAMES = 10_000
+
+/** When an account with this many failures unlocks (0: not locked). */
+function lockedUntilAfter(failures: number, now: number): number {
+  const extra = failures - FREE_FAILURES
+  return extra >= 0 ? now + Math.min(FIRST_LOCK_MS * 2 ** extra, MAX_LOCK_MS) : 0
+}
 
 function toOperator(row: OperatorRow): Operator {
   return {
@@ -65,6 +73,11 @@ export class OperatorService {
   private readonly byId
   private readonly sessionByHash
   private readonly touchSession
+  /**
+   * Failures of usernames that do not exist, in memory: they lock like a real account's, or a 423 after the
+   * fifth wrong password would tell an attacker which usernames are real.
+   */
+  private readonly unknownNames = new Map<string, { failed_logins: number; locked_until: number }>()
 
   constructor(
     private readonly db: Db,
@@ -287,7 +300,7 @@ export class OperatorService {
     now: number,
   ): Promise<OperatorRow> {
     const before = this.byName.get(input.username) as OperatorRow | undefined
-    if (before) this.refuseIfLocked(before, client.ip, now)
+    this.refuseIfLocked(before ?? this.unknownNames.get(input.username), client.ip, now)
     const passwordOk = await verifyPassword(input.password, before?.password_hash ?? DUMMY_HASH)
     // Sign-ins of one account overlap while scrypt runs: the row is read again, so failures and codes other
     // attempts recorded meanwhile count (a burst of guesses must lock the account, a code be used once).
@@ -295,12 +308,7 @@ export class OperatorService {
     if (row) this.refuseIfLocked(row, client.ip, now)
     if (!row || !passwordOk || row.status !== 'active') {
       if (row) this.recordFailure(row, now, client.ip, 'password')
-      else
-        this.audit.record({
-          actor: 'anonymous',
-          action: 'operator.login.failed',
-          details: { ip: client.ip, reason: 'unknown user' },
-        })
+      else this.recordUnknownFailure(input.username, now, client.ip)
       throw invalidCredentials()
     }
     if (row.totp_secret) {
@@ -331,19 +339,40 @@ export class OperatorService {
     return row
   }
 
-  private refuseIfLocked(row: OperatorRow, ip: string | undefined, now: number): void {
-    if (row.locked_until <= now) return
-    this.audit.record({ actor: `operator:${row.username}`, action: 'operator.login.locked', details: { ip } })
+  /** A locked account, or a locked unknown name (without a username: the answer is the same). */
+  private refuseIfLocked(
+    row: (Pick<OperatorRow, 'locked_until'> & { username?: string }) | undefined,
+    ip: string | undefined,
+    now: number,
+  ): void {
+    if (!row || row.locked_until <= now) return
+    const actor = row.username ? `operator:${row.username}` : 'anonymous'
+    this.audit.record({ actor, action: 'operator.login.locked', details: { ip } })
     throw new HttpProblem(423, 'Account locked', 'Too many failed sign-ins; try again later', {
       retryAfter: Math.ceil((row.locked_until - now) / 1000),
+    })
+  }
+
+  private recordUnknownFailure(username: string, now: number, ip: string | undefined): void {
+    const failures = (this.unknownNames.get(username)?.failed_logins ?? 0) + 1
+    this.unknownNames.delete(username) // re-inserted last: the map forgets the names tried longest ago
+    this.unknownNames.set(username, {
+      failed_logins: failures,
+      locked_until: lockedUntilAfter(failures, now),
+    })
+    if (this.unknownNames.size > MAX_UNKNOWN_NAMES)
+      this.unknownNames.delete(this.unknownNames.keys().next().value as string)
+    this.audit.record({
+      actor: 'anonymous',
+      action: 'operator.login.failed',
+      details: { ip, reason: 'unknown user' },
     })
   }
 
   /** `row` as read after the password check (its failure count is the current one). */
   private recordFailure(row: OperatorRow, now: number, ip: string | undefined, reason: string): void {
     const failures = row.failed_logins + 1
-    const extra = failures - FREE_FAILURES
-    const lockedUntil = extra >= 0 ? now + Math.min(FIRST_LOCK_MS * 2 ** extra, MAX_LOCK_MS) : 0
+    const lockedUntil = lockedUntilAfter(failures, now)
     this.db.transaction(() => {
       this.db
         .prepare('UPDATE operators SET failed_logins = ?, locked_until = ? WHERE id = ?')

@@ -147,6 +147,21 @@ describe('console API basics', () => {
     const audit = await srv.api('/api/audit?action=operator.login', { token: adminToken })
     const actions = ((await audit.json()) as { items: { action: string }[] }).items.map((i) => i.action)
     expect(actions).toContain('operator.login.locked')
+
+    // A username that does not exist locks the same way: the 423 tells nobody which names are real.
+    for (let i = 0; i < 5; i++) {
+      const r = await srv.api('/api/session', {
+        method: 'POST',
+        json: { username: 'phantom', password: `g-${i}` },
+      })
+      expect(r.status).toBe(401)
+    }
+    const ghost = await srv.api('/api/session', {
+      method: 'POST',
+      json: { username: 'phantom', password: 'x' },
+    })
+    expect(ghost.status).toBe(423)
+    expect(Number(ghost.headers.get('retry-after'))).toBeGreaterThan(0)
   })
 
   it('a burst of wrong passwords sent at once locks the account like the same guesses one by one', async () => {
