@@ -47,6 +47,8 @@ export class DongleError extends Error {
       | 'transport'
       | 'unsupported'
       | 'rejected'
+      /** The token already holds a seed (nothing was written): erase it first. */
+      | 'already-programmed'
       | 'timeout'
       | 'protocol'
       | 'no-token'

@@ -355,8 +355,7 @@ export class ModemPool extends EventEmitter<PoolEvents> {
 
   private recovered(slot: Slot): void {
     if (!this.running) return
-    this.setState(slot, 'ready')
-    this.wake()
+    this.setState(slot, 'ready') // which wakes the dispatch loop
   }
 
   private markDead(slot: Slot): void {

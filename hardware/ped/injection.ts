@@ -10,6 +10,7 @@ import {
   createCredentialToken,
   createKeyToken,
   parseCredentialToken,
+  Tr34Error,
 } from '../../src-server/keys/crypto/tr34'
 import { wrapTr31 } from '../../src-server/keys/crypto/tr31'
 import type { X509Certificate } from 'node:crypto'
@@ -61,7 +62,16 @@ export function authenticateDevice(
   info: PedInfo,
   trust: { trustedCa: X509Certificate; crl?: Crl },
 ): X509Certificate {
-  const certificate = parseCredentialToken(info.credentialToken).certificates[0]
+  let certificate: X509Certificate | undefined
+  try {
+    certificate = parseCredentialToken(info.credentialToken).certificates[0]
+  } catch (err) {
+    // A token we cannot read is the device's failing to authenticate, like a certificate of the wrong CA.
+    if (err instanceof Tr34Error)
+      throw new InjectionError(`unreadable device credential token: ${err.message}`)
+    throw err
+  }
+  if (!certificate) throw new InjectionError('the device credential token holds no certificate')
   validatePartyCertificate(certificate, { ca: trust.trustedCa, crl: trust.crl, role: 'KRD' })
   const certified = subjectSerialNumber(certificate)
   if (certified === undefined) {

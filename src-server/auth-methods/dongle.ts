@@ -113,8 +113,7 @@ export class DongleMethod implements AuthenticationMethod {
   start(subject: ChallengeSubject, mode: ChallengeMode): Step {
     const token =
       subject.cardholderId === undefined ? undefined : this.dongles.dongleFor(subject.cardholderId)
-    const answer =
-      mode === 'decoupled' || this.settings(subject.issuerId).dongleAnswer === 'sms' ? 'sms' : 'entry'
+    const answer = mode === 'decoupled' || this.outOfBand(subject.issuerId) ? 'sms' : 'entry'
     // Without a usable token the challenge still runs: every code fails the same way, nothing tells why.
     const state: DongleState = { mode, answer, digits: token?.digits ?? 8, sends: 0, wrong: 0, used: false }
     if (answer === 'sms') {

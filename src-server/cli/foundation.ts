@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { cliActor, isInitialised, openForCli } from './context'
 import { prompt, readStdin, UsageError } from './io'
 import { seedDemo } from '../lab/demo'
-import { Username } from '../operators/username'
+import { Username } from '../operators/credentials'
 import type { Command } from './main'
 
 export const initCommand: Command = {

@@ -68,11 +68,14 @@ export class Keyring {
   /** The active key for a purpose, created on first use. */
   active(purpose: KeyPurpose): DataKey {
     // Another connection committed (`ims keys rotate` beside a running server): the active keys are looked up
-    // again, or this process would go on sealing under the key the rotation just retired.
-    const version = this.dataVersion.get()
-    if (version !== this.seenVersion) {
-      this.activeIds.clear()
-      this.seenVersion = version
+    // again, or this process would go on sealing under the key the rotation just retired. A fixed purpose's key
+    // never changes, so its lookups (the PAN lookup key, on every AReq) skip the check.
+    if (KEY_PURPOSES[purpose].rotatable) {
+      const version = this.dataVersion.get()
+      if (version !== this.seenVersion) {
+        this.activeIds.clear()
+        this.seenVersion = version
+      }
     }
     const cachedId = this.activeIds.get(purpose)
     if (cachedId !== undefined) return this.cache.get(cachedId)!

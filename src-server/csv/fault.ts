@@ -12,7 +12,6 @@ const DESCRIPTIONS: Record<string, (column: string) => string> = {
   INVALID_OPENING_QUOTE: (column) => `a quote in the middle of ${column} (quote the whole field)`,
   CSV_INVALID_CLOSING_QUOTE: (column) => `characters after the closing quote of ${column}`,
   CSV_QUOTE_NOT_CLOSED: () => 'a quoted field is never closed',
-  CSV_INVALID_BOM: () => 'an unreadable byte-order mark',
 }
 
 /** The fault, when `err` is a csv-parse error (they carry a string `code` and the `lines` read); else undefined. */

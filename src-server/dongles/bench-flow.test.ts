@@ -237,6 +237,25 @@ describe('bench flow against the serial programmer simulator over a pty', () => 
     expect(sim.tokenInCradle?.config).toBeUndefined()
   })
 
+  it('leaves alone a token that already holds a seed (nothing written, nothing erased)', async () => {
+    pty = await openPtyPair()
+    simSide = await openTransport(pty.b)
+    sim = new SerialProgrammerSim(simSide.stream)
+    const theirs = {
+      seed: new Uint8Array(20).fill(7),
+      kind: 'hotp',
+      hash: 'SHA1',
+      digits: 6,
+      counter: 3,
+    } as const
+    sim.insert({ serial: 'TP-000779', config: { ...theirs, period: 30 } })
+    programmer = new SerialProgrammer(await openTransport(pty.a))
+    await expect(
+      runBenchFlow({ kind: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 }, { programmer }),
+    ).rejects.toMatchObject({ stage: 'program' })
+    expect(sim.tokenInCradle?.config?.seed).toEqual(theirs.seed)
+  })
+
   it('programs a generated HOTP seed into a token already in the cradle', async () => {
     pty = await openPtyPair()
     simSide = await openTransport(pty.b)

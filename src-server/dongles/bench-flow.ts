@@ -126,9 +126,10 @@ export async function provisionDongle(
     await deps.programmer.program(device.id, seed.secret, slot)
     step({ step: 'programmed' })
   } catch (err) {
-    // A refusal of the parameters comes before anything is written: erasing would only wipe what the device
-    // held before (a YubiKey's factory slot). Any other failure (a PROGRAM whose reply was lost) may have written.
-    if (err instanceof DongleError && err.code === 'unsupported') {
+    // A refusal of the parameters, or of a token that already holds a seed, comes before anything is written:
+    // erasing would only wipe what the device held before (a YubiKey's factory slot, a seed from elsewhere).
+    // Any other failure (a PROGRAM whose reply was lost) may have written.
+    if (err instanceof DongleError && (err.code === 'unsupported' || err.code === 'already-programmed')) {
       seed.secret.fill(0)
       return fail('program', err)
     }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { Context } from 'koa'
 import { z } from 'zod'
+import { ApproverCredentials } from '../operators/credentials'
 import { actorOf, sessionOf } from '../app'
 import { readRawBody } from '../http/body'
 import { badRequest, HttpProblem } from '../http/problem'
@@ -274,11 +275,7 @@ export function createDonglesModule(hardware: ProgrammerManagerOptions = {}): Se
           password: z.string().min(12, 'at least 12 characters').max(1024),
           passwordName: z.string().max(100).optional(),
           /** The second person: every seed leaves the system in this file, so one operator alone cannot. */
-          approver: z.object({
-            username: z.string().min(1).max(100),
-            password: z.string().min(1).max(1024),
-            totp: z.string().max(10).optional(),
-          }),
+          approver: ApproverCredentials,
         }),
         responses: { 200: null, 403: null },
         async handler(ctx, { body }) {

@@ -12,8 +12,8 @@ const REPLAY_WINDOW_MS = 5 * 60_000
 /**
  * Device-signed API requests: `Authorization: IMS-Device <id>.<ms>.<sig>` where sig signs the request
  * record (method, path and query, time, SHA-256 of the body). The time must be within the clock window, and
- * a signature is accepted once (seen signatures are remembered for longer than the window), so a captured
- * request cannot be sent again.
+ * a signed record is accepted once per device (seen ones are remembered for longer than the window), so a
+ * captured request cannot be sent again.
  */
 export class DeviceAuthenticator {
   private readonly seen = new Map<string, number>()

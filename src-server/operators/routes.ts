@@ -11,7 +11,7 @@ import {
 import { actorOf, sessionOf } from '../app'
 import { HttpProblem } from '../http/problem'
 import type { ServerModule } from '../module'
-import { Username } from './username'
+import { Username } from './credentials'
 
 const OperatorId = z.object({ id: z.coerce.number().int().positive() })
 const NewOperator = z.object({

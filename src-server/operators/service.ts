@@ -10,7 +10,6 @@ import { checkPasswordPolicy, DUMMY_HASH, hashPassword, verifyPassword, WeakPass
 import { ROLE_PERMISSIONS, type Permission } from './permissions'
 import { matchingCounters } from '../otp/oath'
 
-/** Operator TOTP: RFC 6238 defaults, one step of clock drift either way. */
 /** Operators' authenticator apps: RFC 6238 defaults (SHA-1, 6 digits, 30 s), one step of drift either way. */
 const TOTP = { algorithm: 'SHA1', digits: 6, periodMs: 30_000, window: 1 } as const
 

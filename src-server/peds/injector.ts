@@ -58,6 +58,8 @@ function describeFailure(err: unknown): string {
 export async function runInjection(service: PedService, job: InjectionJob): Promise<void> {
   const { db } = service
   let serial: string | undefined
+  /** The serial this injection claimed (after the device authenticated and the inventory check). */
+  let claimed = false
   let certificate: X509Certificate | undefined
   let allocated: AllocatedInitialKey | undefined
   const kbpk: { slot: number; key: Buffer } = { slot: KBPK_SLOT, key: Buffer.alloc(0) }
@@ -133,6 +135,7 @@ export async function runInjection(service: PedService, job: InjectionJob): Prom
       }
       update({ device_serial: info.serial })
     }).immediate()
+    claimed = true
 
     if (job.run.key_transport === 'clear') {
       if (!clearKeyLoadingAllowed(info.securityVersion)) {
@@ -231,7 +234,8 @@ export async function runInjection(service: PedService, job: InjectionJob): Prom
         finished_at: new Date().toISOString(),
         ...(serial ? { device_serial: serial } : {}),
       })
-      if (serial && !refused) {
+      // Only a serial this injection claimed: another's (a clone, an unauthenticated device) is left alone.
+      if (claimed && !refused) {
         db.prepare(
           `UPDATE injection_run_devices SET status = 'failed' WHERE run_id = ? AND serial = ? AND status = 'expected'`,
         ).run(job.run.id, serial)

@@ -46,7 +46,7 @@ const STATUS_ERRORS: Record<number, [DongleError['code'], string]> = {
   [STATUS.UNKNOWN_COMMAND]: ['protocol', 'the programmer does not know this command'],
   [STATUS.BAD_PARAMETER]: ['unsupported', 'the programmer refused the parameters'],
   [STATUS.NO_TOKEN]: ['no-token', 'no token in the programmer'],
-  [STATUS.ALREADY_PROGRAMMED]: ['rejected', 'the token is already programmed: erase it first'],
+  [STATUS.ALREADY_PROGRAMMED]: ['already-programmed', 'the token is already programmed: erase it first'],
   [STATUS.NOT_PROGRAMMED]: ['not-programmed', 'the token is not programmed'],
   [STATUS.WRITE_FAILED]: ['rejected', 'the token write failed'],
   [STATUS.BUSY]: ['busy', 'the programmer is busy'],

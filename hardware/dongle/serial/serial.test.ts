@@ -82,7 +82,7 @@ describe('serial programmer driver against the simulator over a pty', () => {
     )
     await expect(
       programmer.program(device.id, seed, { kind: 'hotp', algorithm: 'SHA1', digits: 6, counter: 0 }),
-    ).rejects.toMatchObject({ code: 'rejected' })
+    ).rejects.toMatchObject({ code: 'already-programmed' })
     await programmer.erase(device.id)
     await expect(programmer.readCode(device.id)).rejects.toMatchObject({ code: 'not-programmed' })
   })

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { ApproverCredentials } from '../../operators/credentials'
 import { actorOf, sessionOf } from '../../app'
 import type { ApiRegistry } from '../../http/api'
 import { HttpProblem } from '../../http/problem'
@@ -149,13 +150,7 @@ export function registerAcsConsole(
         .regex(/^\d{2}$/)
         .default('01'),
       key: Hex,
-      approver: z
-        .object({
-          username: z.string().min(1).max(100),
-          password: z.string().min(1).max(1024),
-          totp: z.string().max(10).optional(),
-        })
-        .optional(),
+      approver: ApproverCredentials.optional(),
     }),
     responses: { 200: RangeKey, 403: null },
     async handler(ctx, { params, body }) {
