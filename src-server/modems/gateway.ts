@@ -65,7 +65,13 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
       }),
     )
     pool.on('status-report', (r) =>
-      this.onStatusReport(r.modemId, r.messageReference, r.outcome, reportedAt(r.dischargeTime.date)),
+      this.onStatusReport(
+        r.modemId,
+        r.messageReference,
+        r.recipient.value,
+        r.outcome,
+        reportedAt(r.dischargeTime.date),
+      ),
     )
     pool.on('modem-state', (h) => {
       this.emit('modem-state', h)
@@ -172,11 +178,18 @@ export class ModemPoolGateway extends EventEmitter<PoolGatewayEvents> implements
   private onStatusReport(
     modemId: string,
     mr: number,
+    recipient: string,
     outcome: 'delivered' | 'pending' | 'failed',
     at: number,
   ): void {
     if (outcome === 'pending') return // the network is still trying: a final report follows
-    this.reports?.({ messageRef: String(mr), modem: modemId, delivered: outcome === 'delivered', at })
+    this.reports?.({
+      messageRef: String(mr),
+      modem: modemId,
+      recipient,
+      delivered: outcome === 'delivered',
+      at,
+    })
   }
 
   private updateCapacity(): void {

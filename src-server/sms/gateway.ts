@@ -33,6 +33,8 @@ export interface IncomingSms {
 export interface DeliveryReport {
   messageRef: string
   modem?: string
+  /** The number the network says the message went to (TP-RA), when the gateway knows it. */
+  recipient?: string
   delivered: boolean
   at: number
 }

@@ -218,6 +218,27 @@ describe('SMS outbox', () => {
     expect(sms.outbox({ limit: 1 })[0]).toMatchObject({ id, status: 'delivered' })
   })
 
+  it('a reused TP-MR: the report settles the message sent to the recipient it names, in whatever form', async () => {
+    const { db, sms } = setup()
+    const gw = new ScriptedGateway(async () => ({ messageRef: '5', modem: 'm1' })) // 256 sends apart
+    sms.useGateway(gw)
+    const older = sms.enqueue({ to: '+447700900011', text: 'hi', kind: 'test', idempotencyKey: 'r1' }).id
+    const sent = settle(sms, 'sent')
+    sms.start()
+    await sent
+    const newer = sms.enqueue({ to: '+447700900012', text: 'hi', kind: 'test', idempotencyKey: 'r2' }).id
+    await settle(sms, 'sent')
+    const status = (id: number) => db.prepare('SELECT status FROM sms_outbox WHERE id = ?').pluck().get(id)
+    const report = (recipient: string) =>
+      gw.reports[0]({ messageRef: '5', modem: 'm1', recipient, delivered: true, at: Date.now() })
+    report('+447700900099') // nobody we sent to under this reference: nothing is settled
+    expect([status(older), status(newer)]).toEqual(['sent', 'sent'])
+    report('07700900011') // national form, trunk 0
+    expect([status(older), status(newer)]).toEqual(['delivered', 'sent'])
+    report('00447700900012')
+    expect(status(newer)).toBe('delivered')
+  })
+
   it('a status report that overtakes the record of its own send still marks the message', async () => {
     const { sms } = setup()
     const gw: ScriptedGateway = new ScriptedGateway(async () => {

@@ -69,6 +69,9 @@ const dueIds = (limit: number) => `SELECT id FROM sms_outbox INDEXED BY sms_outb
  * migration 0320, which hold only the rows still moving, so they cost the same with millions sent behind them
  * (checked on SQLite's plans in store/queue-plans.test.ts).
  */
+/** Messages awaiting a report under one TP-MR that a report's recipient is matched against, newest first. */
+const REPORT_CANDIDATES = 16
+
 export const QUEUE_SQL = {
   // INDEXED BY, here and below: with no statistics the planner may prefer a status index or, for `claim`, the
   // due-time index, and then sort the whole queue on every pick; (priority, id) order makes a pick O(1).
@@ -94,12 +97,14 @@ export const QUEUE_SQL = {
   interrupted: `UPDATE sms_outbox INDEXED BY sms_outbox_sending SET status = 'queued', possible_duplicate = 1, next_attempt_at = ?
     WHERE status = 'sending'`,
   // A report names one TP-MR: a single-part message's own (the index finds it), or one part's of a message
-  // sent in several ('12,13'), searched among the multipart messages awaiting reports.
-  sentByRef: `SELECT id, message_ref, parts_delivered FROM sms_outbox
-    WHERE gateway = ? AND message_ref = ? AND (? IS NULL OR modem = ?) AND status = 'sent' ORDER BY id DESC LIMIT 1`,
-  sentByPart: `SELECT id, message_ref, parts_delivered FROM sms_outbox INDEXED BY sms_outbox_awaiting_report
+  // sent in several ('12,13'), searched among the multipart messages awaiting reports. TP-MR is one octet, so
+  // after 256 messages a modem uses it again while an older message may still await its report: the newest
+  // few are candidates, and the report's recipient picks among them (`reportedMessage`).
+  sentByRef: `SELECT id, to_number, message_ref, parts_delivered FROM sms_outbox
+    WHERE gateway = ? AND message_ref = ? AND (? IS NULL OR modem = ?) AND status = 'sent' ORDER BY id DESC LIMIT ${REPORT_CANDIDATES}`,
+  sentByPart: `SELECT id, to_number, message_ref, parts_delivered FROM sms_outbox INDEXED BY sms_outbox_awaiting_report
     WHERE gateway = ? AND status = 'sent' AND (? IS NULL OR modem = ?) AND instr(message_ref, ',') > 0
-      AND (',' || message_ref || ',') LIKE ('%,' || ? || ',%') ORDER BY id DESC LIMIT 1`,
+      AND (',' || message_ref || ',') LIKE ('%,' || ? || ',%') ORDER BY id DESC LIMIT ${REPORT_CANDIDATES}`,
   partDelivered: `UPDATE sms_outbox SET parts_delivered = ? WHERE id = ?`,
   delivered: `UPDATE sms_outbox SET status = CASE WHEN ? THEN 'delivered' ELSE 'failed' END, delivered_at = ?,
     last_error = CASE WHEN ? THEN last_error ELSE 'the network reported the message undelivered' END,
@@ -148,6 +153,35 @@ function sendingText(vault: Vault, row: { text_sealed: Buffer; text_display: str
 
 /** The shortest national significant number a sender without its international form is looked up by. */
 const MIN_SIGNIFICANT_DIGITS = 8
+
+interface AwaitingReport {
+  id: number
+  to_number: string
+  message_ref: string
+  parts_delivered: string
+}
+
+/**
+ * The message a report is about, among the newest awaiting one under its TP-MR: the newest sent to the
+ * recipient the report names, so a report about another number never settles this one (a reused TP-MR); the
+ * newest of all when the gateway does not say.
+ */
+function reportedMessage(candidates: AwaitingReport[], report: DeliveryReport): AwaitingReport | undefined {
+  const to = report.recipient
+  return to === undefined ? candidates[0] : candidates.find((c) => sameRecipient(c.to_number, to))
+}
+
+/**
+ * Whether a report's recipient is the number a message went to: as written (E.164), or, reported without
+ * the international form (national with its trunk 0, `00` + country code), ending with its significant digits.
+ */
+function sameRecipient(sentTo: string, reported: string): boolean {
+  if (reported.startsWith('+')) return reported === sentTo
+  const significant = reported.replace(/^0+/, '')
+  return (
+    /^\d+$/.test(significant) && significant.length >= MIN_SIGNIFICANT_DIGITS && sentTo.endsWith(significant)
+  )
+}
 
 /**
  * The persistent SMS outbox and inbox. Every message is written before anything is sent, moves
@@ -462,9 +496,15 @@ export class SmsService extends EventEmitter {
   private delivered(report: DeliveryReport, gateway: string, tries = 1): void {
     const modem = report.modem ?? null
     const mr = report.messageRef
-    const row = (this.sql(QUEUE_SQL.sentByRef).get(gateway, mr, modem, modem) ??
-      this.sql(QUEUE_SQL.sentByPart).get(gateway, modem, modem, mr)) as
-      { id: number; message_ref: string; parts_delivered: string } | undefined
+    const row =
+      reportedMessage(
+        this.sql(QUEUE_SQL.sentByRef).all(gateway, mr, modem, modem) as AwaitingReport[],
+        report,
+      ) ??
+      reportedMessage(
+        this.sql(QUEUE_SQL.sentByPart).all(gateway, modem, modem, mr) as AwaitingReport[],
+        report,
+      )
     if (!row) {
       // A report can overtake the record of its own send (written by the next group commit): look again.
       if (tries < REPORT_TRIES)
