@@ -1,15 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeAReq } from '../../src-server/acs/fixtures/areq'
 import type { Durability } from '../../src-server/store/durability'
+import { SdkEmulator } from '../../src-server/lab/sdk'
 import { browserCReq } from '../../src-server/lab/three-ds-server'
 import { CARDS, labOver, type Lab } from './acs-lab'
 import { startTestServer } from '../helpers/server'
 
 /**
  * A write the server cannot make durable is never acknowledged: when the WAL's fdatasync fails (as it does on a
- * failing disk: EIO), an AReq (answered ahead of Koa) and a browser CReq get an Erro 403 (transient system
- * failure; never a 5xx to a 3DS counterparty) and a console write a 503 storage-failure problem, instead of
- * their answers; the failure is logged as fatal, and the server answers normally again once syncs succeed.
+ * failing disk: EIO), an AReq (answered ahead of Koa) and a browser CReq get an Erro 404 (permanent system
+ * failure: the pages a failed sync could not write may be lost for good; never a 5xx to a 3DS counterparty)
+ * and a console write a 503 storage-failure problem, instead of their answers; the failure is logged as fatal,
+ * and the server answers normally again once syncs succeed. A database that refuses the writes themselves
+ * (read-only: SQLITE_READONLY) is answered the same way on every ACS endpoint.
  */
 let lab: Lab
 beforeAll(async () => {
@@ -40,7 +43,7 @@ const areq = (extra: Record<string, unknown> = {}) =>
   })
 
 describe('a failing disk', () => {
-  it('gets an Erro 403 instead of an ARes or a challenge page, a 503 instead of a console answer, then recovers', async () => {
+  it('gets an Erro 404 instead of an ARes or a challenge page, a 503 instead of a console answer, then recovers', async () => {
     const challenge = (await (
       await fetch(`${lab.srv.url}/acs/v2/areq`, {
         method: 'POST',
@@ -52,10 +55,12 @@ describe('a failing disk', () => {
     try {
       const res = await fetch(`${lab.srv.url}/acs/v2/areq`, { method: 'POST', body: areq() })
       expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
       expect(await res.json()).toMatchObject({
         messageType: 'Erro',
-        errorCode: '403',
+        errorCode: '404',
         errorComponent: 'A',
+        errorDetail: 'ACS storage',
         errorMessageType: 'AReq',
       })
       const creq = browserCReq(challenge, '05')
@@ -67,7 +72,8 @@ describe('a failing disk', () => {
       expect(page.status).toBe(200)
       expect(await page.json()).toMatchObject({
         messageType: 'Erro',
-        errorCode: '403',
+        errorCode: '404',
+        errorDetail: 'ACS storage',
         errorMessageType: 'CReq',
       })
       const put = await lab.srv.api('/api/acs/settings', {
@@ -82,6 +88,87 @@ describe('a failing disk', () => {
     }
     const res = await fetch(`${lab.srv.url}/acs/v2/areq`, { method: 'POST', body: areq() })
     expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ messageType: 'ARes' })
+  })
+
+  it('that refuses writes gets an Erro 404 naming the ACS storage on the AReq, browser and app endpoints', async () => {
+    const roots = ['visa', 'mastercard'].map((b) => lab.srv.services.acs.keys.rootPem(b)!)
+    const challenge = (await (
+      await fetch(`${lab.srv.url}/acs/v2/areq`, {
+        method: 'POST',
+        body: areq({ threeDSRequestorChallengeInd: '04' }),
+      })
+    ).json()) as Record<string, string>
+    expect(challenge.transStatus).toBe('C')
+    const sdk = new SdkEmulator('A128CBC-HS256')
+    const app = (await (
+      await fetch(`${lab.srv.url}/acs/v2/areq`, {
+        method: 'POST',
+        body: JSON.stringify({
+          ...makeAReq('2.2.0', 'APP', 'PA'),
+          acctNumber: CARDS.visaEn.pan,
+          dsURL: `${lab.srv.url}/lab/ds/rreq`,
+          threeDSServerTransID: crypto.randomUUID(),
+          dsTransID: crypto.randomUUID(),
+          threeDSRequestorChallengeInd: '04',
+          sdkTransID: sdk.sdkTransID,
+          sdkReferenceNumber: sdk.sdkReferenceNumber,
+          sdkEphemPubKey: sdk.publicJwk,
+        }),
+      })
+    ).json()) as Record<string, unknown>
+    expect(app.transStatus).toBe('C')
+    await sdk.accept(app, roots)
+
+    const db = lab.srv.services.db
+    db.pragma('query_only = ON') // every write now fails with SQLITE_READONLY
+    try {
+      const threeDSServerTransID = crypto.randomUUID()
+      const res = await fetch(`${lab.srv.url}/acs/v2/areq`, {
+        method: 'POST',
+        body: areq({ threeDSServerTransID }),
+      })
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
+      expect(await res.json()).toMatchObject({
+        messageType: 'Erro',
+        errorCode: '404',
+        errorComponent: 'A',
+        errorDescription: 'Permanent System Failure',
+        errorDetail: 'ACS storage',
+        errorMessageType: 'AReq',
+        threeDSServerTransID, // the AReq's IDs are echoed, as for any Erro to a well-formed AReq
+      })
+
+      const page = await fetch(challenge.acsURL, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ creq: browserCReq(challenge, '05') }).toString(),
+      })
+      expect(page.status).toBe(200)
+      expect(page.headers.get('content-type')).toBe('application/json; charset=utf-8')
+      expect(await page.json()).toMatchObject({
+        messageType: 'Erro',
+        errorCode: '404',
+        errorComponent: 'A',
+        errorDetail: 'ACS storage',
+        errorMessageType: 'CReq',
+      })
+
+      const cres = await sdk.send()
+      expect(cres.httpStatus).toBe(200)
+      expect(cres.contentType).toBe('application/json; charset=utf-8')
+      expect(cres.message).toMatchObject({
+        messageType: 'Erro',
+        errorCode: '404',
+        errorComponent: 'A',
+        errorDetail: 'ACS storage',
+        errorMessageType: 'CReq',
+      })
+    } finally {
+      db.pragma('query_only = OFF')
+    }
+    const res = await fetch(`${lab.srv.url}/acs/v2/areq`, { method: 'POST', body: areq() })
     expect(await res.json()).toMatchObject({ messageType: 'ARes' })
   })
 })

@@ -4,8 +4,9 @@ import { readRequestBody } from '../../http/body'
 import type { Logger } from '../../log'
 import type { Durability } from '../../store/durability'
 import type { LatencyLabels } from '../latency'
-import { buildErro } from '../protocol/erro'
+import { buildErro, ErrorCode } from '../protocol/erro'
 import { serializeMessage } from '../protocol/serialize'
+import { systemFailure } from '../protocol/system-failure'
 import type { AcsRuntime } from '../runtime'
 import { dsPeerOf } from '../tls/listener'
 import { storageFailureErro } from './endpoints'
@@ -18,9 +19,10 @@ const AREQ_LIMIT = 64 * 1024
  * the main listener and the mutual-TLS one). It is the hot path, one request per authentication, and needs
  * nothing of the console stack: Koa's context, middleware chain and response handling cost 0.037 ms of the
  * bare baseline's 0.139 ms per request (measured), about a tenth of an AReq. What that stack did for this
- * endpoint is done here: the server-time histogram, the body limit (Erro 101), Erro 403 for anything
- * unexpected (never a 5xx for an AReq), and the durability barrier: no ARes before its writes are on disk,
- * an Erro 403 instead when they cannot be (as the other ACS endpoints answer; the console gets a 503 problem).
+ * endpoint is done here: the server-time histogram, the body limit (Erro 101), an Erro for anything
+ * unexpected (`systemFailure`: 403, or 404 for a lasting storage fault; never a 5xx for an AReq), and the
+ * durability barrier: no ARes before its writes are on disk, an Erro 404 instead when they cannot be (as the
+ * other ACS endpoints answer; the console gets a 503 problem).
  *
  * Returns false for any other request, which Koa then takes (a GET here still gets its Erro 303 there).
  */
@@ -44,11 +46,12 @@ export function areqEndpoint(acs: AcsRuntime, durability: Durability, log: Logge
     } catch (err) {
       const status = (err as { status?: number }).status
       if (status !== 413) log.error({ err, path: AREQ_PATH }, 'ACS endpoint failed')
-      // An oversized or unreadable body is the sender's fault (101); anything else is ours, and transient.
+      // An oversized body is the sender's fault (101); anything else is ours (`systemFailure`).
       body = serializeMessage(
         buildErro({
-          code: status === 413 ? '101' : '403',
-          detail: status === 413 ? 'message too large' : 'ACS processing',
+          ...(status === 413
+            ? { code: ErrorCode.MESSAGE_INVALID, detail: 'message too large' }
+            : systemFailure(err)),
           messageType: 'AReq',
           messageVersion: '2.2.0',
         }),

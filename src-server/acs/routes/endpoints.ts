@@ -3,9 +3,10 @@ import type { Context, Next } from 'koa'
 import { readRawBody } from '../../http/body'
 import type { Logger } from '../../log'
 import { renderMethodResponsePage } from '../challenge-ui/pages'
-import { buildErro, type Erro, type ErroMessageType } from '../protocol/erro'
+import { buildErro, ErrorCode, type Erro, type ErroMessageType } from '../protocol/erro'
 import { parseThreeDSMethodData } from '../protocol/method'
 import { serializeMessage } from '../protocol/serialize'
+import { STORAGE_FAILURE, systemFailure } from '../protocol/system-failure'
 import type { AcsRuntime } from '../runtime'
 
 const JOSE_LIMIT = 64 * 1024
@@ -66,9 +67,14 @@ const ERRO_TYPE: Record<string, ErroMessageType> = {
   '/acs/v2/app': 'CReq',
 }
 
-/** What an ACS endpoint answers when what it wrote could not be made durable (its answer would acknowledge it). */
+/**
+ * What an ACS endpoint answers when what it wrote could not be made durable (its answer would acknowledge
+ * it): Erro 404, whatever the sync's error. A failed sync is permanent: the kernel may already have dropped
+ * the pages it could not write (and cleared the error), so a later sync that succeeds says nothing about
+ * them; SQLite classes its own failed fsync (SQLITE_IOERR_FSYNC) the same way.
+ */
 export function storageFailureErro(messageType: ErroMessageType): object {
-  return buildErro({ code: '403', detail: 'ACS storage', messageType, messageVersion: '2.2.0' })
+  return buildErro({ ...STORAGE_FAILURE, messageType, messageVersion: '2.2.0' })
 }
 
 /**
@@ -85,7 +91,7 @@ export function acsEndpoints(acs: AcsRuntime, log: Logger) {
   return async (ctx: Context, next: Next) => {
     if (!ctx.path.startsWith('/acs/')) return next()
     acs.latency.observe(ctx.method, ctx.path, ctx.res, ctx.state)
-    // Writes that cannot be made durable: an Erro 403 (transient system failure), never a 5xx.
+    // Writes that cannot be made durable: an Erro 404 (permanent system failure), never a 5xx.
     ctx.state.onStorageFailure = () => json(ctx, storageFailureErro(ERRO_TYPE[ctx.path] ?? 'CReq'))
     const base = acs.settings.get().publicBaseUrl
     try {
@@ -152,12 +158,13 @@ export function acsEndpoints(acs: AcsRuntime, log: Logger) {
     } catch (err) {
       const e = err as { status?: number; message?: string }
       if (!(e.status && e.status < 500)) log.error({ err, path: ctx.path }, 'ACS endpoint failed')
-      // An oversized or unreadable body is the sender's fault (101); anything else is ours, and transient.
+      // An oversized body is the sender's fault (101); anything else is ours (`systemFailure`).
       json(
         ctx,
         buildErro({
-          code: e.status === 413 ? '101' : '403',
-          detail: e.status === 413 ? 'message too large' : 'ACS processing',
+          ...(e.status === 413
+            ? { code: ErrorCode.MESSAGE_INVALID, detail: 'message too large' }
+            : systemFailure(err)),
           messageType: ERRO_TYPE[ctx.path],
           messageVersion: '2.2.0',
         }),

@@ -20,6 +20,7 @@ import { buildARes, type AcsRenderingType, type AResOutcome } from '../protocol/
 import { buildErro, type Erro } from '../protocol/erro'
 import { isEndpointUrl } from '../protocol/formats'
 import { serializeMessage } from '../protocol/serialize'
+import { systemFailure } from '../protocol/system-failure'
 import { DeviceChannel, versionAtLeast } from '../protocol/versions'
 import type { AcsSettingsStore } from '../settings'
 import type { DsPeer } from '../tls/listener'
@@ -83,7 +84,7 @@ function renderingFor(areq: AReq, outOfBand: boolean): AcsRenderingType | undefi
  * AReq → ARes (or Erro): validation, card range and keys, card lookup, the decision, authentication values
  * or the challenge set-up, then one database transaction recording the transaction, both messages, the
  * statistics and the challenge state. Nothing here throws to the HTTP layer: an unexpected failure
- * becomes Erro 403 (transient) and an alarm.
+ * becomes an Erro (`systemFailure`: 403 transient, 404 for a lasting storage fault) and an alarm.
  */
 export class AReqHandler {
   private readonly statusReason
@@ -109,23 +110,22 @@ export class AReqHandler {
       return await this.answer(areq, raw, origin, ds)
     } catch (err) {
       this.d.log.error({ err: maskPansInText(String(err)) }, 'AReq processing failed')
-      this.d.alarms.raise(
-        'areq-failure',
-        'acs',
-        'An AReq could not be processed; see the server log',
-        'warning',
-      )
       const erro = buildErro({
-        code: '403',
-        detail: 'ACS processing',
+        ...systemFailure(err),
         messageType: 'AReq',
         messageVersion: areq?.messageVersion ?? '2.2.0',
         ids: areq,
       })
       try {
+        this.d.alarms.raise(
+          'areq-failure',
+          'acs',
+          'An AReq could not be processed; see the server log',
+          'warning',
+        )
         return this.rejected(raw, erro) // stored and counted as unavailable, like any Erro
       } catch {
-        return erro // the store itself failing: the answer still goes out
+        return erro // the store itself failing (the alarm with it): the answer still goes out
       }
     }
   }
