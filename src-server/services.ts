@@ -84,7 +84,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   const vault = new Vault(keyring, db)
   vault.registerSealedColumn({ table: 'operators', column: 'totp_secret', purpose: 'secret-enc' })
   vault.registerSealedColumn({ table: 'operators', column: 'totp_pending', purpose: 'secret-enc' })
-  const audit = new AuditLog(db, keyring)
+  const audit = new AuditLog(db, keyring, { durable })
   const operators = new OperatorService(db, vault, audit, {
     absoluteMs: config.sessionAbsoluteMs,
     idleMs: config.sessionIdleMs,
@@ -238,6 +238,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
       await fraud.stop()
       await sms.stop()
       await peds.idle()
+      await audit.anchored() // the last appends' anchor, before the barrier it waits for closes
       await checkpointer.stop()
       await reads.close()
       await durability.flush()

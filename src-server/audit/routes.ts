@@ -19,6 +19,9 @@ const AuditItem = z.object({
 const VerifyAnswer = z.object({
   ok: z.boolean(),
   rows: z.number(),
+  /** The entry the chain-head anchor names; entries after it are newer than the anchor (see audit-log.ts). */
+  anchoredAt: z.number().optional(),
+  problem: z.enum(['chain', 'truncated', 'replaced', 'anchor-invalid', 'anchor-missing']).optional(),
   brokenAt: z.number().optional(),
   reason: z.string().optional(),
 })
@@ -67,7 +70,7 @@ export const auditModule: ServerModule = {
     api.route({
       method: 'post',
       path: '/api/audit/verify',
-      summary: 'Verify the whole audit chain',
+      summary: 'Verify the whole audit chain and its end against the chain-head anchor',
       tags: ['audit'],
       auth: { permission: 'audit.read' },
       responses: { 200: VerifyAnswer },
@@ -76,7 +79,7 @@ export const auditModule: ServerModule = {
         audit.record({
           actor: actorOf(ctx),
           action: 'audit.verify',
-          details: { ok: result.ok, rows: result.rows },
+          details: { ok: result.ok, rows: result.rows, ...(!result.ok && { problem: result.problem }) },
         })
         return result
       },

@@ -325,7 +325,9 @@ describe('console API basics', () => {
       const res = await srv.api('/api/session', { method: 'POST', json: ADMIN }) // writes a session row
       events.push('answered')
       expect(res.status).toBe(201)
-      expect(events).toEqual(['flush-start', 'flush-done', 'answered'])
+      // The answer waited for a barrier; the audit anchor's own wait for one (its row) may run beside it.
+      expect(events[0]).toBe('flush-start')
+      expect(events.slice(0, events.indexOf('answered'))).toContain('flush-done')
     } finally {
       durability.flush = original
     }

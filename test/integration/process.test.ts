@@ -99,6 +99,37 @@ describe('the server as a process', () => {
     expect(after.stderr).toMatch(/BROKEN at row 2: row content does not match its MAC/)
   })
 
+  it('ims audit verify reports the newest rows removed, and ims audit anchor resets the anchor on record', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ims-anchor-'))
+    const own = { IMS_DATA_DIR: folder }
+    try {
+      expect(
+        (await runIms(['init', '--admin', 'chief', '--password-stdin'], own, `${PASSWORD}\n`)).code,
+      ).toBe(0)
+      const intact = await runIms(['audit', 'verify'], own)
+      expect(intact.stdout).toMatch(/audit log intact: 2 rows verified, anchored at #2/)
+      const db = new Database(join(folder, 'ims.db'))
+      db.prepare('DELETE FROM audit_log WHERE id = 2').run()
+      db.close()
+      const cut = await runIms(['audit', 'verify'], own)
+      expect(cut.code).toBe(1)
+      expect(cut.stderr).toMatch(/BROKEN at row 2: the log ends at #1 but was anchored at #2 /)
+      expect((await runIms(['audit', 'anchor'], own)).code).toBe(2)
+      const reset = await runIms(['audit', 'anchor', '--reason', 'restored a backup'], own)
+      expect(reset.stderr).toBe('')
+      expect(reset.stdout).toMatch(/audit log anchored at #2 .*the log ends at #1 but was anchored at #2/)
+      expect((await runIms(['audit', 'verify'], own)).stdout).toMatch(
+        /intact: 2 rows verified, anchored at #2/,
+      )
+      rmSync(join(folder, 'ims.db.audit-anchor'))
+      const missing = await runIms(['audit', 'verify'], own)
+      expect(missing.code).toBe(1)
+      expect(missing.stderr).toMatch(/NOT VERIFIED: the log has 2 entries but no chain-head anchor/)
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
+  })
+
   it('refuses to init twice and explains bad usage', async () => {
     const again = await runIms(['init', '--admin', 'other', '--password-stdin'], env(), `${PASSWORD}\n`)
     expect(again.code).toBe(1)
