@@ -158,6 +158,8 @@ export async function runInjection(service: PedService, job: InjectionJob): Prom
     const result = await injectDevice(traced, {
       kdh: job.credentials.kdh,
       trustedCa: job.credentials.trustedCa,
+      // Checked against each device certificate, and handed to the device in the KDH credential token.
+      crl: job.credentials.crl,
       operators: job.pedOperators,
       kbpk,
       dukpt:

@@ -10,12 +10,34 @@ export const TrustImport = z.object({
   kdhPrivateKeyPem: Pem,
 })
 export const LabTrust = z.object({ caCertificatePem: Pem, caPrivateKeyPem: Pem })
+
+/** Largest CRL (DER) the station takes: some thousands of revoked devices fit in a small part of it. */
+export const CRL_MAX_BYTES = 1024 * 1024
+export const CrlImport = z.object({
+  /** The trusted CA's CRL as PEM ("-----BEGIN X509 CRL-----") or as base64 of its DER. */
+  crl: z
+    .string()
+    .min(32)
+    .max(Math.ceil((CRL_MAX_BYTES * 4) / 3) + 64 * 1024, 'the CRL is larger than 1 MiB'),
+})
 export const TrustView = z.object({
   trustedCa: z.object({ subject: z.string(), fingerprint256: z.string(), validTo: z.string() }),
   kdh: z.object({ subject: z.string(), serialNumber: z.string(), validTo: z.string() }),
   updatedBy: z.string(),
   updatedAt: z.string(),
+  /** The CA's CRL applied to every injection; absent until one is imported. */
+  crl: z
+    .object({
+      thisUpdate: z.string(),
+      nextUpdate: z.string(),
+      crlNumber: z.string().optional(),
+      revokedCount: z.number().int(),
+      importedBy: z.string(),
+      importedAt: z.string(),
+    })
+    .optional(),
 })
+export type TrustView = z.infer<typeof TrustView>
 
 export const NewStation = z.object({
   name: z.string().trim().min(1).max(60),

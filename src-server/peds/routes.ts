@@ -4,6 +4,8 @@ import { IdParams } from '../http/params'
 import type { ServerModule } from '../module'
 import { EventTickets, streamEvents } from './events'
 import {
+  CRL_MAX_BYTES,
+  CrlImport,
   Injection,
   InjectRequest,
   LabTrust,
@@ -24,7 +26,7 @@ export const pedsModule: ServerModule = {
     api.route({
       method: 'get',
       path: '/api/peds/trust',
-      summary: 'The station’s TR-34 credentials (trusted device CA, KDH certificate)',
+      summary: 'The station’s TR-34 credentials (trusted device CA, KDH certificate, the CA’s CRL)',
       tags: ['peds'],
       auth: { permission: 'keys.read' },
       responses: { 200: TrustView.nullable() },
@@ -40,6 +42,22 @@ export const pedsModule: ServerModule = {
       responses: { 200: TrustView },
       handler(ctx, { body }) {
         peds.setTrust(body, actorOf(ctx))
+        return peds.trust()
+      },
+    })
+    api.route({
+      method: 'put',
+      path: '/api/peds/trust/crl',
+      summary:
+        'Install the trusted device CA’s CRL (PEM or base64 DER): signed by that CA, in date, not older than the stored one',
+      tags: ['peds'],
+      auth: { permission: 'keys.manage' },
+      body: CrlImport,
+      // Base64 and JSON escaping on top of the largest CRL accepted.
+      bodyLimit: 2 * CRL_MAX_BYTES,
+      responses: { 200: TrustView },
+      handler(ctx, { body }) {
+        peds.importCrl(body, actorOf(ctx))
         return peds.trust()
       },
     })

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto'
 import type { z } from 'zod'
 import type { AuditLog } from '../audit/audit-log'
 import type { Vault } from '../crypto/vault'
@@ -7,13 +7,15 @@ import { conflict, HttpProblem, notFound } from '../http/problem'
 import { constantTimeEqual } from '../keys/crypto/bytes'
 import { issueParty, type Party } from '../keys/crypto/lab-pki'
 import { withOddParity } from '../keys/crypto/parity'
-import { CertificateValidationError, validatePartyCertificate } from '../keys/crypto/pki'
+import { CertificateValidationError, parseCrl, validatePartyCertificate, type Crl } from '../keys/crypto/pki'
 import type { KeyStore } from '../keys/store'
 import type { Logger } from '../log'
 import type { Db } from '../store/db'
 import type { InitialKeyAllocator } from './allocator'
+import { admitCrl, crlSummary, decodeCrl } from './crl'
 import { runInjection } from './injector'
 import type {
+  CrlImport,
   Injection,
   InjectRequest,
   LabTrust,
@@ -81,6 +83,8 @@ const opt = <T>(v: T | null) => v ?? undefined
 export interface StationCredentials {
   kdh: Party
   trustedCa: X509Certificate
+  /** The trusted CA's CRL: every device certificate is checked against it, and each device gets it at bind. */
+  crl?: Crl
 }
 
 /**
@@ -131,6 +135,12 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
     const sealed = this.vault.seal('secret-enc', der, TRUST_AAD)
     der.fill(0)
     this.db.transaction(() => {
+      // A CRL lists one CA's revocations: with another CA it means nothing, so it goes with the old CA.
+      const previousCa = this.trustedCa()
+      const crlRemoved =
+        previousCa !== undefined &&
+        previousCa.fingerprint256 !== ca.fingerprint256 &&
+        this.db.prepare('DELETE FROM ped_trust_crl WHERE id = 1').run().changes > 0
       this.db
         .prepare(
           `INSERT INTO ped_trust (id, trusted_ca, kdh_certificate, kdh_key_sealed, updated_by, updated_at)
@@ -142,9 +152,55 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
       this.audit.record({
         actor,
         action: 'peds.trust.set',
-        details: { trustedCa: ca.fingerprint256, kdhSerial: kdh.serialNumber, kdhSubject: kdh.subject },
+        details: {
+          trustedCa: ca.fingerprint256,
+          kdhSerial: kdh.serialNumber,
+          kdhSubject: kdh.subject,
+          ...(crlRemoved ? { crlRemoved: true } : {}),
+        },
       })
     })()
+  }
+
+  /**
+   * Installs the trusted CA's CRL (PEM or base64 DER) after the checks of `admitCrl`: the CA's own, in
+   * date, not older than the stored one. From then on every injection applies it (PedService.inject).
+   */
+  importCrl(input: z.infer<typeof CrlImport>, actor: string): void {
+    const ca = this.trustedCa()
+    if (!ca) throw conflict('Set the trusted CA first (PUT /api/peds/trust): a CRL is checked against it')
+    const crl = decodeCrl(input.crl)
+    admitCrl(crl, { ca, stored: this.storedCrl()?.crl })
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO ped_trust_crl (id, crl_der, imported_by, imported_at) VALUES (1, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET crl_der = excluded.crl_der, imported_by = excluded.imported_by,
+           imported_at = excluded.imported_at`,
+        )
+        .run(crl.der, actor, new Date().toISOString())
+      this.audit.record({
+        actor,
+        action: 'peds.trust.crl.import',
+        details: {
+          trustedCa: ca.fingerprint256,
+          ...crlSummary(crl),
+          sha256: createHash('sha256').update(crl.der).digest('hex'),
+        },
+      })
+    })()
+  }
+
+  private trustedCa(): X509Certificate | undefined {
+    const pem = this.db.prepare('SELECT trusted_ca FROM ped_trust WHERE id = 1').pluck().get() as
+      string | undefined
+    return pem === undefined ? undefined : new X509Certificate(pem)
+  }
+
+  private storedCrl(): { crl: Crl; importedBy: string; importedAt: string } | undefined {
+    const row = this.db.prepare('SELECT * FROM ped_trust_crl WHERE id = 1').get() as
+      { crl_der: Buffer; imported_by: string; imported_at: string } | undefined
+    return row && { crl: parseCrl(row.crl_der), importedBy: row.imported_by, importedAt: row.imported_at }
   }
 
   /** Lab set-up: issue the station's KDH certificate under a lab CA (the CA's key is used once, not kept). */
@@ -177,11 +233,21 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
     if (!row) return undefined
     const ca = new X509Certificate(row.trusted_ca)
     const kdh = new X509Certificate(row.kdh_certificate)
+    const stored = this.storedCrl()
     return {
       trustedCa: { subject: ca.subject, fingerprint256: ca.fingerprint256, validTo: ca.validTo },
       kdh: { subject: kdh.subject, serialNumber: kdh.serialNumber, validTo: kdh.validTo },
       updatedBy: row.updated_by,
       updatedAt: row.updated_at,
+      ...(stored
+        ? {
+            crl: {
+              ...crlSummary(stored.crl),
+              importedBy: stored.importedBy,
+              importedAt: stored.importedAt,
+            },
+          }
+        : {}),
     }
   }
 
@@ -197,6 +263,7 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
           certificate: new X509Certificate(row.kdh_certificate),
           privateKey: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
         },
+        crl: this.storedCrl()?.crl,
       }
     } finally {
       der.fill(0)
@@ -380,6 +447,7 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
     const busy = stations.filter((s) => s.busy)
     if (busy.length) throw conflict(`Busy: ${busy.map((s) => s.name).join(', ')}`)
     const credentials = this.credentials()
+    assertUsable(credentials)
     const operators = [actor, run.created_by, ...input.pedOperators.map((o) => `ped:${o.id}`)]
     return stations.map((station) => {
       const info = this.db
@@ -480,6 +548,24 @@ function toInjection(r: InjectionRow): Injection {
     operators: JSON.parse(r.operators) as string[],
     startedAt: r.started_at,
     finishedAt: opt(r.finished_at),
+  }
+}
+
+/**
+ * Fails closed before any device is contacted when the credentials cannot be used: the CRL is out of date
+ * (it may miss recent revocations) or the CA revoked the station's own KDH certificate (devices would
+ * refuse the bind). Each device's certificate is still checked against the CRL on its own.
+ */
+function assertUsable(c: StationCredentials): void {
+  try {
+    validatePartyCertificate(c.kdh.certificate, { ca: c.trustedCa, crl: c.crl, role: 'KDH' })
+  } catch (err) {
+    if (!(err instanceof CertificateValidationError)) throw err
+    throw conflict(
+      err.reason === 'crl'
+        ? `Injection is stopped: ${err.message}; import the CA's current CRL (PUT /api/peds/trust/crl)`
+        : `Injection is stopped: the station's KDH certificate is unusable (${err.message}); install new station credentials (PUT /api/peds/trust)`,
+    )
   }
 }
 

@@ -60,6 +60,14 @@ describe('PED device state machine', () => {
     expect(device.handle(COMMANDS.bind, [bindToken()]).status).toBe(STATUS.wrongState)
   })
 
+  it('binding keeps the CA’s CRL the KDH credential token carried', () => {
+    const { device } = newDevice()
+    const crl = createCrl({ issuer: fx.ca, revokedSerialsHex: ['7FFF'] })
+    const token = toHex(createCredentialToken([fx.kdh.certificate], [crl]))
+    expect(device.handle(COMMANDS.bind, [token]).fields).toEqual(['BOUND'])
+    expect(device.bindCrl?.der).toEqual(crl.der)
+  })
+
   it('key-loading mode needs two distinct operators with the right passwords', () => {
     const { device } = newDevice()
     device.handle(COMMANDS.bind, [bindToken()])

@@ -15,7 +15,7 @@ import {
 } from '../../../src-server/keys/crypto/dukpt-tdes'
 import { keyCheckValue } from '../../../src-server/keys/crypto/kcv'
 import { encipherFormat4, encodePinBlock } from '../../../src-server/keys/crypto/pinblock'
-import { validatePartyCertificate } from '../../../src-server/keys/crypto/pki'
+import { validatePartyCertificate, type Crl } from '../../../src-server/keys/crypto/pki'
 import {
   createCredentialToken,
   openKeyToken,
@@ -80,6 +80,8 @@ const TR31_LOADABLE = new Set(['K0', 'K1', 'P0', 'M3', 'M6', 'D0'])
 export class PedDevice {
   state: DeviceState = 'FACTORY'
   private kdhCertificate: X509Certificate | undefined
+  /** The CA's CRL the KDH credential token carried at bind (the KDH was checked against it), if any. */
+  bindCrl: Crl | undefined
   private readonly slots = new Map<number, Slot>()
   private nonce: Buffer | undefined
   private readonly loggedIn = new Set<string>()
@@ -177,14 +179,17 @@ export class PedDevice {
   private bind(tokenHex: string): string[] {
     this.requireState('FACTORY')
     let kdh: X509Certificate
+    let crl: Crl | undefined
     try {
       const { certificates, crls } = parseCredentialToken(Buffer.from(tokenHex, 'hex'))
       kdh = certificates[0]
-      validatePartyCertificate(kdh, { ca: this.o.identity.trustedCa, crl: crls[0], role: 'KDH' })
+      crl = crls[0]
+      validatePartyCertificate(kdh, { ca: this.o.identity.trustedCa, crl, role: 'KDH' })
     } catch (err) {
       return refuse(err instanceof Tr34Error ? STATUS.format : STATUS.certificateRejected)
     }
     this.kdhCertificate = kdh
+    this.bindCrl = crl
     this.state = 'BOUND'
     return [this.state]
   }

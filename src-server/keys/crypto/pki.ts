@@ -1,6 +1,18 @@
 import { createSign, createVerify, X509Certificate, type KeyObject } from 'node:crypto'
 import forge from 'node-forge'
-import { children, der, fromDer, integerOf, OID, toDer, ASN1_CLASS, ASN1_TYPE, type Asn1 } from './der'
+import {
+  children,
+  der,
+  fromDer,
+  integerOf,
+  oidOf,
+  OID,
+  primitive,
+  toDer,
+  ASN1_CLASS,
+  ASN1_TYPE,
+  type Asn1,
+} from './der'
 
 /**
  * The small X.509 toolkit TR-34 needs: issue certificates (lab CA, PED factory chain), issue and parse
@@ -74,6 +86,8 @@ export interface Crl {
   issuerDer: Buffer
   thisUpdate: Date
   nextUpdate?: Date
+  /** The cRLNumber extension (RFC 5280 §5.2.3): the CA numbers its CRLs in increasing order. */
+  crlNumber?: bigint
   /** Revoked serial numbers, upper-case hex without leading zeros. */
   revokedSerials: Set<string>
 }
@@ -115,36 +129,133 @@ export function createCrl(o: {
   return parseCrl(toDer(der.seq([tbs, sigAlg, der.bits(signature)])))
 }
 
-export function parseCrl(bytes: Uint8Array): Crl {
-  const [tbs] = children(fromDer(bytes, 'the CRL'), 'the CRL')
-  const fields = children(tbs, 'the CRL tbsCertList')
-  let i = fields[0].type === ASN1_TYPE.INTEGER ? 1 : 0
-  i++ // signature algorithm
-  const issuerDer = toDer(fields[i++])
-  const time = (item: Asn1) =>
-    item.type === ASN1_TYPE.UTCTIME
-      ? forge.asn1.utcTimeToDate(String(item.value))
-      : forge.asn1.generalizedTimeToDate(String(item.value))
-  const thisUpdate = time(fields[i++])
-  let nextUpdate: Date | undefined
-  if (fields[i] && (fields[i].type === ASN1_TYPE.UTCTIME || fields[i].type === ASN1_TYPE.GENERALIZEDTIME)) {
-    nextUpdate = time(fields[i++])
-  }
-  const revokedSerials = new Set<string>()
-  if (fields[i] && fields[i].tagClass === ASN1_CLASS.UNIVERSAL && fields[i].type === ASN1_TYPE.SEQUENCE) {
-    for (const entry of children(fields[i], 'the revoked certificates')) {
-      revokedSerials.add(
-        normaliseSerial(integerOf(children(entry, 'a CRL entry')[0], 'a revoked serial').toString('hex')),
-      )
+const isUniversal = (item: Asn1 | undefined, type: number) =>
+  item?.tagClass === ASN1_CLASS.UNIVERSAL && item.type === type
+
+/**
+ * The extensions of a CRL or of one of its entries. None this code reads is ever critical, and a critical
+ * one it does not process makes the whole CRL unusable (RFC 5280 §5.2, §5.3): a delta CRL
+ * (deltaCRLIndicator), a partitioned one (issuingDistributionPoint) or an indirect one (certificateIssuer)
+ * read as the complete list of the CA's own revocations would hide revocations.
+ */
+function readExtensions(list: Asn1, what: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>()
+  for (const ext of children(list, what)) {
+    const parts = children(ext, `an extension of ${what}`)
+    const oid = oidOf(parts[0], `an extension of ${what}`)
+    const critical =
+      parts.length === 3 && isUniversal(parts[1], ASN1_TYPE.BOOLEAN) && parts[1].value !== '\x00'
+    if (critical) {
+      throw new Error(`the CRL has a critical extension that is not supported (${oid})`)
     }
+    out.set(oid, primitive(parts[parts.length - 1], ASN1_TYPE.OCTETSTRING, `an extension of ${what}`))
   }
-  return { der: Buffer.from(bytes), issuerDer, thisUpdate, nextUpdate, revokedSerials }
+  return out
 }
 
-function verifyCrlSignature(crl: Crl, issuer: X509Certificate): boolean {
-  const [tbs, , signature] = children(fromDer(crl.der, 'the CRL'), 'the CRL')
-  const sig = Buffer.from(String(signature.value), 'binary').subarray(1)
-  return createVerify('sha256').update(toDer(tbs)).verify(issuer.publicKey, sig)
+/** Parse a DER CRL; any structural problem is an Error whose message says what is wrong. */
+export function parseCrl(bytes: Uint8Array): Crl {
+  const top = children(fromDer(bytes, 'the CRL'), 'the CRL')
+  if (top.length !== 3) throw new Error('the CRL is malformed')
+  const fields = children(top[0], 'the CRL tbsCertList')
+  let i = 0
+  if (isUniversal(fields[0], ASN1_TYPE.INTEGER)) {
+    if (integerOf(fields[i++], 'the CRL version').readUIntBE(0, 1) !== 1) {
+      throw new Error('the CRL is not a version 2 CRL')
+    }
+  }
+  i++ // signature algorithm (checked with the signature)
+  const issuer = fields[i++]
+  if (!isUniversal(issuer, ASN1_TYPE.SEQUENCE)) throw new Error('the CRL issuer is malformed')
+  const issuerDer = toDer(issuer)
+  const time = (item: Asn1 | undefined, what: string) => {
+    const date = isUniversal(item, ASN1_TYPE.UTCTIME)
+      ? forge.asn1.utcTimeToDate(String(item!.value))
+      : isUniversal(item, ASN1_TYPE.GENERALIZEDTIME)
+        ? forge.asn1.generalizedTimeToDate(String(item!.value))
+        : undefined
+    if (!date || Number.isNaN(date.getTime())) throw new Error(`the CRL ${what} is malformed`)
+    return date
+  }
+  const thisUpdate = time(fields[i++], 'thisUpdate')
+  let nextUpdate: Date | undefined
+  if (isUniversal(fields[i], ASN1_TYPE.UTCTIME) || isUniversal(fields[i], ASN1_TYPE.GENERALIZEDTIME)) {
+    nextUpdate = time(fields[i++], 'nextUpdate')
+  }
+  const revokedSerials = new Set<string>()
+  if (isUniversal(fields[i], ASN1_TYPE.SEQUENCE)) {
+    for (const entry of children(fields[i++], 'the revoked certificates')) {
+      const [serial, , extensions] = children(entry, 'a CRL entry')
+      if (extensions) readExtensions(extensions, 'a CRL entry')
+      revokedSerials.add(normaliseSerial(integerOf(serial, 'a revoked serial').toString('hex')))
+    }
+  }
+  let crlNumber: bigint | undefined
+  const extensions = fields[i]
+  if (extensions?.tagClass === ASN1_CLASS.CONTEXT_SPECIFIC && extensions.type === 0) {
+    const number = readExtensions(children(extensions, 'the CRL extensions')[0], 'the CRL').get(OID.crlNumber)
+    if (number) {
+      const value = integerOf(fromDer(number, 'the CRL number'), 'the CRL number')
+      crlNumber = BigInt(`0x${value.toString('hex')}`)
+    }
+  }
+  return { der: Buffer.from(bytes), issuerDer, thisUpdate, nextUpdate, crlNumber, revokedSerials }
+}
+
+/** The hash of each signature algorithm a CRL may use; node's verify takes the key type from the CA key. */
+const CRL_SIGNATURE_HASHES: Record<string, string> = {
+  [OID.sha256WithRsa]: 'sha256',
+  [OID.sha384WithRsa]: 'sha384',
+  [OID.sha512WithRsa]: 'sha512',
+  [OID.ecdsaWithSha256]: 'sha256',
+  [OID.ecdsaWithSha384]: 'sha384',
+}
+
+function crlSignatureVerifies(crl: Crl, issuer: X509Certificate): boolean {
+  const [tbs, algorithm, signature] = children(fromDer(crl.der, 'the CRL'), 'the CRL')
+  const fields = children(tbs, 'the CRL tbsCertList')
+  const inner = fields[isUniversal(fields[0], ASN1_TYPE.INTEGER) ? 1 : 0]
+  // RFC 5280 §5.1.1.2: the signed copy of the algorithm must be the one used, or it could be swapped.
+  if (!toDer(inner).equals(toDer(algorithm))) {
+    throw new CertificateValidationError(
+      'crl',
+      'the revocation list names two different signature algorithms',
+    )
+  }
+  const oid = oidOf(children(algorithm, 'the CRL signature algorithm')[0], 'the CRL signature algorithm')
+  const hash = CRL_SIGNATURE_HASHES[oid]
+  if (!hash) {
+    throw new CertificateValidationError(
+      'crl',
+      `the revocation list is signed with an unsupported algorithm (${oid})`,
+    )
+  }
+  const bits = Buffer.from(String(signature.value), 'binary')
+  if (bits[0] !== 0) return false // unused bits: not a whole-byte signature
+  return createVerify(hash).update(toDer(tbs)).verify(issuer.publicKey, bits.subarray(1))
+}
+
+/**
+ * Check a CRL against the CA whose revocations it is meant to list: issued under the CA's name, signed by
+ * the CA's key, and not past its nextUpdate (an out-of-date CRL may miss recent revocations, so it is an
+ * error, never a CRL quietly ignored).
+ */
+export function verifyCrl(crl: Crl, ca: X509Certificate, now = new Date()): void {
+  if (!crl.issuerDer.equals(subjectDer(ca))) {
+    throw new CertificateValidationError(
+      'crl',
+      'the revocation list is issued by another CA than the trusted one',
+    )
+  }
+  if (!crlSignatureVerifies(crl, ca)) {
+    throw new CertificateValidationError('crl', 'the revocation list is not signed by the trusted CA')
+  }
+  if (crl.nextUpdate && now > crl.nextUpdate) {
+    throw new CertificateValidationError(
+      'crl',
+      `the revocation list is out of date (its next update was due ${crl.nextUpdate.toISOString()})`,
+    )
+  }
 }
 
 /**
@@ -192,14 +303,12 @@ export function validatePartyCertificate(
     throw new CertificateValidationError('role', `the certificate CN does not mark it as a ${o.role}`)
   }
   if (o.crl) {
-    if (!o.crl.issuerDer.equals(subjectDer(o.ca)) || !verifyCrlSignature(o.crl, o.ca)) {
-      throw new CertificateValidationError('crl', 'the revocation list is not signed by the trusted CA')
-    }
-    if (o.crl.nextUpdate && now > o.crl.nextUpdate) {
-      throw new CertificateValidationError('crl', 'the revocation list is out of date')
-    }
+    verifyCrl(o.crl, o.ca, now)
     if (o.crl.revokedSerials.has(normaliseSerial(cert.serialNumber))) {
-      throw new CertificateValidationError('revoked', 'the certificate has been revoked')
+      throw new CertificateValidationError(
+        'revoked',
+        `the ${o.role} certificate (serial ${cert.serialNumber}) has been revoked by the CA`,
+      )
     }
   }
 }

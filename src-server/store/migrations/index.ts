@@ -23,6 +23,7 @@ import dongles from './0400-dongles'
 import keys from './0500-keys'
 import peds from './0510-peds'
 import pedsUniqueness from './0520-peds-uniqueness'
+import pedsCrl from './0530-peds-crl'
 import terminals from './0600-terminals'
 import mobile from './0700-mobile'
 import mobileSubjectsQrKeys from './0710-mobile-subjects-qr-keys'
@@ -55,6 +56,7 @@ export const MIGRATIONS: readonly Migration[] = [
   keys,
   peds,
   pedsUniqueness,
+  pedsCrl,
   terminals,
   mobile,
   mobileSubjectsQrKeys,

@@ -1,0 +1,14 @@
+export default {
+  id: '0530-peds-crl',
+  sql: `
+-- The trusted PED CA's current CRL (DER), checked at import against that CA (signature, nextUpdate, no
+-- rollback) and applied to every injection. One row; it goes with the CA: replacing the trusted CA by
+-- another one deletes it (peds/service.ts).
+CREATE TABLE ped_trust_crl (
+  id INTEGER PRIMARY KEY CHECK (id = 1) REFERENCES ped_trust (id),
+  crl_der BLOB NOT NULL,
+  imported_by TEXT NOT NULL,
+  imported_at TEXT NOT NULL
+) STRICT;
+`,
+}
