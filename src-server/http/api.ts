@@ -31,6 +31,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   bodyFormat?: 'json' | 'text'
   /** Body size limit for this route in bytes (defaults to the server's JSON limit). */
   bodyLimit?: number
+  /** A request without a body is valid (a DELETE that takes one only sometimes): `body` is then undefined. */
+  bodyOptional?: boolean
   query?: ZodType<Q>
   params?: ZodType<P>
   /** Documented answers: status → schema (null for an empty body). */
@@ -84,7 +86,8 @@ export class ApiRegistry {
       if ('permission' in auth) await this.options.requireSession(ctx, auth.permission)
       else if ('authenticate' in auth) await auth.authenticate(ctx)
       let body: unknown
-      if (spec.body) {
+      // Koa's `is` answers null when the request has no body at all.
+      if (spec.body && !(spec.bodyOptional && ctx.is() === null)) {
         const limit = spec.bodyLimit ?? this.options.jsonBodyBytes
         body =
           spec.bodyFormat === 'text'

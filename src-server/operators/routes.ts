@@ -1,3 +1,4 @@
+import type { Context } from 'koa'
 import { z } from 'zod'
 import {
   CurrentSession,
@@ -11,7 +12,7 @@ import {
 import { actorOf, sessionOf } from '../app'
 import { HttpProblem } from '../http/problem'
 import type { ServerModule } from '../module'
-import { Username } from './credentials'
+import { ApproverCredentials, Username } from './credentials'
 
 const OperatorId = z.object({ id: z.coerce.number().int().positive() })
 const NewOperator = z.object({
@@ -19,6 +20,8 @@ const NewOperator = z.object({
   displayName: z.string().trim().min(1).max(100),
   role: Role,
   password: z.string().min(1).max(1024),
+  /** The second admin, for what is under dual control (a key custodian: see OperatorService). */
+  approver: ApproverCredentials.optional(),
 })
 const OperatorPatch = z
   .object({
@@ -27,12 +30,17 @@ const OperatorPatch = z
     status: z.enum(['active', 'disabled']),
   })
   .partial()
-  .refine((p) => Object.keys(p).length > 0, 'change at least one field')
+  .extend({ approver: ApproverCredentials.optional() })
+  .refine((p) => Object.keys(p).some((key) => key !== 'approver'), 'change at least one field')
 const PasswordChange = z.object({
   currentPassword: z.string().min(1).max(1024),
   newPassword: z.string().min(1).max(1024),
 })
-const PasswordReset = z.object({ newPassword: z.string().min(1).max(1024) })
+const PasswordReset = z.object({
+  newPassword: z.string().min(1).max(1024),
+  approver: ApproverCredentials.optional(),
+})
+const TotpRemoval = z.object({ approver: ApproverCredentials.optional() }).optional()
 const TotpCode = z.object({ code: z.string().regex(/^\d{6}$/, 'six digits') })
 const SessionRow = z.object({
   id: z.string(),
@@ -46,9 +54,25 @@ const SessionRow = z.object({
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
 
+const DUAL_CONTROL =
+  'A key custodian is made, unmade, re-enabled or reset only with a second admin (operators.manage) approving: `approver` {username, password, totp?}, checked like a sign-in, named in the audit row'
+
 export const operatorsModule: ServerModule = {
   name: 'operators',
   register(api, { operators }) {
+    /**
+     * The second admin named in `approver`, checked whenever one is sent; whether the change needs one is the
+     * service's decision (it answers 403 "Dual control" when it does and none came).
+     */
+    const approval = (
+      ctx: Context,
+      approver: z.infer<typeof ApproverCredentials> | undefined,
+      targetId?: number,
+    ) =>
+      approver
+        ? operators.approveAccountChange(approver, sessionOf(ctx).operator, targetId, { ip: ctx.ip })
+        : Promise.resolve(undefined)
+
     api.route({
       method: 'get',
       path: '/api/setup',
@@ -200,13 +224,13 @@ export const operatorsModule: ServerModule = {
     api.route({
       method: 'post',
       path: '/api/operators',
-      summary: 'Create an operator account',
+      summary: `Create an operator account. ${DUAL_CONTROL}`,
       tags: ['operators'],
       auth: { permission: 'operators.manage' },
       body: NewOperator,
-      responses: { 201: Operator, 409: null },
-      async handler(ctx, { body }) {
-        const op = await operators.create(body, actorOf(ctx))
+      responses: { 201: Operator, 403: null, 409: null },
+      async handler(ctx, { body: { approver, ...account } }) {
+        const op = await operators.create(account, actorOf(ctx), await approval(ctx, approver))
         ctx.status = 201
         return op
       },
@@ -214,38 +238,44 @@ export const operatorsModule: ServerModule = {
     api.route({
       method: 'patch',
       path: '/api/operators/:id',
-      summary: 'Change an operator’s name, role or status',
+      summary: `Change an operator’s name, role or status. ${DUAL_CONTROL}`,
       tags: ['operators'],
       auth: { permission: 'operators.manage' },
       params: OperatorId,
       body: OperatorPatch,
-      responses: { 200: Operator },
-      handler: (ctx, { params, body }) => operators.update(params.id, body, actorOf(ctx)),
+      responses: { 200: Operator, 403: null },
+      async handler(ctx, { params, body: { approver, ...patch } }) {
+        return operators.update(params.id, patch, actorOf(ctx), await approval(ctx, approver, params.id))
+      },
     })
     api.route({
       method: 'post',
       path: '/api/operators/:id/password',
-      summary: 'Reset an operator’s password',
+      summary: `Reset an operator’s password. ${DUAL_CONTROL}`,
       tags: ['operators'],
       auth: { permission: 'operators.manage' },
       params: OperatorId,
       body: PasswordReset,
-      responses: { 204: null },
+      responses: { 204: null, 403: null },
       async handler(ctx, { params, body }) {
-        await operators.changePassword(params.id, null, body.newPassword, actorOf(ctx))
+        const approvedBy = await approval(ctx, body.approver, params.id)
+        await operators.changePassword(params.id, null, body.newPassword, actorOf(ctx), approvedBy)
         ctx.status = 204
       },
     })
     api.route({
       method: 'delete',
       path: '/api/operators/:id/totp',
-      summary: 'Remove an operator’s second factor (lost phone)',
+      summary: `Remove an operator’s second factor (lost phone); a JSON body carries the approver when one is needed. ${DUAL_CONTROL}`,
       tags: ['operators'],
       auth: { permission: 'operators.manage' },
       params: OperatorId,
-      responses: { 204: null },
-      handler(ctx, { params }) {
-        operators.disableTotp(params.id, actorOf(ctx))
+      // A body on a DELETE: the approver's credentials have nowhere else to go (never in the URL).
+      body: TotpRemoval,
+      bodyOptional: true,
+      responses: { 204: null, 403: null },
+      async handler(ctx, { params, body }) {
+        operators.disableTotp(params.id, actorOf(ctx), await approval(ctx, body?.approver, params.id))
         ctx.status = 204
       },
     })

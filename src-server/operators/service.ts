@@ -63,6 +63,52 @@ function toOperator(row: OperatorRow): Operator {
   }
 }
 
+/**
+ * Dual control over the key custodians' accounts. A key ceremony needs two different custodians; if one admin
+ * alone could make custodians, or take existing ones over by resetting their credentials, they could run a
+ * "two-person" ceremony by themselves. So making or unmaking a custodian, re-enabling a disabled one and
+ * resetting one's password or second factor need a second admin (approveAccountChange). Disabling a custodian
+ * and renaming one do not: taking access away must stay quick, and a name gives none.
+ *
+ * Admin accounts are under the same control (`Guard`), or one admin would make a second admin to approve
+ * with, or take a co-admin's account over — but only while someone else can approve: a lone admin makes
+ * the second admin alone, and of two admins one resets the other's forgotten password alone (audited).
+ */
+const CUSTODIAN: Role = 'key-custodian'
+
+/** Whose accounts are under dual control: custodians always, admins when another admin can approve. */
+type Guard = 'always' | 'when-possible'
+const GUARDED: Partial<Record<Role, Guard>> = { [CUSTODIAN]: 'always', admin: 'when-possible' }
+const ROLE_NAME: Partial<Record<Role, string>> = { [CUSTODIAN]: 'a key custodian', admin: 'an admin' }
+
+function requireSecondAdmin(approvedBy: string | undefined, what: string): void {
+  if (!approvedBy)
+    throw new HttpProblem(
+      403,
+      'Dual control',
+      `${what} needs a second admin (operators.manage) approving: send approver`,
+    )
+}
+
+/**
+ * The dual-controlled parts of a change of role or status (see CUSTODIAN), as the guarded role concerned and
+ * the change in words. Ending an admin's role, like disabling an account, takes access away: not guarded.
+ */
+function guardedChanges(
+  before: Operator,
+  patch: { role?: Role; status?: 'active' | 'disabled' },
+): { role: Role; what: string }[] {
+  const after = patch.role ?? before.role
+  const changes: { role: Role; what: string }[] = []
+  if (before.role === CUSTODIAN && after !== CUSTODIAN)
+    changes.push({ role: CUSTODIAN, what: 'Ending a key custodian’s role' })
+  if (before.role !== after && GUARDED[after])
+    changes.push({ role: after, what: `Making ${ROLE_NAME[after]}` })
+  if (before.role === after && GUARDED[after] && before.status === 'disabled' && patch.status === 'active')
+    changes.push({ role: after, what: `Re-enabling ${ROLE_NAME[after]}` })
+  return changes
+}
+
 const hashToken = (token: string) => createHash('sha256').update(token).digest()
 const invalidCredentials = () =>
   new HttpProblem(401, 'Invalid credentials', 'The username or password is wrong')
@@ -109,10 +155,36 @@ export class OperatorService {
     return toOperator(row)
   }
 
+  /**
+   * Refuses a change of an account of `role` that needs a second admin and has none (see CUSTODIAN): for an
+   * admin's account only when an active admin other than the account changed (`targetId`) and the requester
+   * exists to approve.
+   */
+  private guard(
+    role: Role,
+    targetId: number | undefined,
+    approvedBy: string | undefined,
+    what: (account: string) => string,
+  ): void {
+    const guard = GUARDED[role]
+    if (!guard || approvedBy) return
+    if (guard === 'when-possible') {
+      const others = this.db
+        .prepare(`SELECT count(*) FROM operators WHERE role = 'admin' AND status = 'active' AND id IS NOT ?`)
+        .pluck()
+        .get(targetId ?? null) as number
+      if (others < 2) return // the requester is one of them
+    }
+    requireSecondAdmin(approvedBy, what(ROLE_NAME[role]!))
+  }
+
+  /** `approvedBy`: the second admin (approveAccountChange) a new key custodian or admin needs. */
   async create(
     input: { username: string; displayName: string; role: Role; password: string },
     actor: string,
+    approvedBy?: string,
   ): Promise<Operator> {
+    this.guard(input.role, undefined, approvedBy, (account) => `Making ${account}`)
     try {
       checkPasswordPolicy(input.password, input.username)
     } catch (err) {
@@ -135,7 +207,7 @@ export class OperatorService {
         actor,
         action: 'operator.create',
         target: `operator:${input.username}`,
-        details: { role: input.role },
+        details: { role: input.role, ...(approvedBy && { approvedBy }) },
       })
       return this.get(id)
     })()
@@ -179,12 +251,16 @@ export class OperatorService {
     return this.get(id)
   }
 
+  /** `approvedBy`: the second admin (approveAccountChange) a change of a key custodian's role or status needs. */
   update(
     id: number,
     patch: { displayName?: string; role?: Role; status?: 'active' | 'disabled' },
     actor: string,
+    approvedBy?: string,
   ): Operator {
     const before = this.get(id)
+    for (const change of guardedChanges(before, patch))
+      this.guard(change.role, id, approvedBy, () => change.what)
     if (before.role === 'admin' && ((patch.role && patch.role !== 'admin') || patch.status === 'disabled')) {
       const admins = this.db
         .prepare(`SELECT count(*) FROM operators WHERE role = 'admin' AND status = 'active'`)
@@ -205,7 +281,7 @@ export class OperatorService {
         actor,
         action: 'operator.update',
         target: `operator:${before.username}`,
-        details: { ...patch },
+        details: { ...patch, ...(approvedBy && { approvedBy }) },
       })
       return this.get(id)
     })()
@@ -290,6 +366,28 @@ export class OperatorService {
       )
     this.db.prepare('UPDATE operators SET failed_logins = 0, locked_until = 0 WHERE id = ?').run(row.id)
     return `operator:${row.username}`
+  }
+
+  /**
+   * The second admin of a dual-controlled account change (see CUSTODIAN): approve() with operators.manage, by
+   * someone who is neither the requester nor the account changed (an admin cannot approve their own move to
+   * key custodian). `targetId` is absent when the account is being created.
+   */
+  async approveAccountChange(
+    input: { username: string; password: string; totp?: string },
+    requester: Operator,
+    targetId: number | undefined,
+    client: { ip?: string },
+  ): Promise<string> {
+    const target = targetId === undefined ? undefined : this.get(targetId)
+    const approvedBy = await this.approve(input, requester, 'operators.manage', client)
+    if (target && approvedBy === `operator:${target.username}`)
+      throw new HttpProblem(
+        403,
+        'Approval refused',
+        'The second person must not be the account being changed',
+      )
+    return approvedBy
   }
 
   /** The sign-in's checks (lockout, password, TOTP and its replay), failures counted and audited. */
@@ -461,11 +559,16 @@ export class OperatorService {
     this.audit.record({ actor, action: 'operator.session.revoke', target: `operator:${operatorId}` })
   }
 
+  /**
+   * `current` null: an admin's reset, which for a key custodian needs `approvedBy`, the second admin
+   * (approveAccountChange). Custodians change their own password like everyone else.
+   */
   async changePassword(
     operatorId: number,
     current: string | null,
     next: string,
     actor: string,
+    approvedBy?: string,
   ): Promise<void> {
     const row = this.byId.get(operatorId) as OperatorRow | undefined
     if (!row) throw new HttpProblem(404, 'Not found', `No operator with id ${operatorId}`)
@@ -480,6 +583,10 @@ export class OperatorService {
     }
     const hash = await hashPassword(next)
     this.db.transaction(() => {
+      // The role as it is now, not before hashing: a reset racing a promotion to custodian is still refused.
+      const role = this.get(operatorId).role
+      if (current === null)
+        this.guard(role, operatorId, approvedBy, (account) => `Resetting ${account}’s password`)
       this.db
         .prepare(
           'UPDATE operators SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = 0 WHERE id = ?',
@@ -491,6 +598,7 @@ export class OperatorService {
         actor,
         action: current === null ? 'operator.password.reset' : 'operator.password.change',
         target: `operator:${row.username}`,
+        ...(approvedBy && { details: { approvedBy } }),
       })
     })()
   }
@@ -526,13 +634,20 @@ export class OperatorService {
     })()
   }
 
-  disableTotp(operatorId: number, actor: string): void {
+  /** `approvedBy`: the second admin (approveAccountChange) a key custodian's reset needs. */
+  disableTotp(operatorId: number, actor: string, approvedBy?: string): void {
     const op = this.get(operatorId)
+    this.guard(op.role, operatorId, approvedBy, (account) => `Removing ${account}’s second factor`)
     this.db.transaction(() => {
       this.db
         .prepare('UPDATE operators SET totp_secret = NULL, totp_pending = NULL WHERE id = ?')
         .run(operatorId)
-      this.audit.record({ actor, action: 'operator.totp.disable', target: `operator:${op.username}` })
+      this.audit.record({
+        actor,
+        action: 'operator.totp.disable',
+        target: `operator:${op.username}`,
+        ...(approvedBy && { details: { approvedBy } }),
+      })
     })()
   }
 }

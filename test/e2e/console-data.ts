@@ -94,3 +94,39 @@ export async function ensureOperator(
   }
   return { username, password }
 }
+
+/**
+ * Runs `work` with a second active admin, whose credentials approve what is under dual control (making or
+ * resetting key custodians). The account is disabled again afterwards: later specs expect one active admin
+ * (the operators spec checks that the last one cannot be demoted).
+ */
+export async function withSecondAdmin<T>(
+  request: APIRequestContext,
+  token: string,
+  work: (approver: { username: string; password: string }) => Promise<T>,
+): Promise<T> {
+  const approver = { username: 'e2e-admin2', password: 'E2E-Second-Lantern-River-42' }
+  const setStatus = async (id: number, status: 'active' | 'disabled') => {
+    const response = await request.patch(`/api/operators/${id}`, { headers: bearer(token), data: { status } })
+    if (response.status() !== 200) throw new Error(`second admin ${status}: ${response.status()}`)
+  }
+  const created = await request.post('/api/operators', {
+    headers: bearer(token),
+    data: { ...approver, displayName: 'E2E second admin', role: 'admin' },
+  })
+  let id: number
+  if (created.status() === 201) id = ((await created.json()) as { id: number }).id
+  else if (created.status() === 409) {
+    const list = (await (await request.get('/api/operators', { headers: bearer(token) })).json()) as {
+      id: number
+      username: string
+    }[]
+    id = list.find((o) => o.username === approver.username)!.id
+    await setStatus(id, 'active')
+  } else throw new Error(`second admin: ${created.status()} ${await created.text()}`)
+  try {
+    return await work(approver)
+  } finally {
+    await setStatus(id, 'disabled')
+  }
+}

@@ -3,6 +3,7 @@ import { authenticator } from 'otplib'
 import { toHex } from '../../src-server/keys/crypto/bytes'
 import { keyCheckValue } from '../../src-server/keys/crypto/kcv'
 import { ConsolePage, expect, test } from './console'
+import { withSecondAdmin } from './console-data'
 import { axePath, seriousViolations } from './keys-axe'
 import { E2E_ADMIN, e2eBaseUrl } from './server-fixture'
 
@@ -20,11 +21,19 @@ async function adminToken(request: APIRequestContext): Promise<string> {
   return ((await res.json()) as { token: string }).token
 }
 
-/** A custodian with TOTP enrolled through the API; returns the secret for the browser sign-in. */
-async function custodian(request: APIRequestContext, token: string, username: string): Promise<string> {
+/**
+ * A custodian with TOTP enrolled through the API; returns the secret for the browser sign-in. Making a
+ * custodian is under dual control: `approver` is a second admin.
+ */
+async function custodian(
+  request: APIRequestContext,
+  token: string,
+  username: string,
+  approver: { username: string; password: string },
+): Promise<string> {
   const created = await request.post('/api/operators', {
     headers: { authorization: `Bearer ${token}` },
-    data: { username, displayName: username, role: 'key-custodian', password: PASSWORD },
+    data: { username, displayName: username, role: 'key-custodian', password: PASSWORD, approver },
   })
   expect(created.status()).toBe(201)
   const session = (await (
@@ -71,8 +80,10 @@ test.describe('Keys & PEDs', () => {
   }) => {
     await page.addInitScript({ path: axePath })
     const token = await adminToken(request)
-    const carolSecret = await custodian(request, token, 'e2e-carol')
-    const daveSecret = await custodian(request, token, 'e2e-dave')
+    const [carolSecret, daveSecret] = await withSecondAdmin(request, token, async (approver) => [
+      await custodian(request, token, 'e2e-carol', approver),
+      await custodian(request, token, 'e2e-dave', approver),
+    ])
 
     await consolePage.open('/keys')
     await consolePage.signIn(E2E_ADMIN.username, E2E_ADMIN.password)

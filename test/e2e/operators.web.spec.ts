@@ -1,5 +1,5 @@
 import { authenticator } from 'otplib'
-import { apiToken, bearer, ensureOperator } from './console-data'
+import { apiToken, bearer, ensureOperator, withSecondAdmin } from './console-data'
 import { E2E_ADMIN } from './server-fixture'
 import { expect, test } from './console'
 
@@ -98,5 +98,50 @@ test.describe('operators', () => {
     await consolePage.signIn(me.username, 'Brand-New-Password-1')
     // TOTP is now on: the password alone is not enough.
     await expect(page.getByLabel('One-time code')).toBeVisible()
+  })
+
+  test('a key custodian is made and reset only with a second admin approving in the same form', async ({
+    consolePage,
+    page,
+  }) => {
+    const token = await apiToken(page.request)
+    await consolePage.open('/operators')
+    await consolePage.signIn(E2E_ADMIN.username, E2E_ADMIN.password)
+    const username = `cust-${Date.now().toString(36)}`
+    await withSecondAdmin(page.request, token, async (second) => {
+      const form = page.getByRole('form', { name: 'New account' })
+      await form.getByLabel('Username', { exact: true }).fill(username)
+      await form.getByLabel('Full name').fill('Cora Custodian')
+      await form.getByLabel('Role', { exact: true }).selectOption('key-custodian')
+      await form.getByLabel('Initial password').fill('Cora-Custodian-Secret-1')
+      // Choosing the custodian role asks for the second admin; the admin's own credentials are refused.
+      const approval = form.getByRole('group', { name: 'Second admin approving this account' })
+      await approval.getByLabel('Their username').fill(E2E_ADMIN.username)
+      await approval.getByLabel('Their password').fill(E2E_ADMIN.password)
+      await form.getByRole('button', { name: 'Create account' }).click()
+      await expect(page.getByRole('alert')).toContainText('The second person must be another operator')
+      await approval.getByLabel('Their username').fill(second.username)
+      await approval.getByLabel('Their password').fill(second.password)
+      await form.getByRole('button', { name: 'Create account' }).click()
+      await expect(
+        page.getByRole('status').filter({ hasText: `Account ${username} created as Key custodian` }),
+      ).toBeVisible()
+
+      // Resetting the custodian's password: refused alone, done with the second admin.
+      const row = page.getByRole('row').filter({ hasText: username })
+      await row.getByRole('button', { name: `Manage ${username}` }).click()
+      await page.getByLabel(`New password for ${username}`).fill('Cora-Custodian-Secret-2')
+      await page.getByRole('button', { name: 'Reset password' }).click()
+      await expect(page.getByRole('alert')).toContainText('needs a second admin')
+      const panel = page.getByRole('group', {
+        name: `Second admin approving this change (${username})`,
+      })
+      await panel.getByLabel('Their username').fill(second.username)
+      await panel.getByLabel('Their password').fill(second.password)
+      await page.getByRole('button', { name: 'Reset password' }).click()
+      await expect(
+        page.getByRole('status').filter({ hasText: `The password of ${username} is reset` }),
+      ).toBeVisible()
+    })
   })
 })

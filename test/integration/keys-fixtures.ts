@@ -2,6 +2,30 @@ import { authenticator } from 'otplib'
 import { expect } from 'vitest'
 import type { TestServer } from '../helpers/server'
 
+/** The second admin whose approval making a key custodian needs (dual control); see secondAdmin. */
+export const SECOND_ADMIN = { username: 'admin2', password: 'Second-admin-lantern-4410' }
+
+/**
+ * Creates the second admin on first use (while the first is alone, so alone) and returns their credentials,
+ * to pass as `approver`.
+ */
+export async function secondAdmin(
+  srv: TestServer,
+  adminToken: string,
+): Promise<{ username: string; password: string }> {
+  const list = (await (await srv.api('/api/operators', { token: adminToken })).json()) as {
+    username: string
+  }[]
+  if (list.some((o) => o.username === SECOND_ADMIN.username)) return SECOND_ADMIN
+  const res = await srv.api('/api/operators', {
+    method: 'POST',
+    token: adminToken,
+    json: { ...SECOND_ADMIN, displayName: 'Second admin', role: 'admin' },
+  })
+  expect(res.status, await res.clone().text()).toBe(201)
+  return SECOND_ADMIN
+}
+
 /** Shared set-up for the keys-*.test.ts files: operators of each role, custodians with TOTP enrolled. */
 export async function createOperator(
   srv: TestServer,
@@ -13,7 +37,14 @@ export async function createOperator(
   const res = await srv.api('/api/operators', {
     method: 'POST',
     token: adminToken,
-    json: { username, displayName: username, role, password },
+    json: {
+      username,
+      displayName: username,
+      role,
+      password,
+      // Custodians, and admins once there are two, are made under dual control.
+      ...((role === 'key-custodian' || role === 'admin') && { approver: await secondAdmin(srv, adminToken) }),
+    },
   })
   expect(res.status, await res.clone().text()).toBe(201)
   return { username, password }

@@ -98,6 +98,10 @@ export interface AuditEntry {
 export interface AuditVerification {
   ok: boolean
   rows: number
+  /** The entry the chain-head anchor names. */
+  anchoredAt?: number
+  /** What is wrong: a broken chain (at `brokenAt`), or its end against the anchor. */
+  problem?: 'chain' | 'truncated' | 'replaced' | 'anchor-invalid' | 'anchor-missing'
   brokenAt?: number
   reason?: string
 }
@@ -151,15 +155,31 @@ export const enrolmentApi = {
   history: () => api.request<EnrolmentJob[]>('GET', '/api/enrolments'),
 }
 
+/**
+ * The second admin of a change to a key custodian's account (dual control): their own sign-in credentials.
+ * The server decides which changes need one and checks any that is sent.
+ */
+export interface Approver {
+  username: string
+  password: string
+  totp?: string
+}
+
 export const operatorsApi = {
   list: () => api.request<Operator[]>('GET', '/api/operators'),
-  create: (account: { username: string; displayName: string; role: Role; password: string }) =>
-    api.request<Operator>('POST', '/api/operators', { body: account }),
-  update: (id: number, patch: { displayName?: string; role?: Role; status?: 'active' | 'disabled' }) =>
-    api.request<Operator>('PATCH', `/api/operators/${id}`, { body: patch }),
-  resetPassword: (id: number, newPassword: string) =>
-    api.request<void>('POST', `/api/operators/${id}/password`, { body: { newPassword } }),
-  removeTotp: (id: number) => api.request<void>('DELETE', `/api/operators/${id}/totp`),
+  create: (
+    account: { username: string; displayName: string; role: Role; password: string },
+    approver?: Approver,
+  ) => api.request<Operator>('POST', '/api/operators', { body: { ...account, approver } }),
+  update: (
+    id: number,
+    patch: { displayName?: string; role?: Role; status?: 'active' | 'disabled' },
+    approver?: Approver,
+  ) => api.request<Operator>('PATCH', `/api/operators/${id}`, { body: { ...patch, approver } }),
+  resetPassword: (id: number, newPassword: string, approver?: Approver) =>
+    api.request<void>('POST', `/api/operators/${id}/password`, { body: { newPassword, approver } }),
+  removeTotp: (id: number, approver?: Approver) =>
+    api.request<void>('DELETE', `/api/operators/${id}/totp`, { body: { approver } }),
 }
 
 export const meApi = {
