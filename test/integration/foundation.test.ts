@@ -311,6 +311,8 @@ describe('console API basics', () => {
 
   it('answers a request that wrote only after the durability barrier, and a read without one', async () => {
     const durability = srv.services.durability
+    // The earlier tests' audit rows are anchored once on disk: let that barrier pass before counting ours.
+    await srv.services.audit.anchored()
     const original = durability.flush.bind(durability)
     const events: string[] = []
     durability.flush = async () => {
