@@ -111,4 +111,30 @@ describe('certificate alarms', () => {
     ])
     expect(certificatesInUse({ listSigning: () => [] }, { list: () => [] }, undefined)).toEqual([])
   })
+
+  it('announce the PED CA’s revocation list days, not a month, before its next update: injection stops then', () => {
+    const trust = (nextUpdate: string) => ({
+      trustedCa: { subject: 'CN=ca', validTo: 'Dec 31 23:59:59 2040 GMT' },
+      kdh: { subject: 'CN=kdh', validTo: 'Dec 31 23:59:59 2040 GMT' },
+      crl: { nextUpdate },
+    })
+    const alarmsFor = (nextUpdate: string) =>
+      certificateAlarms(
+        certificatesInUse({ listSigning: () => [] }, { list: () => [] }, trust(nextUpdate)),
+        NOW,
+      )
+    expect(alarmsFor('2030-06-08T00:00:00.000Z')).toEqual([]) // a week ahead: the CA's normal rhythm
+    expect(alarmsFor('2030-06-03T00:00:00.000Z')).toEqual([
+      expect.objectContaining({
+        ref: 'ped:crl',
+        kind: 'certificate-expiring',
+        severity: 'warning',
+        message:
+          'The PED device CA’s revocation list (key injection stops when it lapses) expires on 2030-06-03 (in 2 days)',
+      }),
+    ])
+    expect(alarmsFor('2030-05-31T00:00:00.000Z')).toEqual([
+      expect.objectContaining({ ref: 'ped:crl', kind: 'certificate-expired', severity: 'critical' }),
+    ])
+  })
 })

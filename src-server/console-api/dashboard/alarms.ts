@@ -8,6 +8,11 @@ import type { DashboardAlarm } from './schema'
 const DAY_MS = 86_400_000
 /** Certificates expiring within this many days raise an alarm. */
 export const EXPIRY_WARNING_DAYS = 30
+/**
+ * The PED CA's revocation list due for its next update within this many days raises one: CAs reissue CRLs
+ * every few days to weeks, so a month's notice would be a standing alarm; once it lapses injection stops.
+ */
+export const CRL_WARNING_DAYS = 3
 /** The newest open recorded alarms shown; the answer also says how many are open in all. */
 export const RECORDED_SHOWN = 20
 
@@ -114,13 +119,15 @@ export interface ExpiringCertificate {
   /** What it is, in words: "The visa app-channel signing certificate (CN=…)". */
   label: string
   notAfter: Date
+  /** How far ahead it is announced; EXPIRY_WARNING_DAYS when absent. */
+  warnDays?: number
 }
 
-/** Certificates past their end date (critical) or ending within EXPIRY_WARNING_DAYS (warning). */
+/** Certificates past their end date (critical) or ending within their warning days (warning). */
 export function certificateAlarms(certificates: ExpiringCertificate[], now: number): DashboardAlarm[] {
   return certificates.flatMap((c) => {
     const end = c.notAfter.getTime()
-    if (Number.isNaN(end) || end > now + EXPIRY_WARNING_DAYS * DAY_MS) return []
+    if (Number.isNaN(end) || end > now + (c.warnDays ?? EXPIRY_WARNING_DAYS) * DAY_MS) return []
     const date = c.notAfter.toISOString().slice(0, 10)
     const expired = end <= now
     const days = Math.ceil((end - now) / DAY_MS)
@@ -140,13 +147,17 @@ export function certificateAlarms(certificates: ExpiringCertificate[], now: numb
 
 /**
  * The certificates the suite depends on: the ACS's app-channel signing chains, its mutual-TLS certificates for
- * the directory servers, and the PED station's TR-34 pair.
+ * the directory servers, the PED station's TR-34 pair, and the PED CA's revocation list once one is imported.
  */
 export function certificatesInUse(
   keys: Pick<AcsKeyStore, 'listSigning'>,
   tls: Pick<TlsIdentities, 'list'>,
   pedTrust:
-    | { trustedCa: { subject: string; validTo: string }; kdh: { subject: string; validTo: string } }
+    | {
+        trustedCa: { subject: string; validTo: string }
+        kdh: { subject: string; validTo: string }
+        crl?: { nextUpdate: string }
+      }
     | undefined,
 ): ExpiringCertificate[] {
   const signing = keys.listSigning().map((s) => ({
@@ -171,6 +182,16 @@ export function certificatesInUse(
           label: `The key-injection station's KDH certificate (${pedTrust.kdh.subject})`,
           notAfter: new Date(pedTrust.kdh.validTo),
         },
+        ...(pedTrust.crl
+          ? [
+              {
+                ref: 'ped:crl',
+                label: 'The PED device CA’s revocation list (key injection stops when it lapses)',
+                notAfter: new Date(pedTrust.crl.nextUpdate),
+                warnDays: CRL_WARNING_DAYS,
+              },
+            ]
+          : []),
       ]
     : []
   return [...signing, ...links, ...ped]
