@@ -7,6 +7,7 @@ import { app, BrowserWindow, dialog, protocol, session } from 'electron'
 import { registerBridgeIpc } from './ipc.main'
 import { resolveDataDir } from '../src-server/config'
 import { setUpMasterKey } from './master-key.main'
+import { quitAfter } from './policy/graceful-quit.std'
 import { keychainStatusOf } from './policy/master-key-source.std'
 import { APP_SCHEME } from './policy/app-url.std'
 import { CONSOLE_PARTITION } from './policy/window-options.std'
@@ -71,6 +72,13 @@ if (!app.requestSingleInstanceLock()) {
     consoleWindow.focus()
   })
   app.on('window-all-closed', () => app.quit())
-  app.on('before-quit', () => server?.stop())
+  // The quit waits for the server to close its database and modems (graceful-quit.std.ts).
+  app.on(
+    'before-quit',
+    quitAfter(
+      () => server?.stop() ?? Promise.resolve(),
+      () => app.quit(),
+    ),
+  )
   app.whenReady().then(start).catch(failAndQuit)
 }

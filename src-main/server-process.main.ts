@@ -1,4 +1,5 @@
 import { utilityProcess, type UtilityProcess } from 'electron'
+import { stopProcess } from './policy/graceful-quit.std'
 import { CrashRestartPolicy } from './policy/restart-policy.std'
 import { waitForServerReady, type MainToServerMessage } from './policy/server-handshake.std'
 import serverNodeFlags from '../src-server/node-flags.json'
@@ -78,8 +79,12 @@ export class ServerSupervisor {
     }, delay)
   }
 
-  stop(): void {
+  /**
+   * Stops the server for good and resolves once it has exited (or after `graceMs`, when it hangs: the app then
+   * quits anyway and Electron ends its utility process).
+   */
+  async stop(graceMs = 15_000): Promise<void> {
     this.stopping = true
-    this.child?.kill()
+    if (this.child) await stopProcess(this.child, graceMs)
   }
 }
