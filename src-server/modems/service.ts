@@ -276,6 +276,16 @@ export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayC
       beforeDelete: () => this.sms.durable(),
     })
     modem.on('warning', (err) => this.noteError(config.name, err))
+    // The driver reads and clears a full SIM by itself, but SMS waited at the network meanwhile (a full SIM
+    // announces nothing): the operator sees it among the modem's errors, and a SIM that keeps filling up.
+    modem.on('memory-full', (usage) =>
+      this.noteError(
+        config.name,
+        new Error(
+          `SIM message storage full (${usage.used} of ${usage.total}): incoming SMS waited at the network until it was read and cleared`,
+        ),
+      ),
+    )
     modem.on('status', () => this.emit('changed'))
     return modem
   }
