@@ -14,7 +14,7 @@ import {
 import type { Db } from '../store/db'
 import type { SeedRecord } from './import-report'
 import { ImportStage } from './import-stage'
-import type { DongleQuery, DongleState, DongleView } from './model'
+import type { CardholderToken, DongleQuery, DongleState, DongleView } from './model'
 
 interface DongleRow {
   id: number
@@ -110,6 +110,7 @@ export interface DongleVerification {
 export class DongleInventory {
   private readonly bySerial
   private readonly inUseBy
+  private readonly ofCardholder
   private readonly insert
   private readonly saveState
 
@@ -122,6 +123,11 @@ export class DongleInventory {
     this.bySerial = db.prepare('SELECT * FROM dongles WHERE serial = ?')
     this.inUseBy = db.prepare(
       `SELECT * FROM dongles WHERE cardholder_id = ? AND state IN ('assigned', 'locked')`,
+    )
+    // The token in use first, then the lost and replaced ones kept for the history (a handful per cardholder).
+    this.ofCardholder = db.prepare(
+      `SELECT * FROM dongles WHERE cardholder_id = ?
+       ORDER BY state NOT IN ('assigned', 'locked'), updated_at DESC, serial`,
     )
     this.insert = db.prepare(
       `INSERT INTO dongles (serial, manufacturer, model, kind, algorithm, digits, period, counter, drift_steps,
@@ -258,6 +264,26 @@ export class DongleInventory {
   inUseFor(cardholderId: number): DongleView | undefined {
     const row = this.inUseBy.get(cardholderId) as DongleRow | undefined
     return row ? toView(row) : undefined
+  }
+
+  /** Every token a cardholder has or had, as customer service sees it ({@link CardholderToken}). */
+  forCardholder(cardholderId: number): CardholderToken[] {
+    const now = Date.now()
+    return (this.ofCardholder.all(cardholderId) as DongleRow[]).map((r) => {
+      const lockedUntil = r.locked_until !== null && r.locked_until > now ? iso(r.locked_until) : undefined
+      return {
+        serial: r.serial,
+        ...(r.model ? { model: r.model } : {}),
+        kind: r.kind,
+        digits: r.digits,
+        state: r.state,
+        ...(r.state_reason ? { stateReason: r.state_reason } : {}),
+        locked: r.state === 'locked' || lockedUntil !== undefined,
+        ...(lockedUntil ? { lockedUntil } : {}),
+        failCount: r.fail_count,
+        ...(r.last_used_at !== null ? { lastUsedAt: iso(r.last_used_at) } : {}),
+      }
+    })
   }
 
   /** A token with its seed opened: for the encrypted backup and for programming a vendor seed. */

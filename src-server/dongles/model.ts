@@ -46,6 +46,27 @@ export const DongleView = z.object({
 })
 export type DongleView = z.infer<typeof DongleView>
 
+/**
+ * A cardholder's token as customer service sees it (GET /api/cardholders/{id}/dongles, under cardholders.read):
+ * enough to help on the phone (which token, is it locked, how many wrong codes) and nothing of the token's
+ * secrets or inner state (no seed, counter or drift), nor of the rest of the inventory.
+ */
+export const CardholderToken = z.object({
+  serial: z.string(),
+  model: z.string().optional(),
+  kind: z.enum(['hotp', 'totp']),
+  /** The length of its codes (what a resync asks for). */
+  digits: z.number(),
+  state: DongleState,
+  stateReason: z.string().optional(),
+  /** Refusing codes now: locked by an operator, or too many wrong codes (see `lockedUntil`). */
+  locked: z.boolean(),
+  lockedUntil: z.string().optional(),
+  failCount: z.number(),
+  lastUsedAt: z.string().optional(),
+})
+export type CardholderToken = z.infer<typeof CardholderToken>
+
 export const DongleQuery = z.object({
   state: DongleState.optional(),
   kind: z.enum(['hotp', 'totp']).optional(),

@@ -6,11 +6,13 @@ import { actorOf, sessionOf } from '../app'
 import { readRawBody } from '../http/body'
 import { badRequest, HttpProblem } from '../http/problem'
 import type { ServerModule } from '../module'
+import { can } from '../operators/permissions'
 import type { Services } from '../services'
 import { openEventStream } from './events'
 import { renderTokenLabel } from './label'
 import {
   BenchRunView,
+  CardholderToken,
   Code,
   DonglePage,
   DongleQuery,
@@ -141,7 +143,24 @@ export function createDonglesModule(hardware: ProgrammerManagerOptions = {}): Se
         },
       })
 
+      /**
+       * `dongles.service` is customer service's: it may act only on a cardholder's token (assigned, locked, or
+       * lost / replaced and kept for the history), never on stock, which is bench work (`dongles.manage`).
+       * The check and the action run in one synchronous turn: no other request can move the token in between.
+       */
+      const requireCardholderToken = (ctx: Context, serial: string) => {
+        const { role } = sessionOf(ctx).operator
+        if (can(role, 'dongles.manage')) return
+        if (inventory.get(serial).cardholderId === undefined) {
+          throw new HttpProblem(
+            403,
+            'Forbidden',
+            `Token ${serial} is not a cardholder's; your role (${role}) acts only on cardholders' tokens`,
+          )
+        }
+      }
       const action = <B>(
+        permission: 'dongles.manage' | 'dongles.service',
         name: string,
         summary: string,
         body: z.ZodType<B>,
@@ -153,46 +172,62 @@ export function createDonglesModule(hardware: ProgrammerManagerOptions = {}): Se
           path: `/api/dongles/tokens/:serial/${name}`,
           summary,
           tags: Tags,
-          auth: { permission: 'dongles.manage' },
+          auth: { permission },
           params: BySerial,
           body,
           responses: { 200: response },
-          handler: (ctx, { params, body: b }) => run(params.serial, b, actorOf(ctx)),
+          handler(ctx, { params, body: b }) {
+            if (permission === 'dongles.service') requireCardholderToken(ctx, params.serial)
+            return run(params.serial, b, actorOf(ctx))
+          },
         })
+      // Inventory work (bench staff, admins): which token a cardholder holds.
       action(
+        'dongles.manage',
         'assign',
         'Assign a token in stock to a cardholder (by serial, typed or scanned); audited',
         z.object({ cardholderId: z.number().int().positive() }),
         (serial, b, actor) => inventory.assign(serial, b.cardholderId, actor),
       )
       action(
+        'dongles.manage',
         'unassign',
         'Take a token back into stock; audited',
         z.object({ reason: Reason }),
         (serial, b, actor) => inventory.unassign(serial, b.reason, actor),
       )
       action(
+        'dongles.manage',
         'replace',
         'Revoke the token and assign the replacement (in stock) to the same cardholder, in one step; audited',
         z.object({ replacement: Serial, reason: Reason }),
         (serial, b, actor) => inventory.replace(serial, b.replacement, b.reason, actor),
       )
+      // Service of the token a cardholder holds, also by the call centre while the cardholder is on the phone
+      // (a locked token, a drifted one, a lost one: reporting a loss must not wait for the bench).
       action(
+        'dongles.service',
         'lost',
         'Report a token lost or stolen: it stops authenticating at once; audited',
         z.object({ how: z.enum(['lost', 'stolen']), note: Reason }),
         (serial, b, actor) => inventory.markLost(serial, b.how, b.note, actor),
       )
       action(
+        'dongles.service',
         'lock',
         'Lock an assigned token (it refuses every code until unlocked); audited',
         z.object({ reason: Reason }),
         (serial, b, actor) => inventory.lock(serial, b.reason, actor),
       )
-      action('unlock', 'Clear the fail counter and any lock; audited', z.object({}), (serial, _b, actor) =>
-        inventory.unlock(serial, actor),
+      action(
+        'dongles.service',
+        'unlock',
+        'Clear the fail counter and any lock; audited',
+        z.object({}),
+        (serial, _b, actor) => inventory.unlock(serial, actor),
       )
       action(
+        'dongles.service',
         'resync',
         'Resynchronise a drifted token from two consecutive codes; answers only ok or not; audited',
         z.object({ otp1: Code, otp2: Code }),
@@ -200,12 +235,33 @@ export function createDonglesModule(hardware: ProgrammerManagerOptions = {}): Se
         VerifyOutcome,
       )
       action(
+        'dongles.service',
         'test',
         'Test a code against the token (a real verification: the code is used up); answers only ok or not; audited',
         z.object({ code: z.string().max(16) }),
         (serial, b, actor) => inventory.testCode(serial, b.code, actor),
         VerifyOutcome,
       )
+
+      /*
+       * The cardholder's tokens for the cardholder panel, under cardholders.read rather than dongles.read: an
+       * agent serves one cardholder at a time and needs neither the inventory (every token, batches, imports,
+       * bench runs, programmers) nor a token's counter and drift. See CardholderToken.
+       */
+      api.route({
+        method: 'get',
+        path: '/api/cardholders/:id/dongles',
+        summary:
+          'The cardholder’s OTP tokens, the one in use first (serial, kind, state, lock, fail count, last use; never the seed)',
+        tags: ['cardholders', ...Tags],
+        auth: { permission: 'cardholders.read' },
+        params: ById,
+        responses: { 200: z.array(CardholderToken) },
+        handler(_ctx, { params }) {
+          services.cardholders.get(params.id) // 404 for an unknown cardholder rather than an empty list
+          return inventory.forCardholder(params.id)
+        },
+      })
 
       api.route({
         method: 'post',

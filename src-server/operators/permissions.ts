@@ -20,6 +20,8 @@ export const PERMISSIONS = [
   'sms.manage',
   'dongles.read',
   'dongles.manage',
+  // A cardholder's token in service: lock, unlock, resync, test, report lost. Not the inventory (dongles.manage).
+  'dongles.service',
   'keys.read',
   'keys.custody',
   'keys.manage',
@@ -59,6 +61,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'audit.read',
     'lab.use',
     'twofa.manage',
+    'dongles.service',
   ],
   agent: [
     'dashboard.read',
@@ -68,6 +71,9 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'fraud.read',
     'sms.read',
     'lab.use',
+    // A caller's locked, drifted or lost token is helped at once, on the phone; their tokens are read under
+    // cardholders.read (GET /api/cardholders/:id/dongles), not the whole inventory.
+    'dongles.service',
   ],
   bench: [
     'dashboard.read',
@@ -75,6 +81,7 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'sms.manage',
     'dongles.read',
     'dongles.manage',
+    'dongles.service',
     'keys.read',
     'peds.inject',
     'terminals.read',

@@ -1,4 +1,7 @@
-import { apiToken, enrolOne, ensureDemo, testPan } from './console-data'
+import { randomBytes } from 'node:crypto'
+import { hotp } from '../../src-server/otp/oath'
+import { axePath, seriousViolations } from './axe'
+import { apiToken, assignToken, bearer, enrolOne, ensureDemo, ensureOperator, testPan } from './console-data'
 import { E2E_ADMIN } from './server-fixture'
 import { expect, test } from './console'
 
@@ -118,5 +121,99 @@ test.describe('cardholders (customer service)', () => {
     await page.getByLabel('Search for').fill('12')
     await page.getByRole('button', { name: 'Search' }).click()
     await expect(page.getByRole('alert')).toContainText('Validation failed')
+  })
+})
+
+test.describe('cardholders: an agent helps with an OTP token on the phone', () => {
+  const suffix = Date.now().toString(36)
+  const serial = `CS${suffix.toUpperCase()}`
+  const name = `Tomas Token ${suffix}`
+  const secret = randomBytes(20)
+  const code = (counter: number) => hotp(secret, counter, { algorithm: 'SHA1', digits: 6 })
+  let agent: { username: string; password: string }
+
+  test.beforeAll(async ({ playwright }) => {
+    const { e2eBaseUrl } = await import('./server-fixture')
+    const request = await playwright.request.newContext({ baseURL: e2eBaseUrl() })
+    const token = await apiToken(request)
+    await ensureDemo(request, token)
+    const holder = await enrolOne(request, token, {
+      pan: testPan('466666', 100_000 + (Date.now() % 800_000)),
+      name,
+      mobile: '+447700900311',
+    })
+    await assignToken(request, token, holder.id, serial, secret)
+    // An agent: cardholders.read/write and dongles.service, but not the dongle inventory.
+    agent = await ensureOperator(request, token, `token-agent-${suffix}`, 'agent')
+    await request.dispose()
+  })
+
+  test('sees the token, locks it with a reason, unlocks it, resyncs it and reports it lost', async ({
+    consolePage,
+    page,
+  }) => {
+    await page.addInitScript({ path: axePath })
+    await consolePage.open('/cardholders')
+    await consolePage.signIn(agent.username, agent.password)
+    await expect(consolePage.heading).toHaveText('Cardholders')
+    await page.getByLabel('Search by').selectOption('name')
+    await page.getByLabel('Search for').fill(name)
+    await page.getByRole('button', { name: 'Search' }).click()
+    await page.getByRole('table', { name: 'Cardholders found' }).getByRole('button', { name }).click()
+
+    await expect(page.getByRole('heading', { name: 'OTP tokens' })).toBeVisible()
+    const tokens = page.getByRole('table', { name: `OTP tokens of ${name}` })
+    const row = tokens.getByRole('row').filter({ hasText: serial })
+    await expect(row).toContainText('In use')
+    await expect(row).toContainText('HOTP, 6 digits')
+    await expect(page.getByRole('heading', { name: `Help with token ${serial}` })).toBeVisible()
+    expect(await seriousViolations(page), 'cardholder with a token').toEqual([])
+
+    await page.getByLabel(`Reason for locking token ${serial}`).fill('Caller suspects misuse')
+    await page.getByRole('button', { name: 'Lock', exact: true }).click()
+    await expect(page.getByRole('status').filter({ hasText: `Token ${serial} is locked` })).toBeVisible()
+    await expect(row).toContainText('Locked by an operator')
+    await expect(row).toContainText('Caller suspects misuse')
+
+    await page.getByRole('button', { name: 'Unlock', exact: true }).click()
+    await expect(page.getByRole('status').filter({ hasText: `Token ${serial} is unlocked` })).toBeVisible()
+    await expect(row).toContainText('In use')
+    await consolePage.screenshotTo('cardholder token')
+
+    // Six digits, checked by the browser first (a pattern written as pattern="[0-9]{6}" would compile to "[0-9]6").
+    const first = page.getByLabel('First code')
+    await first.fill('12345')
+    expect(await first.evaluate((el: HTMLInputElement) => el.checkValidity())).toBe(false)
+    await first.fill(code(40))
+    expect(await first.evaluate((el: HTMLInputElement) => el.checkValidity())).toBe(true)
+    await page.getByLabel('Next code').fill(code(41))
+    await page.getByRole('button', { name: 'Resynchronise' }).click()
+    await expect(
+      page.getByRole('status').filter({ hasText: `Token ${serial} is resynchronised` }),
+    ).toBeVisible()
+
+    // Lost is final: the form asks once more.
+    await page.getByLabel('Lost or stolen', { exact: true }).selectOption('lost')
+    await page.getByLabel('What the cardholder said').fill('Left it on a train')
+    await page.getByRole('button', { name: 'Report lost or stolen…' }).click()
+    expect(await seriousViolations(page), 'lost confirmation').toEqual([])
+    await page.getByRole('button', { name: `Confirm: token ${serial} is lost` }).click()
+    await expect(
+      page.getByRole('status').filter({ hasText: `Token ${serial} is reported lost` }),
+    ).toBeVisible()
+    await expect(row).toContainText('Lost or stolen')
+    await expect(row).toContainText('lost: Left it on a train')
+    await expect(page.getByRole('heading', { name: `Help with token ${serial}` })).toHaveCount(0)
+    expect(await seriousViolations(page), 'after the actions').toEqual([])
+
+    // Each action is in the audit log under the agent's name.
+    const audit = await page.request.get(
+      `/api/audit?action=dongle.&actor=${encodeURIComponent(`operator:${agent.username}`)}`,
+      { headers: bearer(await apiToken(page.request)) },
+    )
+    const actions = ((await audit.json()) as { items: { action: string; target: string }[] }).items
+      .filter((entry) => entry.target === `dongle:${serial}`)
+      .map((entry) => entry.action)
+    expect(actions.sort()).toEqual(['dongle.lock', 'dongle.lost', 'dongle.resync', 'dongle.unlock'])
   })
 })

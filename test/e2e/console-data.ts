@@ -130,3 +130,41 @@ export async function withSecondAdmin<T>(
     await setStatus(id, 'disabled')
   }
 }
+
+/**
+ * An OATH HOTP token (6 digits) put in the inventory as bench staff would (a seed file import) and assigned to a
+ * cardholder.
+ */
+export async function assignToken(
+  request: APIRequestContext,
+  token: string,
+  cardholderId: number,
+  serial: string,
+  secret: Buffer,
+): Promise<void> {
+  const imported = await request.post('/api/dongles/imports', {
+    headers: bearer(token),
+    multipart: {
+      file: {
+        name: `${serial}.csv`,
+        mimeType: 'text/csv',
+        buffer: Buffer.from(`${serial},${secret.toString('hex')},hotp,6\n`),
+      },
+    },
+  })
+  if (imported.status() !== 202)
+    throw new Error(`token import: ${imported.status()} ${await imported.text()}`)
+  let job = (await imported.json()) as { id: number; status: string }
+  while (job.status === 'parsing' || job.status === 'importing') {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    job = (await (
+      await request.get(`/api/dongles/imports/${job.id}`, { headers: bearer(token) })
+    ).json()) as typeof job
+  }
+  if (job.status !== 'done') throw new Error(`token import: ${job.status}`)
+  const assigned = await request.post(`/api/dongles/tokens/${encodeURIComponent(serial)}/assign`, {
+    headers: bearer(token),
+    data: { cardholderId },
+  })
+  if (assigned.status() !== 200) throw new Error(`assign: ${assigned.status()} ${await assigned.text()}`)
+}

@@ -13,6 +13,7 @@ import type {
   DashboardDay,
   MethodShare,
 } from '../../../src-server/console-api/dashboard/schema'
+import type { CardholderToken } from '../../../src-server/dongles/model'
 import type { AuthMethod, CardholderView, Status } from '../../../src-server/enrolment/model'
 import type { ReportInfo, ReportKind, ReportPage } from '../../../src-server/reports/schemas'
 import type { DownloadedFile } from './api'
@@ -21,6 +22,7 @@ import { api } from './session.svelte'
 export type {
   AuthMethod,
   CardholderAuthentication,
+  CardholderToken,
   CardholderView,
   Dashboard,
   DashboardAlarm,
@@ -140,6 +142,8 @@ export const cardholdersApi = {
     api.request<void>('PUT', `/api/cards/${cardId}/status`, { body: { status, reason } }),
   authentications: (id: number) =>
     api.request<CardholderAuthentication[]>('GET', `/api/console/cardholders/${id}/authentications?limit=50`),
+  /** The cardholder's OTP tokens (under cardholders.read); actions on them: tokenAction of pages/dongles/client. */
+  dongles: (id: number) => api.request<CardholderToken[]>('GET', `/api/cardholders/${id}/dongles`),
 }
 
 export const enrolmentApi = {
