@@ -27,13 +27,7 @@ export const initCommand: Command = {
     }
     const username = Username.safeParse(admin)
     if (!username.success) throw new UsageError(`the admin username: ${username.error.issues[0].message}`)
-    let password: string
-    if (values['password-stdin']) password = await readStdin()
-    else if (process.stdin.isTTY) {
-      password = await prompt('Admin password (12+ characters): ', true)
-      if ((await prompt('Repeat the password: ', true)) !== password)
-        throw new UsageError('the passwords differ')
-    } else throw new UsageError('pass the password on standard input with --password-stdin')
+    const password = await newPassword(values['password-stdin'], 'Admin password')
 
     const services = openForCli({ createKey: true })
     try {
@@ -163,4 +157,58 @@ export const keysCommand: Command = {
       await services.close()
     }
   },
+}
+
+/**
+ * Break-glass for admin accounts: a new password (and, on request, no second factor) for an admin who cannot
+ * sign in while no other admin can approve the reset in the console (dual control, operators/service.ts).
+ * Whoever runs it holds the server machine, its data folder and its master key, which is the approval; the
+ * audit rows name it. Key custodians are not recovered here: theirs stays a two-admin reset in the console.
+ */
+export const operatorCommand: Command = {
+  name: 'operator',
+  usage: 'ims operator recover USERNAME [--password-stdin] [--remove-second-factor]',
+  summary: 'recover an admin account on the server machine (new password, optionally no second factor)',
+  async run(argv) {
+    const [verb, ...rest] = argv
+    if (verb !== 'recover') throw new UsageError(verb ? `unknown operator command "${verb}"` : 'say recover')
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: {
+        'password-stdin': { type: 'boolean', default: false },
+        'remove-second-factor': { type: 'boolean', default: false },
+      },
+      allowPositionals: true,
+      strict: true,
+    })
+    const [username] = positionals
+    if (!username || positionals.length > 1) throw new UsageError('name one account: USERNAME')
+    const password = await newPassword(values['password-stdin'], 'New password')
+    const services = openForCli()
+    try {
+      const account = services.operators.list().find((o) => o.username === username)
+      if (!account) throw new UsageError(`no operator "${username}"`)
+      if (account.role !== 'admin')
+        throw new UsageError(`"${username}" is not an admin: reset other accounts in the console (Operators)`)
+      const actor = cliActor()
+      const approvedBy = `${actor} (on the server machine)`
+      await services.operators.changePassword(account.id, null, password, actor, approvedBy)
+      if (values['remove-second-factor']) services.operators.disableTotp(account.id, actor, approvedBy)
+      console.log(
+        `Recovered admin "${username}": new password${values['remove-second-factor'] ? ', no second factor' : ''}; their sessions are ended.`,
+      )
+      return 0
+    } finally {
+      await services.close()
+    }
+  },
+}
+
+/** A password from standard input, or typed twice at the terminal. */
+async function newPassword(fromStdin: boolean, label: string): Promise<string> {
+  if (fromStdin) return readStdin()
+  if (!process.stdin.isTTY) throw new UsageError('pass the password on standard input with --password-stdin')
+  const password = await prompt(`${label} (12+ characters): `, true)
+  if ((await prompt('Repeat the password: ', true)) !== password) throw new UsageError('the passwords differ')
+  return password
 }

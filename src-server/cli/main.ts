@@ -1,6 +1,6 @@
 import { ConfigError } from '../config'
 import { MasterKeyError } from '../crypto/master-key'
-import { auditCommand, initCommand, keysCommand, statusCommand } from './foundation'
+import { auditCommand, initCommand, keysCommand, operatorCommand, statusCommand } from './foundation'
 import { UsageError } from './io'
 import { enrolCommand } from './enrol'
 import { modemCommand } from '../modems/cli'
@@ -28,6 +28,7 @@ const COMMANDS: Command[] = [
   initCommand,
   statusCommand,
   auditCommand,
+  operatorCommand,
   keysCommand,
   enrolCommand,
   modemCommand,

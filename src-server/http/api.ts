@@ -86,8 +86,9 @@ export class ApiRegistry {
       if ('permission' in auth) await this.options.requireSession(ctx, auth.permission)
       else if ('authenticate' in auth) await auth.authenticate(ctx)
       let body: unknown
-      // Koa's `is` answers null when the request has no body at all.
-      if (spec.body && !(spec.bodyOptional && ctx.is() === null)) {
+      // No body: Koa's `is` answers null; an empty one (`Content-Length: 0`, as many HTTP clients send a DELETE).
+      const noBody = ctx.is() === null || ctx.request.length === 0
+      if (spec.body && !(spec.bodyOptional && noBody)) {
         const limit = spec.bodyLimit ?? this.options.jsonBodyBytes
         body =
           spec.bodyFormat === 'text'

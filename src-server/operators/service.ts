@@ -70,15 +70,15 @@ function toOperator(row: OperatorRow): Operator {
  * resetting one's password or second factor need a second admin (approveAccountChange). Disabling a custodian
  * and renaming one do not: taking access away must stay quick, and a name gives none.
  *
- * Admin accounts are under the same control (`Guard`), or one admin would make a second admin to approve
- * with, or take a co-admin's account over — but only while someone else can approve: a lone admin makes
- * the second admin alone, and of two admins one resets the other's forgotten password alone (audited).
+ * Admin accounts are under the same control, or one admin would make a second admin to approve with, or
+ * take a co-admin's account over (reset their password, then approve as them). The one exception is the
+ * installation's second admin account: while the requester is the only admin account there is (in any
+ * status, so disabling the others does not bring it back), nobody could approve it. An admin locked out of
+ * their account with nobody to approve is recovered on the server machine (`ims operator recover`).
  */
 const CUSTODIAN: Role = 'key-custodian'
 
-/** Whose accounts are under dual control: custodians always, admins when another admin can approve. */
-type Guard = 'always' | 'when-possible'
-const GUARDED: Partial<Record<Role, Guard>> = { [CUSTODIAN]: 'always', admin: 'when-possible' }
+/** The accounts under dual control, named as the refusals name them. */
 const ROLE_NAME: Partial<Record<Role, string>> = { [CUSTODIAN]: 'a key custodian', admin: 'an admin' }
 
 function requireSecondAdmin(approvedBy: string | undefined, what: string): void {
@@ -97,14 +97,14 @@ function requireSecondAdmin(approvedBy: string | undefined, what: string): void 
 function guardedChanges(
   before: Operator,
   patch: { role?: Role; status?: 'active' | 'disabled' },
-): { role: Role; what: string }[] {
+): { role: Role; what: string; making?: boolean }[] {
   const after = patch.role ?? before.role
-  const changes: { role: Role; what: string }[] = []
+  const changes: { role: Role; what: string; making?: boolean }[] = []
   if (before.role === CUSTODIAN && after !== CUSTODIAN)
     changes.push({ role: CUSTODIAN, what: 'Ending a key custodian’s role' })
-  if (before.role !== after && GUARDED[after])
-    changes.push({ role: after, what: `Making ${ROLE_NAME[after]}` })
-  if (before.role === after && GUARDED[after] && before.status === 'disabled' && patch.status === 'active')
+  if (before.role !== after && ROLE_NAME[after])
+    changes.push({ role: after, what: `Making ${ROLE_NAME[after]}`, making: true })
+  if (before.role === after && ROLE_NAME[after] && before.status === 'disabled' && patch.status === 'active')
     changes.push({ role: after, what: `Re-enabling ${ROLE_NAME[after]}` })
   return changes
 }
@@ -156,26 +156,27 @@ export class OperatorService {
   }
 
   /**
-   * Refuses a change of an account of `role` that needs a second admin and has none (see CUSTODIAN): for an
-   * admin's account only when an active admin other than the account changed (`targetId`) and the requester
-   * exists to approve.
+   * Refuses a change to an account of `role` that needs a second admin and came without one (see CUSTODIAN).
+   * `making`: the change makes an admin, which the requester (`actor`) does alone while no other admin
+   * account exists.
    */
   private guard(
     role: Role,
-    targetId: number | undefined,
+    actor: string,
     approvedBy: string | undefined,
     what: (account: string) => string,
+    making = false,
   ): void {
-    const guard = GUARDED[role]
-    if (!guard || approvedBy) return
-    if (guard === 'when-possible') {
+    const account = ROLE_NAME[role]
+    if (!account || approvedBy) return
+    if (role === 'admin' && making) {
       const others = this.db
-        .prepare(`SELECT count(*) FROM operators WHERE role = 'admin' AND status = 'active' AND id IS NOT ?`)
+        .prepare(`SELECT count(*) FROM operators WHERE role = 'admin' AND 'operator:' || username IS NOT ?`)
         .pluck()
-        .get(targetId ?? null) as number
-      if (others < 2) return // the requester is one of them
+        .get(actor) as number
+      if (others === 0) return
     }
-    requireSecondAdmin(approvedBy, what(ROLE_NAME[role]!))
+    requireSecondAdmin(approvedBy, what(account))
   }
 
   /** `approvedBy`: the second admin (approveAccountChange) a new key custodian or admin needs. */
@@ -184,7 +185,7 @@ export class OperatorService {
     actor: string,
     approvedBy?: string,
   ): Promise<Operator> {
-    this.guard(input.role, undefined, approvedBy, (account) => `Making ${account}`)
+    this.guard(input.role, actor, approvedBy, (account) => `Making ${account}`, true)
     try {
       checkPasswordPolicy(input.password, input.username)
     } catch (err) {
@@ -260,7 +261,7 @@ export class OperatorService {
   ): Operator {
     const before = this.get(id)
     for (const change of guardedChanges(before, patch))
-      this.guard(change.role, id, approvedBy, () => change.what)
+      this.guard(change.role, actor, approvedBy, () => change.what, change.making)
     if (before.role === 'admin' && ((patch.role && patch.role !== 'admin') || patch.status === 'disabled')) {
       const admins = this.db
         .prepare(`SELECT count(*) FROM operators WHERE role = 'admin' AND status = 'active'`)
@@ -586,7 +587,7 @@ export class OperatorService {
       // The role as it is now, not before hashing: a reset racing a promotion to custodian is still refused.
       const role = this.get(operatorId).role
       if (current === null)
-        this.guard(role, operatorId, approvedBy, (account) => `Resetting ${account}’s password`)
+        this.guard(role, actor, approvedBy, (account) => `Resetting ${account}’s password`)
       this.db
         .prepare(
           'UPDATE operators SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = 0 WHERE id = ?',
@@ -637,7 +638,7 @@ export class OperatorService {
   /** `approvedBy`: the second admin (approveAccountChange) a key custodian's reset needs. */
   disableTotp(operatorId: number, actor: string, approvedBy?: string): void {
     const op = this.get(operatorId)
-    this.guard(op.role, operatorId, approvedBy, (account) => `Removing ${account}’s second factor`)
+    this.guard(op.role, actor, approvedBy, (account) => `Removing ${account}’s second factor`)
     this.db.transaction(() => {
       this.db
         .prepare('UPDATE operators SET totp_secret = NULL, totp_pending = NULL WHERE id = ?')

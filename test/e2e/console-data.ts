@@ -96,9 +96,10 @@ export async function ensureOperator(
 }
 
 /**
- * Runs `work` with a second active admin, whose credentials approve what is under dual control (making or
- * resetting key custodians). The account is disabled again afterwards: later specs expect one active admin
- * (the operators spec checks that the last one cannot be demoted).
+ * Runs `work` with a second admin, whose credentials approve what is under dual control (making or resetting
+ * key custodians). The account is an agent again afterwards: later specs expect one admin (the operators spec
+ * checks that the last one cannot be demoted), and while it is the only admin account the console's admin
+ * makes it an admin again alone (the one admin change made alone, see operators/service.ts).
  */
 export async function withSecondAdmin<T>(
   request: APIRequestContext,
@@ -106,9 +107,9 @@ export async function withSecondAdmin<T>(
   work: (approver: { username: string; password: string }) => Promise<T>,
 ): Promise<T> {
   const approver = { username: 'e2e-admin2', password: 'E2E-Second-Lantern-River-42' }
-  const setStatus = async (id: number, status: 'active' | 'disabled') => {
-    const response = await request.patch(`/api/operators/${id}`, { headers: bearer(token), data: { status } })
-    if (response.status() !== 200) throw new Error(`second admin ${status}: ${response.status()}`)
+  const setRole = async (id: number, role: 'admin' | 'agent') => {
+    const response = await request.patch(`/api/operators/${id}`, { headers: bearer(token), data: { role } })
+    if (response.status() !== 200) throw new Error(`second admin as ${role}: ${response.status()}`)
   }
   const created = await request.post('/api/operators', {
     headers: bearer(token),
@@ -122,12 +123,12 @@ export async function withSecondAdmin<T>(
       username: string
     }[]
     id = list.find((o) => o.username === approver.username)!.id
-    await setStatus(id, 'active')
+    await setRole(id, 'admin')
   } else throw new Error(`second admin: ${created.status()} ${await created.text()}`)
   try {
     return await work(approver)
   } finally {
-    await setStatus(id, 'disabled')
+    await setRole(id, 'agent')
   }
 }
 

@@ -218,7 +218,7 @@ describe('dual control over key custodians’ accounts', () => {
     expect((await call('PATCH', `/api/operators/${id}`, { role: 'supervisor' })).status).toBe(200)
   })
 
-  it('lets a lone admin make the second admin, and one of two reset the other, alone', async () => {
+  it('lets a lone admin make the second admin alone, and nothing more', async () => {
     const fresh = await startTestServer()
     try {
       const token = await fresh.login(ADMIN.username, ADMIN.password)
@@ -228,18 +228,33 @@ describe('dual control over key custodians’ accounts', () => {
           token,
           json: { username, displayName: username, role: 'admin', password: PASSWORD },
         })
-      expect((await create('second')).status).toBe(201)
+      expect((await create('second')).status).toBe(201) // nobody else could approve it
       const list = (await (await fresh.api('/api/operators', { token })).json()) as {
         id: number
         username: string
       }[]
       const second = list.find((o) => o.username === 'second')!.id
-      const reset = await fresh.api(`/api/operators/${second}/password`, {
-        method: 'POST',
-        token,
-        json: { newPassword: 'Forgotten-lantern-5521' },
-      })
-      expect(reset.status).toBe(204) // nobody else could approve
+      // Taking the co-admin's account over (then approving as them) is dual-controlled: recovery is `ims operator recover`.
+      await refusedWith(
+        await fresh.api(`/api/operators/${second}/password`, {
+          method: 'POST',
+          token,
+          json: { newPassword: 'Forgotten-lantern-5521' },
+        }),
+        'Dual control',
+        /Resetting an admin’s password/,
+      )
+      await refusedWith(await create('third'), 'Dual control', /Making an admin/)
+      // A disabled co-admin still counts: disabling the others does not make the requester alone again.
+      expect(
+        (
+          await fresh.api(`/api/operators/${second}`, {
+            method: 'PATCH',
+            token,
+            json: { status: 'disabled' },
+          })
+        ).status,
+      ).toBe(200)
       await refusedWith(await create('third'), 'Dual control', /Making an admin/)
     } finally {
       await fresh.stop()
@@ -256,8 +271,14 @@ describe('dual control over key custodians’ accounts', () => {
     const reset = await call('POST', `/api/operators/${id}/password`, { newPassword: 'Other-lantern-3391' })
     expect(reset.status).toBe(204)
     expect((await call('DELETE', `/api/operators/${id}/totp`, {})).status).toBe(204)
-    // No body at all, as before dual control.
+    // No body at all, as before dual control, or an empty one (Content-Length: 0, as curl -X DELETE -d '' sends).
     expect((await srv.api(`/api/operators/${id}/totp`, { method: 'DELETE', token: admin })).status).toBe(204)
+    const empty = await fetch(`${srv.url}/api/operators/${id}/totp`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${admin}`, 'content-length': '0' },
+      body: '',
+    })
+    expect(empty.status).toBe(204)
     expect(lastAudit('operator.password.reset', 'agent1').details).toEqual({})
   })
 })

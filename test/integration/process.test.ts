@@ -130,6 +130,54 @@ describe('the server as a process', () => {
     }
   })
 
+  it('ims operator recover gives an admin a new password on the server machine, and no one else', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ims-recover-'))
+    const own = { IMS_DATA_DIR: folder }
+    try {
+      expect(
+        (await runIms(['init', '--admin', 'chief', '--password-stdin'], own, `${PASSWORD}\n`)).code,
+      ).toBe(0)
+      const unknown = await runIms(
+        ['operator', 'recover', 'nobody', '--password-stdin'],
+        own,
+        `${PASSWORD}\n`,
+      )
+      expect(unknown.code).toBe(2)
+      expect(unknown.stderr).toMatch(/no operator "nobody"/)
+      const fresh = 'recovered-lantern-7741'
+      const done = await runIms(
+        ['operator', 'recover', 'chief', '--password-stdin', '--remove-second-factor'],
+        own,
+        `${fresh}\n`,
+      )
+      expect(done.stderr).toBe('')
+      expect(done.stdout).toMatch(/Recovered admin "chief": new password, no second factor/)
+      const server = await spawnServer(own)
+      try {
+        const signIn = (password: string) =>
+          fetch(`${server.url}/api/session`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: 'chief', password }),
+          })
+        expect((await signIn(PASSWORD)).status).toBe(401)
+        expect((await signIn(fresh)).status).toBe(201)
+      } finally {
+        server.proc.kill('SIGTERM')
+        await server.exited
+      }
+      const db = new Database(join(folder, 'ims.db'))
+      const row = db
+        .prepare(`SELECT actor, details FROM audit_log WHERE action = 'operator.password.reset'`)
+        .get() as { actor: string; details: string }
+      db.close()
+      expect(row.actor).toMatch(/^cli:/)
+      expect(JSON.parse(row.details).approvedBy).toMatch(/^cli:.* \(on the server machine\)$/)
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
+  })
+
   it('refuses to init twice and explains bad usage', async () => {
     const again = await runIms(['init', '--admin', 'other', '--password-stdin'], env(), `${PASSWORD}\n`)
     expect(again.code).toBe(1)
