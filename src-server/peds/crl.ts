@@ -84,3 +84,17 @@ export function crlSummary(crl: Crl) {
     revokedCount: crl.revokedSerials.size,
   }
 }
+
+/**
+ * Whether `crl` is `ca`'s own (its issuer and signature; not its dates): a renewed CA certificate with the
+ * same name and key keeps its CRL, another CA's CRL says nothing about this CA's devices.
+ */
+export function issuedBy(crl: Crl, ca: X509Certificate): boolean {
+  try {
+    verifyCrl(crl, ca, crl.thisUpdate)
+    return true
+  } catch (err) {
+    if (err instanceof CertificateValidationError) return false
+    throw err
+  }
+}

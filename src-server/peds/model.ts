@@ -32,6 +32,8 @@ export const TrustView = z.object({
       nextUpdate: z.string(),
       crlNumber: z.string().optional(),
       revokedCount: z.number().int(),
+      /** False after the trusted CA was replaced by another one: injection stops until its CRL is imported. */
+      issuedByTrustedCa: z.boolean(),
       importedBy: z.string(),
       importedAt: z.string(),
     })

@@ -12,7 +12,7 @@ import type { KeyStore } from '../keys/store'
 import type { Logger } from '../log'
 import type { Db } from '../store/db'
 import type { InitialKeyAllocator } from './allocator'
-import { admitCrl, crlSummary, decodeCrl } from './crl'
+import { admitCrl, crlSummary, decodeCrl, issuedBy } from './crl'
 import { runInjection } from './injector'
 import type {
   CrlImport,
@@ -96,6 +96,8 @@ export interface StationCredentials {
 export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
   private readonly busy = new Set<number>()
   private readonly jobs = new Set<Promise<void>>()
+  /** The stored CRL parsed, by its import (storedCrl), with its `issuedBy` verdicts per CA fingerprint. */
+  private parsedCrl: { key: string; crl: Crl; issuedBy: Map<string, boolean> } | undefined
 
   constructor(
     readonly db: Db,
@@ -135,12 +137,11 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
     const sealed = this.vault.seal('secret-enc', der, TRUST_AAD)
     der.fill(0)
     this.db.transaction(() => {
-      // A CRL lists one CA's revocations: with another CA it means nothing, so it goes with the old CA.
-      const previousCa = this.trustedCa()
-      const crlRemoved =
-        previousCa !== undefined &&
-        previousCa.fingerprint256 !== ca.fingerprint256 &&
-        this.db.prepare('DELETE FROM ped_trust_crl WHERE id = 1').run().changes > 0
+      // The stored CRL stays. A renewed CA certificate (same name and key) keeps using it; another CA's CRL
+      // fails its check at every injection, which then stops until this CA's CRL is imported: once revocation
+      // is in use, a change of CA must not quietly switch it off.
+      const stored = this.storedCrl()?.crl
+      const crlOfAnotherCa = stored !== undefined && !issuedBy(stored, ca)
       this.db
         .prepare(
           `INSERT INTO ped_trust (id, trusted_ca, kdh_certificate, kdh_key_sealed, updated_by, updated_at)
@@ -156,7 +157,7 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
           trustedCa: ca.fingerprint256,
           kdhSerial: kdh.serialNumber,
           kdhSubject: kdh.subject,
-          ...(crlRemoved ? { crlRemoved: true } : {}),
+          ...(crlOfAnotherCa ? { crlOfAnotherCa: true } : {}),
         },
       })
     })()
@@ -170,7 +171,9 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
     const ca = this.trustedCa()
     if (!ca) throw conflict('Set the trusted CA first (PUT /api/peds/trust): a CRL is checked against it')
     const crl = decodeCrl(input.crl)
-    admitCrl(crl, { ca, stored: this.storedCrl()?.crl })
+    // The rollback check compares with the CA's own earlier CRL only (another CA numbers its CRLs its own way).
+    const stored = this.storedCrl()?.crl
+    admitCrl(crl, { ca, stored: stored && issuedBy(stored, ca) ? stored : undefined })
     this.db.transaction(() => {
       this.db
         .prepare(
@@ -200,7 +203,19 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
   private storedCrl(): { crl: Crl; importedBy: string; importedAt: string } | undefined {
     const row = this.db.prepare('SELECT * FROM ped_trust_crl WHERE id = 1').get() as
       { crl_der: Buffer; imported_by: string; imported_at: string } | undefined
-    return row && { crl: parseCrl(row.crl_der), importedBy: row.imported_by, importedAt: row.imported_at }
+    if (!row) return undefined
+    // Parsed once per import: a CRL may be a megabyte, and the dashboard reads the trust on every refresh.
+    const key = `${row.imported_at}/${row.crl_der.length}`
+    if (this.parsedCrl?.key !== key) this.parsedCrl = { key, crl: parseCrl(row.crl_der), issuedBy: new Map() }
+    return { crl: this.parsedCrl.crl, importedBy: row.imported_by, importedAt: row.imported_at }
+  }
+
+  /** `issuedBy` of the stored CRL, remembered per CA (a signature check over the whole CRL). */
+  private storedCrlIssuedBy(crl: Crl, ca: X509Certificate): boolean {
+    const memo = this.parsedCrl?.crl === crl ? this.parsedCrl.issuedBy : new Map<string, boolean>()
+    let verdict = memo.get(ca.fingerprint256)
+    if (verdict === undefined) memo.set(ca.fingerprint256, (verdict = issuedBy(crl, ca)))
+    return verdict
   }
 
   /** Lab set-up: issue the station's KDH certificate under a lab CA (the CA's key is used once, not kept). */
@@ -243,6 +258,7 @@ export class PedService extends EventEmitter<{ progress: [ProgressEvent] }> {
         ? {
             crl: {
               ...crlSummary(stored.crl),
+              issuedByTrustedCa: this.storedCrlIssuedBy(stored.crl, ca),
               importedBy: stored.importedBy,
               importedAt: stored.importedAt,
             },

@@ -144,6 +144,7 @@ describe('the PED CA’s CRL', () => {
       nextUpdate: crl.nextUpdate!.toISOString(),
       crlNumber: '7',
       revokedCount: 1,
+      issuedByTrustedCa: true,
       importedBy: 'operator:admin',
       importedAt: expect.any(String),
     })
@@ -226,14 +227,24 @@ describe('the PED CA’s CRL', () => {
     expect(ped.sim.device.state).toBe('FACTORY')
   })
 
-  it('goes with its CA: installing another trusted CA removes it', async () => {
-    expect(srv.services.peds.trust()?.crl).toBeDefined()
-    expect((await setLabTrust(createLabCa([['CN', 'Next Root']]))).status).toBe(200)
-    expect(srv.services.peds.trust()?.crl).toBeUndefined()
+  it('stays with a new CA, stopping injection until that CA’s own CRL is imported', async () => {
+    const ped = await station(createFactoryIdentity(ca, { serial: 'SIM-NEWCA' }))
+    const runId = await createRun(['SIM-NEWCA'])
+    expect(srv.services.peds.trust()?.crl?.issuedByTrustedCa).toBe(true)
+    const next = createLabCa([['CN', 'Next Root']])
+    expect((await setLabTrust(next)).status).toBe(200)
+    // Revocation stays on: the old CA's CRL is kept, fails its check, and injection stops until the new one's.
+    expect(srv.services.peds.trust()?.crl?.issuedByTrustedCa).toBe(false)
     const set = srv.services.db
       .prepare(`SELECT details FROM audit_log WHERE action = 'peds.trust.set' ORDER BY id DESC LIMIT 1`)
       .pluck()
       .get() as string
-    expect(JSON.parse(set)).toMatchObject({ crlRemoved: true })
+    expect(JSON.parse(set)).toMatchObject({ crlOfAnotherCa: true })
+    const stopped = await expectProblem(await startInjection(runId, [ped.stationId]), 409)
+    expect(stopped.detail).toMatch(/issued by another CA than the trusted one/)
+    // The new CA numbers its CRLs from 1: not a rollback of the old CA's.
+    const first = await importCrl(pem(createCrl({ issuer: next, revokedSerialsHex: [], crlNumber: 1 })))
+    expect(first.status, await first.clone().text()).toBe(200)
+    expect(srv.services.peds.trust()?.crl?.issuedByTrustedCa).toBe(true)
   })
 })
