@@ -269,21 +269,12 @@ export class DongleInventory {
   /** Every token a cardholder has or had, as customer service sees it ({@link CardholderToken}). */
   forCardholder(cardholderId: number): CardholderToken[] {
     const now = Date.now()
-    return (this.ofCardholder.all(cardholderId) as DongleRow[]).map((r) => {
-      const lockedUntil = r.locked_until !== null && r.locked_until > now ? iso(r.locked_until) : undefined
-      return {
-        serial: r.serial,
-        ...(r.model ? { model: r.model } : {}),
-        kind: r.kind,
-        digits: r.digits,
-        state: r.state,
-        ...(r.state_reason ? { stateReason: r.state_reason } : {}),
-        locked: r.state === 'locked' || lockedUntil !== undefined,
-        ...(lockedUntil ? { lockedUntil } : {}),
-        failCount: r.fail_count,
-        ...(r.last_used_at !== null ? { lastUsedAt: iso(r.last_used_at) } : {}),
-      }
-    })
+    return (this.ofCardholder.all(cardholderId) as DongleRow[]).map((r) => cardholderToken(r, now))
+  }
+
+  /** One token as customer service sees it (CardholderToken). */
+  cardholderToken(serial: string): CardholderToken {
+    return cardholderToken(this.row(serial), Date.now())
   }
 
   /** A token with its seed opened: for the encrypted backup and for programming a vendor seed. */
@@ -584,5 +575,22 @@ export class DongleInventory {
       now,
       row.id,
     )
+  }
+}
+
+/** What customer service sees of a token: its state and use, never its counter, drift or batch. */
+function cardholderToken(r: DongleRow, now: number): CardholderToken {
+  const lockedUntil = r.locked_until !== null && r.locked_until > now ? iso(r.locked_until) : undefined
+  return {
+    serial: r.serial,
+    ...(r.model ? { model: r.model } : {}),
+    kind: r.kind,
+    digits: r.digits,
+    state: r.state,
+    ...(r.state_reason ? { stateReason: r.state_reason } : {}),
+    locked: r.state === 'locked' || lockedUntil !== undefined,
+    ...(lockedUntil ? { lockedUntil } : {}),
+    failCount: r.fail_count,
+    ...(r.last_used_at !== null ? { lastUsedAt: iso(r.last_used_at) } : {}),
   }
 }

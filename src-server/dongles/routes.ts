@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { ApproverCredentials } from '../operators/credentials'
 import { actorOf, sessionOf } from '../app'
 import { readRawBody } from '../http/body'
-import { badRequest, HttpProblem } from '../http/problem'
+import { badRequest, HttpProblem, notFound } from '../http/problem'
 import type { ServerModule } from '../module'
 import { can } from '../operators/permissions'
 import type { Services } from '../services'
@@ -145,19 +145,15 @@ export function createDonglesModule(hardware: ProgrammerManagerOptions = {}): Se
 
       /**
        * `dongles.service` is customer service's: it may act only on a cardholder's token (assigned, locked, or
-       * lost / replaced and kept for the history), never on stock, which is bench work (`dongles.manage`).
-       * The check and the action run in one synchronous turn: no other request can move the token in between.
+       * lost / replaced and kept for the history), never on stock, which is bench work (`dongles.manage`). To
+       * customer service a token in stock does not exist (the same 404 as an unknown serial, so serials in stock
+       * cannot be probed), and a token is shown as the cardholder panel shows it (CardholderToken: no counter,
+       * drift or batch). The check and the action run in one synchronous turn: nothing moves the token between.
        */
-      const requireCardholderToken = (ctx: Context, serial: string) => {
-        const { role } = sessionOf(ctx).operator
-        if (can(role, 'dongles.manage')) return
-        if (inventory.get(serial).cardholderId === undefined) {
-          throw new HttpProblem(
-            403,
-            'Forbidden',
-            `Token ${serial} is not a cardholder's; your role (${role}) acts only on cardholders' tokens`,
-          )
-        }
+      const customerService = (ctx: Context) => !can(sessionOf(ctx).operator.role, 'dongles.manage')
+      const requireCardholderToken = (serial: string) => {
+        if (inventory.get(serial).cardholderId === undefined)
+          throw notFound(`No token with serial ${serial} in the inventory`)
       }
       const action = <B>(
         permission: 'dongles.manage' | 'dongles.service',
@@ -175,10 +171,17 @@ export function createDonglesModule(hardware: ProgrammerManagerOptions = {}): Se
           auth: { permission },
           params: BySerial,
           body,
-          responses: { 200: response },
+          responses: {
+            200:
+              permission === 'dongles.service' && response === DongleView
+                ? z.union([DongleView, CardholderToken])
+                : response,
+          },
           handler(ctx, { params, body: b }) {
-            if (permission === 'dongles.service') requireCardholderToken(ctx, params.serial)
-            return run(params.serial, b, actorOf(ctx))
+            const service = permission === 'dongles.service' && customerService(ctx)
+            if (service) requireCardholderToken(params.serial)
+            const result = run(params.serial, b, actorOf(ctx))
+            return service && response === DongleView ? inventory.cardholderToken(params.serial) : result
           },
         })
       // Inventory work (bench staff, admins): which token a cardholder holds.

@@ -119,6 +119,11 @@ describe('an agent serves a cardholder’s token', () => {
     expect((await as(agent)('/api/dongles/tokens/SV001/lock', {})).status).toBe(400)
     const res = await as(agent)('/api/dongles/tokens/SV001/lock', { reason: 'caller suspects misuse' })
     expect(res.status).toBe(200)
+    // The answer is the cardholder panel's view of the token: no counter, drift or batch.
+    const answered = await json<Record<string, unknown>>(res)
+    expect(answered).toMatchObject({ serial: 'SV001', state: 'locked', locked: true })
+    for (const hidden of ['counter', 'driftSteps', 'batch', 'importId'])
+      expect(answered).not.toHaveProperty(hidden)
     expect(await viewOf('SV001')).toMatchObject({ state: 'locked' })
     expect(srv.services.dongles.verifyDongleCode(holders[0], code('SV001', 1))).toEqual({ ok: false })
     expect((await as(agent)('/api/dongles/tokens/SV001/unlock')).status).toBe(200)
@@ -199,7 +204,7 @@ describe('what dongles.service does not allow', () => {
     expect(await viewOf('SV003')).toMatchObject({ state: 'in-stock' })
   })
 
-  it('keeps an agent off tokens in stock: bench work, not a cardholder’s token', async () => {
+  it('keeps an agent off tokens in stock, which to customer service do not exist (as an unknown serial)', async () => {
     const post = as(agent)
     for (const [path, body] of [
       ['lost', { how: 'lost', note: 'not theirs' }],
@@ -209,8 +214,9 @@ describe('what dongles.service does not allow', () => {
       ['test', { code: code('SV004', 0) }],
     ] as const) {
       const res = await post(`/api/dongles/tokens/SV004/${path}`, body)
-      expect(res.status, path).toBe(403)
-      expect((await json<{ detail: string }>(res)).detail).toMatch(/not a cardholder's/)
+      const unknown = await post(`/api/dongles/tokens/NOSUCH1/${path}`, body)
+      expect([res.status, unknown.status], path).toEqual([404, 404])
+      expect((await json<{ detail: string }>(res)).detail).toBe('No token with serial SV004 in the inventory')
     }
     expect(await viewOf('SV004')).toMatchObject({ state: 'in-stock', counter: 0 })
     // An admin (dongles.manage) still works the stock.
