@@ -64,13 +64,14 @@ const byPriority = (a: { priority: number; id: number }, b: { priority: number; 
 const dueIds = (limit: number) => `SELECT id FROM sms_outbox INDEXED BY sms_outbox_queued
     WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY priority, id LIMIT ${Math.trunc(limit)}`
 
+/** Messages awaiting a report under one TP-MR that a report's recipient is matched against, newest first. */
+const REPORT_CANDIDATES = 16
+
 /**
  * The statements of the send loop, which run for every message: each reads one of the partial indexes of
  * migration 0320, which hold only the rows still moving, so they cost the same with millions sent behind them
  * (checked on SQLite's plans in store/queue-plans.test.ts).
  */
-/** Messages awaiting a report under one TP-MR that a report's recipient is matched against, newest first. */
-const REPORT_CANDIDATES = 16
 
 export const QUEUE_SQL = {
   // INDEXED BY, here and below: with no statistics the planner may prefer a status index or, for `claim`, the
