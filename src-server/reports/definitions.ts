@@ -147,6 +147,10 @@ const authenticationAttempts: ReportDefinition = {
   present: (row) => ({ ...(row as Record<string, string | number | null>), createdAt: iso(row.createdAt) }),
 }
 
+const DAY_MS = 86_400_000
+const NOON_MS = DAY_MS / 2
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+
 const authenticationStatistics: ReportDefinition = {
   kind: 'authentication-statistics',
   title: 'Authentication Statistic',
@@ -170,7 +174,11 @@ const authenticationStatistics: ReportDefinition = {
     { key: 'inProgress', label: 'In progress' },
   ],
   tables: ['acs_stats_daily'],
-  // The daily table is kept per UTC day by the ledger; the period's local days are mapped onto UTC days.
+  // The daily table is kept per UTC day by the ledger (so no report scans the ledger). A period of local days
+  // takes the UTC days whose noon falls in it: each UTC day then belongs to exactly one local day, so the
+  // nightly files of consecutive days never count a day twice (taking every UTC day the period touches did:
+  // east or west of UTC each file held two), and a local day east or west of UTC by less than 12 hours takes
+  // the UTC day of the same date.
   sql: (range, q) => ({
     sql: `SELECT day, brand, sum(total) AS total, sum(frictionless) AS frictionless, sum(challenged) AS challenged,
                  sum(successful) AS successful, sum(failed) AS failed, sum(unavailable) AS unavailable,
@@ -181,8 +189,8 @@ const authenticationStatistics: ReportDefinition = {
           GROUP BY day, brand
           ORDER BY day, brand`,
     params: {
-      from: new Date(range.fromMs).toISOString().slice(0, 10),
-      to: new Date(range.toMs - 1).toISOString().slice(0, 10),
+      from: utcDay(Math.ceil((range.fromMs - NOON_MS) / DAY_MS) * DAY_MS),
+      to: utcDay(Math.floor((range.toMs - NOON_MS - 1) / DAY_MS) * DAY_MS),
       brand: q.brand ?? null,
     },
   }),
