@@ -1,6 +1,8 @@
 /**
- * A wrong SIM PIN in a modem's configuration: entered once, then never again (a SIM allows three tries before
- * it wants its PUK), whatever reopens the modem, until an operator changes the PIN.
+ * The SIM behind a modem, through the server: a wrong PIN in a modem's configuration is entered once, then
+ * never again (a SIM allows three tries before it wants its PUK), whatever reopens the modem, until an
+ * operator changes the PIN; a full message storage (which announces no new SMS) is cleared by the driver and
+ * shown among the modem's errors.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { simulatedModemOnPty, type SimulatedModem } from '../../hardware/gsm/testing/sim-pty'
@@ -82,5 +84,32 @@ describe('a SIM PIN the SIM rejects', () => {
     expect(sim.sim.snapshot().sim).toBe('READY')
     expect(srv.logText()).not.toContain(WRONG_PIN)
     expect(srv.logText()).not.toContain(SIM_PIN)
+  })
+})
+
+describe('a full SIM message storage', () => {
+  it('is cleared by the driver, the waiting SMS reaches the inbox, and the modem shows it', async () => {
+    await srv.api('/api/modems', {
+      method: 'POST',
+      token,
+      json: { name: 'gsm0', port: sim.url, profile: 'generic', pin: SIM_PIN },
+    })
+    await srv.api('/api/sms/gateway', { method: 'PUT', token, json: { gateway: 'modems' } })
+    await until('the modem ready', async () => ((await modem()).state === 'ready' ? true : undefined))
+
+    sim.sim.fault({ kind: 'memory-full' })
+    sim.sim.injectSms({ from: '+447700900123', text: 'waiting at the network' })
+    // The driver looks at the storage when it opens the modem and every 30 s; a change of settings reopens it.
+    const { id } = await modem()
+    await srv.api(`/api/modems/${id}`, { method: 'PATCH', token, json: { ratePerMinute: 20 } })
+    const full = await until('the storage reported full', async () =>
+      (await modem()).lastErrors.find((e) => /SIM message storage full/.test(e.message)),
+    )
+    expect(full.message).toMatch(/SIM message storage full \(\d+ of \d+\)/)
+    await until('the waiting SMS in the inbox', () =>
+      srv.services.db.prepare(`SELECT 1 FROM sms_inbox WHERE text = 'waiting at the network'`).get()
+        ? true
+        : undefined,
+    )
   })
 })
