@@ -42,15 +42,21 @@ const areq = (extra: Record<string, unknown> = {}) =>
     ...extra,
   })
 
+/** An AReq whose challenge is mandated: the browser challenge it opens. */
+async function browserChallenge(): Promise<Record<string, string>> {
+  const ares = (await (
+    await fetch(`${lab.srv.url}/acs/v2/areq`, {
+      method: 'POST',
+      body: areq({ threeDSRequestorChallengeInd: '04' }),
+    })
+  ).json()) as Record<string, string>
+  expect(ares.transStatus).toBe('C')
+  return ares
+}
+
 describe('a failing disk', () => {
   it('gets an Erro 404 instead of an ARes or a challenge page, a 503 instead of a console answer, then recovers', async () => {
-    const challenge = (await (
-      await fetch(`${lab.srv.url}/acs/v2/areq`, {
-        method: 'POST',
-        body: areq({ threeDSRequestorChallengeInd: '04' }),
-      })
-    ).json()) as Record<string, string>
-    expect(challenge.transStatus).toBe('C')
+    const challenge = await browserChallenge()
     const restore = failSyncs(lab.srv.services.durability)
     try {
       const res = await fetch(`${lab.srv.url}/acs/v2/areq`, { method: 'POST', body: areq() })
@@ -93,13 +99,7 @@ describe('a failing disk', () => {
 
   it('that refuses writes gets an Erro 404 naming the ACS storage on the AReq, browser and app endpoints', async () => {
     const roots = ['visa', 'mastercard'].map((b) => lab.srv.services.acs.keys.rootPem(b)!)
-    const challenge = (await (
-      await fetch(`${lab.srv.url}/acs/v2/areq`, {
-        method: 'POST',
-        body: areq({ threeDSRequestorChallengeInd: '04' }),
-      })
-    ).json()) as Record<string, string>
-    expect(challenge.transStatus).toBe('C')
+    const challenge = await browserChallenge()
     const sdk = new SdkEmulator('A128CBC-HS256')
     const app = (await (
       await fetch(`${lab.srv.url}/acs/v2/areq`, {
