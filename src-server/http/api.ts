@@ -87,8 +87,8 @@ export class ApiRegistry {
       else if ('authenticate' in auth) await auth.authenticate(ctx)
       let body: unknown
       // No body: Koa's `is` answers null; an empty one (`Content-Length: 0`, as many HTTP clients send a DELETE).
-      const noBody = ctx.is() === null || ctx.request.length === 0
-      if (spec.body && !(spec.bodyOptional && noBody)) {
+      const noBody = () => ctx.is() === null || ctx.request.length === 0
+      if (spec.body && !(spec.bodyOptional && noBody())) {
         const limit = spec.bodyLimit ?? this.options.jsonBodyBytes
         body =
           spec.bodyFormat === 'text'

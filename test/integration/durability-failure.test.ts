@@ -42,6 +42,23 @@ const areq = (extra: Record<string, unknown> = {}) =>
     ...extra,
   })
 
+/** The Erro every ACS endpoint answers when its storage fails for good. */
+const storageErro = (errorMessageType: 'AReq' | 'CReq') => ({
+  messageType: 'Erro',
+  errorCode: '404',
+  errorComponent: 'A',
+  errorDescription: 'Permanent System Failure',
+  errorDetail: 'ACS storage',
+  errorMessageType,
+})
+
+/** An HTTP 200 JSON answer carrying that Erro (never a 5xx), with `extra` fields such as echoed IDs. */
+async function expectStorageErro(res: Response, type: 'AReq' | 'CReq', extra: object = {}): Promise<void> {
+  expect(res.status).toBe(200)
+  expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
+  expect(await res.json()).toMatchObject({ ...storageErro(type), ...extra })
+}
+
 /** An AReq whose challenge is mandated: the browser challenge it opens. */
 async function browserChallenge(): Promise<Record<string, string>> {
   const ares = (await (
@@ -60,28 +77,14 @@ describe('a failing disk', () => {
     const restore = failSyncs(lab.srv.services.durability)
     try {
       const res = await fetch(`${lab.srv.url}/acs/v2/areq`, { method: 'POST', body: areq() })
-      expect(res.status).toBe(200)
-      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
-      expect(await res.json()).toMatchObject({
-        messageType: 'Erro',
-        errorCode: '404',
-        errorComponent: 'A',
-        errorDetail: 'ACS storage',
-        errorMessageType: 'AReq',
-      })
+      await expectStorageErro(res, 'AReq')
       const creq = browserCReq(challenge, '05')
       const page = await fetch(challenge.acsURL, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ creq }).toString(),
       })
-      expect(page.status).toBe(200)
-      expect(await page.json()).toMatchObject({
-        messageType: 'Erro',
-        errorCode: '404',
-        errorDetail: 'ACS storage',
-        errorMessageType: 'CReq',
-      })
+      await expectStorageErro(page, 'CReq')
       const put = await lab.srv.api('/api/acs/settings', {
         method: 'PUT',
         token: lab.token,
@@ -128,43 +131,20 @@ describe('a failing disk', () => {
         method: 'POST',
         body: areq({ threeDSServerTransID }),
       })
-      expect(res.status).toBe(200)
-      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
-      expect(await res.json()).toMatchObject({
-        messageType: 'Erro',
-        errorCode: '404',
-        errorComponent: 'A',
-        errorDescription: 'Permanent System Failure',
-        errorDetail: 'ACS storage',
-        errorMessageType: 'AReq',
-        threeDSServerTransID, // the AReq's IDs are echoed, as for any Erro to a well-formed AReq
-      })
+      // The AReq's IDs are echoed, as for any Erro to a well-formed AReq.
+      await expectStorageErro(res, 'AReq', { threeDSServerTransID })
 
       const page = await fetch(challenge.acsURL, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ creq: browserCReq(challenge, '05') }).toString(),
       })
-      expect(page.status).toBe(200)
-      expect(page.headers.get('content-type')).toBe('application/json; charset=utf-8')
-      expect(await page.json()).toMatchObject({
-        messageType: 'Erro',
-        errorCode: '404',
-        errorComponent: 'A',
-        errorDetail: 'ACS storage',
-        errorMessageType: 'CReq',
-      })
+      await expectStorageErro(page, 'CReq')
 
       const cres = await sdk.send()
       expect(cres.httpStatus).toBe(200)
       expect(cres.contentType).toBe('application/json; charset=utf-8')
-      expect(cres.message).toMatchObject({
-        messageType: 'Erro',
-        errorCode: '404',
-        errorComponent: 'A',
-        errorDetail: 'ACS storage',
-        errorMessageType: 'CReq',
-      })
+      expect(cres.message).toMatchObject(storageErro('CReq'))
     } finally {
       db.pragma('query_only = OFF')
     }
