@@ -69,11 +69,37 @@ async function enrol(): Promise<{ id: number; pan: string; mobile: string; name:
   return { id: view.id as number, pan, mobile, name }
 }
 
+/** The id of the last code each number was texted, so that the next call waits for a new one. */
+const codesRead = new Map<string, number>()
+
+/**
+ * The next code texted to the number. A click returns before its request has run, and other texts (the fraud
+ * alert after an authentication) come in between, so this waits for a newer message with a code in it.
+ */
 async function smsCode(mobile: string): Promise<string> {
-  const messages = (await api(`/api/virtual-phone/messages?to=${encodeURIComponent(mobile)}`)) as unknown as {
-    text: string
-  }[]
-  return /code (\d{6})/.exec(messages.at(-1)!.text)![1]
+  let code: { id: number; value: string } | undefined
+  await expect
+    .poll(
+      async () => {
+        const messages = (await api(
+          `/api/virtual-phone/messages?to=${encodeURIComponent(mobile)}`,
+        )) as unknown as {
+          id: number
+          direction: 'in' | 'out'
+          text: string
+        }[]
+        const texted = messages.filter((m) => m.direction === 'out' && m.id > (codesRead.get(mobile) ?? 0))
+        const latest = texted
+          .map((m) => ({ id: m.id, match: /code (\d{6})/.exec(m.text) }))
+          .findLast((m) => m.match)
+        code = latest && { id: latest.id, value: latest.match![1] }
+        return code !== undefined
+      },
+      { message: `a new code texted to ${mobile}` },
+    )
+    .toBe(true)
+  codesRead.set(mobile, code!.id)
+  return code!.value
 }
 
 /** The QR image must be exactly the QR code of the link printed next to it. */
