@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { AcsRuntime } from './acs/runtime'
 import { AuditLog } from './audit/audit-log'
@@ -102,11 +103,14 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   modems.applyStoredChoice()
   const dongles = new DongleService(db, vault, audit, cardholders, log)
   const reads = new ReadPool(databasePath(config.dataDir))
-  const checkpointer = new Checkpointer(
-    db,
-    () => reads.checkpoint(),
-    (err) => log.warn({ err: err.message }, 'WAL checkpoint failed; the writer will retry it'),
-  )
+  // Open until the database is closed: closing a descriptor of the file drops the process's locks on it.
+  const databaseFd = openSync(databasePath(config.dataDir), 'r+')
+  const checkpointer = new Checkpointer(db, {
+    worker: reads,
+    databaseFd,
+    holdCommits: (until) => commits.hold(until),
+    onError: (err) => log.warn({ err: err.message }, 'WAL checkpoint failed; the writer will retry it'),
+  })
   checkpointer.start()
   const templates = new TemplateStore(db, audit)
   const acs = new AcsRuntime({
@@ -247,6 +251,7 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
         db.pragma('wal_checkpoint(TRUNCATE)')
         db.close()
       }
+      closeSync(databaseFd)
     },
   }
 }

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Checkpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer'
+import { Checkpointer, RESTART_PAGES, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer'
 import { openDatabase } from './db'
-import { ReadPool } from './read-pool'
+import { ReadPool, type CheckpointResult } from './read-pool'
 
 const dirs: string[] = []
 const pools: ReadPool[] = []
@@ -13,7 +14,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-function setup() {
+function setup(options: { databaseFd?: number; neverRestart?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ims-checkpoint-'))
   dirs.push(dir)
   const file = join(dir, 'ims.db')
@@ -22,13 +23,17 @@ function setup() {
   const errors: Error[] = []
   const pool = new ReadPool(file, 1)
   pools.push(pool)
-  const checkpointer = new Checkpointer(
-    db,
-    () => pool.checkpoint(),
-    (err) => errors.push(err),
-  )
+  const holds: Promise<unknown>[] = []
+  const checkpointer = new Checkpointer(db, {
+    worker: options.neverRestart
+      ? { checkpoint: (mode, fd) => pool.checkpoint(mode, fd), checkpointerIdle: () => false }
+      : pool,
+    databaseFd: options.databaseFd,
+    holdCommits: (until) => holds.push(until),
+    onError: (err) => errors.push(err),
+  })
   const insert = db.prepare('INSERT INTO t (body) VALUES (randomblob(3000))')
-  return { db, file, checkpointer, insert, errors }
+  return { db, file, checkpointer, insert, errors, holds }
 }
 
 describe('Checkpointer', () => {
@@ -56,8 +61,34 @@ describe('Checkpointer', () => {
     expect(errors).toEqual([])
   })
 
-  it('keeps the WAL bounded under writes that never pause (the writer finishes what the worker could not)', async () => {
-    const { db, file, checkpointer, insert } = setup()
+  it('restarts a long log under writes that never pause, holding the commits meanwhile', async () => {
+    const { db, file, checkpointer, insert, holds } = setup()
+    checkpointer.start()
+    const pageSize = db.pragma('page_size', { simple: true }) as number
+    let largest = 0
+    // ~40,000 pages in small transactions while the worker's timed checkpoints run alongside; every write
+    // waits for the holds the checkpointer asked for, as the group commit does.
+    for (let batch = 0; batch < 400; batch++) {
+      await Promise.all(holds)
+      db.transaction(() => {
+        for (let i = 0; i < 100; i++) insert.run()
+      })()
+      largest = Math.max(largest, statSync(`${file}-wal`).size)
+      await new Promise((r) => setTimeout(r, 1))
+    }
+    // Restarted by the worker: the writer's backstop, which would run on the event loop, never came near.
+    expect(holds.length).toBeGreaterThan(0)
+    expect(
+      ((await Promise.all(holds)) as CheckpointResult[]).filter((r) => r.busy === 0).length,
+    ).toBeGreaterThan(0)
+    expect(largest).toBeLessThan(WRITER_AUTOCHECKPOINT_PAGES * (pageSize + 24))
+    expect(largest).toBeGreaterThanOrEqual(RESTART_PAGES * (pageSize + 24))
+    await checkpointer.stop()
+    db.close()
+  })
+
+  it('keeps the WAL bounded under writes that never pause, should the worker never restart it (the backstop)', async () => {
+    const { db, file, checkpointer, insert } = setup({ neverRestart: true })
     checkpointer.start()
     const pageSize = db.pragma('page_size', { simple: true }) as number
     let largest = 0
@@ -74,5 +105,28 @@ describe('Checkpointer', () => {
     expect(largest).toBeLessThan(2 * WRITER_AUTOCHECKPOINT_PAGES * (pageSize + 24))
     await checkpointer.stop()
     db.close()
+  })
+
+  it("syncs the database file after a checkpoint that copied pages, and only then (SQLite syncs it only at the log's end)", async () => {
+    // A descriptor fdatasync refuses (EINVAL on a FIFO) shows when the worker syncs.
+    const fifo = join(mkdtempSync(join(tmpdir(), 'ims-fifo-')), 'db')
+    dirs.push(dirname(fifo))
+    execFileSync('mkfifo', [fifo])
+    const fd = openSync(fifo, 'r+')
+    try {
+      const { db, checkpointer, insert } = setup({ databaseFd: fd })
+      db.transaction(() => {
+        for (let i = 0; i < 50; i++) insert.run()
+      })()
+      await expect(checkpointer.checkpoint()).rejects.toThrow(/EINVAL/)
+      // Nothing copied since: no sync.
+      expect((await checkpointer.checkpoint()).busy).toBe(0)
+      insert.run()
+      await expect(checkpointer.checkpoint()).rejects.toThrow(/EINVAL/)
+      await checkpointer.stop()
+      db.close()
+    } finally {
+      closeSync(fd)
+    }
   })
 })

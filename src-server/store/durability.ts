@@ -119,7 +119,7 @@ export class Durability {
   }
 
   private walFd(): number | undefined {
-    if (this.fd === undefined && existsSync(this.walPath)) this.fd = openSync(this.walPath, 'r')
+    if (this.fd === undefined && existsSync(this.walPath)) this.fd = openSync(this.walPath, 'r+') // Windows syncs only a handle open for writing
     return this.fd
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { inSavepoint, isolate, openDatabase } from './db'
-import { BUSY_WITHIN_MS, GATHER_MS, GroupCommit } from './group-commit'
+import { BUSY_WITHIN_MS, GATHER_MS, GroupCommit, HOLD_MAX_MS } from './group-commit'
 
 function setup() {
   const db = openDatabase(':memory:')
@@ -126,6 +126,36 @@ describe('GroupCommit', () => {
       vi.advanceTimersByTime(2 * BUSY_WITHIN_MS)
       await commits.run(() => insert.run('idle again'))
       expect(transactions).toHaveBeenCalledTimes(3)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('holds commits until the promise it was given settles, or HOLD_MAX_MS at most, and then commits what queued', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] })
+    try {
+      const { db, insert, values } = setup()
+      const commits = new GroupCommit(db)
+      let release!: () => void
+      commits.hold(new Promise<void>((resolve) => (release = resolve)))
+      let done = 0
+      const queued = [commits.run(() => insert.run('a')), commits.run(() => insert.run('b'))]
+      for (const q of queued) void q.then(() => done++)
+      await vi.advanceTimersByTimeAsync(HOLD_MAX_MS / 2)
+      expect(done).toBe(0)
+      expect(values()).toEqual([])
+      release()
+      await Promise.all(queued)
+      expect(values()).toEqual(['a', 'b'])
+
+      // A hold whose promise never settles ends by itself.
+      commits.hold(new Promise(() => {}))
+      const late = commits.run(() => insert.run('c'))
+      await vi.advanceTimersByTimeAsync(HOLD_MAX_MS - 1)
+      expect(values()).toEqual(['a', 'b'])
+      await vi.advanceTimersByTimeAsync(1)
+      await late
+      expect(values()).toEqual(['a', 'b', 'c'])
     } finally {
       vi.useRealTimers()
     }

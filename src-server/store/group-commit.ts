@@ -9,6 +9,11 @@ interface Pending {
 /** A commit this soon after the previous one means writes are streaming in: it waits GATHER_MS for more. */
 export const BUSY_WITHIN_MS = 2
 export const GATHER_MS = 1
+/**
+ * The longest a hold keeps commits waiting. Holds are a courtesy (locks keep the data right without them):
+ * past this, commits go on and, should the checkpoint still hold the lock, wait in SQLite's busy handler.
+ */
+export const HOLD_MAX_MS = 20
 
 /**
  * Group commit for the hot paths (AReqs, SMS send results): writes queued in the same event-loop turn are
@@ -27,6 +32,7 @@ export class GroupCommit {
   private pending: Pending[] = []
   private scheduled = false
   private lastFlushAt = -Infinity
+  private held: Promise<void> | undefined
 
   constructor(private readonly db: Db) {}
 
@@ -41,7 +47,26 @@ export class GroupCommit {
     })
   }
 
+  /**
+   * Commits wait until `until` settles, or HOLD_MAX_MS: the checkpointer restarting the WAL takes the write
+   * lock meanwhile, and a commit would wait for it on the event loop. Writes queue and requests go on.
+   */
+  hold(until: Promise<unknown>): void {
+    const released: Promise<void> = Promise.race([
+      until.then(
+        () => {},
+        () => {},
+      ),
+      new Promise<void>((resolve) => setTimeout(resolve, HOLD_MAX_MS)),
+    ]).then(() => {
+      if (this.held === released) this.held = undefined
+    })
+    this.held = released
+  }
+
   private flush(): void {
+    // Still scheduled: later writes join this batch when the hold ends.
+    if (this.held) return void this.held.then(() => this.flush())
     this.scheduled = false
     this.lastFlushAt = performance.now()
     const batch = this.pending
