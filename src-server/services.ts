@@ -74,7 +74,14 @@ export interface Services {
 }
 
 /** Opens the database (applying migrations) and builds the shared services over it. */
-export function createServices(config: Config, log: Logger, masterKey: Buffer, version: string): Services {
+export function createServices(
+  config: Config,
+  log: Logger,
+  masterKey: Buffer,
+  version: string,
+  /** A CLI command beside a server must not restart the WAL: it cannot hold the server's commits meanwhile. */
+  options: { restartWal?: boolean } = {},
+): Services {
   const db = openDatabase(databasePath(config.dataDir))
   migrate(db)
   const durability = new Durability(db, `${databasePath(config.dataDir)}-wal`)
@@ -103,15 +110,6 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   modems.applyStoredChoice()
   const dongles = new DongleService(db, vault, audit, cardholders, log)
   const reads = new ReadPool(databasePath(config.dataDir))
-  // Open until the database is closed: closing a descriptor of the file drops the process's locks on it.
-  const databaseFd = openSync(databasePath(config.dataDir), 'r+')
-  const checkpointer = new Checkpointer(db, {
-    worker: reads,
-    databaseFd,
-    holdCommits: (until) => commits.hold(until),
-    onError: (err) => log.warn({ err: err.message }, 'WAL checkpoint failed; the writer will retry it'),
-  })
-  checkpointer.start()
   const templates = new TemplateStore(db, audit)
   const acs = new AcsRuntime({
     db,
@@ -203,6 +201,16 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
   acs.events.on(fraud.onAuthenticated)
   sms.onIncomingSms('fraud', fraud.onSmsReply)
   const mobile = new MobileService({ db, log, audit, keyring, vault, sms, cardholders, acs, fraud, channels })
+  // Opened last, so nothing above can throw with it open, and closed only after the database: closing any
+  // descriptor of the file drops the process's locks on it.
+  const databaseFd = openSync(databasePath(config.dataDir), 'r+')
+  const checkpointer = new Checkpointer(db, {
+    worker: reads,
+    databaseFd,
+    holdCommits: options.restartWal === false ? undefined : (until) => commits.hold(until),
+    onError: (err) => log.warn({ err: err.message }, 'WAL checkpoint failed; the next one retries it'),
+  })
+  checkpointer.start()
   return {
     config,
     log,
@@ -247,11 +255,14 @@ export function createServices(config: Config, log: Logger, masterKey: Buffer, v
       await reads.close()
       await durability.flush()
       durability.close()
-      if (db.open) {
-        db.pragma('wal_checkpoint(TRUNCATE)')
-        db.close()
+      try {
+        if (db.open) {
+          db.pragma('wal_checkpoint(TRUNCATE)')
+          db.close()
+        }
+      } finally {
+        closeSync(databaseFd)
       }
-      closeSync(databaseFd)
     },
   }
 }

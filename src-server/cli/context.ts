@@ -16,7 +16,7 @@ export function openForCli(options: { createKey?: boolean } = {}): Services {
   runKnownAnswerTests()
   const log = createLogger(process.env.IMS_LOG_LEVEL ?? 'warn', undefined)
   const { key } = obtainMasterKey(config.dataDir, process.env, { create: options.createKey ?? false })
-  return createServices(config, log, key, VERSION)
+  return createServices(config, log, key, VERSION, { restartWal: false })
 }
 
 export function isInitialised(): boolean {

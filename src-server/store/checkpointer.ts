@@ -35,9 +35,15 @@ export interface CheckpointerOptions {
   }
   /** A descriptor of the database file, for the worker to sync what it copied (see ReadPool.checkpoint). */
   databaseFd?: number
-  /** Makes the writer's batched commits wait until the promise settles (`GroupCommit.hold`). */
-  holdCommits: (until: Promise<unknown>) => void
-  /** Told of a failing checkpoint once per distinct error (the writer's backstop meets the same fault). */
+  /**
+   * Makes the writer's batched commits wait until the promise settles (`GroupCommit.hold`). Without it the
+   * log is never restarted from here: a CLI command beside a server holds none of the server's commits.
+   */
+  holdCommits?: (until: Promise<unknown>) => void
+  /**
+   * Told of a failing checkpoint, or sync of the database file after one, once per distinct error until a
+   * checkpoint works again (the writer's backstop meets the same fault).
+   */
   onError: (err: Error) => void
   everyMs?: number
 }
@@ -47,6 +53,8 @@ export class Checkpointer {
   private running: Promise<CheckpointResult> | undefined
   private lastError: string | undefined
   private restartAfter = 0
+  /** The log's length at the last restart: the same length since means nothing was written to restart. */
+  private restartedLog = -1
 
   constructor(
     db: Db,
@@ -57,14 +65,7 @@ export class Checkpointer {
 
   start(): void {
     this.timer = setInterval(
-      () =>
-        void this.checkpoint().then(
-          () => (this.lastError = undefined),
-          (err: Error) => {
-            if (err.message !== this.lastError) this.options.onError(err)
-            this.lastError = err.message
-          },
-        ),
+      () => void this.checkpoint().catch((err: Error) => this.report(err)),
       this.options.everyMs ?? 200,
     )
     this.timer.unref()
@@ -77,15 +78,31 @@ export class Checkpointer {
   }
 
   private async passiveThenRestart(): Promise<CheckpointResult> {
-    const { worker, databaseFd } = this.options
+    const { worker, databaseFd, holdCommits } = this.options
     const passive = await worker.checkpoint('PASSIVE', databaseFd)
-    if (passive.log < RESTART_PAGES || Date.now() < this.restartAfter || !worker.checkpointerIdle())
+    // The pages are copied; only their sync failed (a failing disk): reported, and the restart still runs,
+    // whose own sync meets the same fault.
+    if (passive.syncError) this.report(new Error(`syncing the database file failed: ${passive.syncError}`))
+    else this.lastError = undefined
+    if (
+      !holdCommits ||
+      passive.log < RESTART_PAGES ||
+      passive.log === this.restartedLog ||
+      Date.now() < this.restartAfter ||
+      !worker.checkpointerIdle()
+    )
       return passive
     const restart = worker.checkpoint('RESTART', databaseFd)
-    this.options.holdCommits(restart)
+    holdCommits(restart)
     const r = await restart
     if (r.busy) this.restartAfter = Date.now() + RESTART_RETRY_MS
+    else this.restartedLog = r.log
     return r
+  }
+
+  private report(err: Error): void {
+    if (err.message !== this.lastError) this.options.onError(err)
+    this.lastError = err.message
   }
 
   async stop(): Promise<void> {

@@ -156,6 +156,18 @@ describe('GroupCommit', () => {
       await vi.advanceTimersByTimeAsync(1)
       await late
       expect(values()).toEqual(['a', 'b', 'c'])
+
+      // A hold replaced while commits wait: they wait for the newer one; a rejected promise releases as well.
+      let fail!: (err: Error) => void
+      commits.hold(new Promise<void>((resolve) => (release = resolve)))
+      const waiting = commits.run(() => insert.run('d'))
+      commits.hold(new Promise<void>((_, reject) => (fail = reject)))
+      release()
+      await vi.advanceTimersByTimeAsync(1)
+      expect(values()).toEqual(['a', 'b', 'c'])
+      fail(new Error('checkpoint failed'))
+      await waiting
+      expect(values()).toEqual(['a', 'b', 'c', 'd'])
     } finally {
       vi.useRealTimers()
     }

@@ -9,6 +9,8 @@ export interface CheckpointResult {
   /** Frames in the WAL, and how many of them are now in the database file. */
   log: number
   checkpointed: number
+  /** Set when the checkpoint worked but syncing the database file after it failed. */
+  syncError?: string
 }
 
 /**
@@ -42,9 +44,16 @@ function checkpoint(mode, databaseFd) {
   // writes only the restart does: it then had to write back every page the passive ones copied (3-11 ms
   // measured, with commits held). Syncing what each one copied does that work here, beside the writer. It
   // only spreads the work: the restart still syncs before the log starts over.
-  const copied = result.checkpointed > 0 && result.checkpointed !== lastBackfill
+  // A RESTART that worked reached the log's end, where SQLite synced it itself.
+  const copied = mode === 'PASSIVE' && result.checkpointed > 0 && result.checkpointed !== lastBackfill
   lastBackfill = result.checkpointed
-  if (databaseFd !== undefined && copied) fdatasyncSync(databaseFd)
+  if (databaseFd !== undefined && copied) {
+    try {
+      fdatasyncSync(databaseFd)
+    } catch (err) {
+      result.syncError = String((err && err.message) || err)
+    }
+  }
   return [result]
 }
 parentPort.on('message', ({ id, sql, params }) => {
@@ -91,7 +100,8 @@ export class ReadPool {
   /** Runs a read-only statement on the least busy worker. */
   all<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
     return this.post(
-      this.workers.reduce((a, b) => (b.busy < a.busy ? b : a)),
+      // On a tie the last worker: the first one runs the checkpoints, which must not queue behind a report.
+      this.workers.reduce((a, b) => (b.busy <= a.busy ? b : a)),
       sql,
       params,
     )
