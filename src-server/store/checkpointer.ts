@@ -8,10 +8,12 @@ import type { CheckpointMode, CheckpointResult } from './read-pool'
  *
  * Those checkpoints are PASSIVE: they never wait for, nor block, the writer. What they cannot do under
  * sustained writes is finish the log (new frames keep arriving), and only a finished log lets the writer
- * start the WAL file over. So once the log passes RESTART_PAGES, the worker runs a RESTART checkpoint while
- * the group commit holds its commits (`holdCommits`): with no write under way it copies the few frames the
- * last passive one left and syncs, and the next commit starts the file over. The hot path's commits wait
- * those milliseconds; the event loop does not. Before, the writer's own auto-checkpoint did this inside a
+ * start the WAL file over. So once the log passes RESTART_PAGES, the worker runs one more passive checkpoint
+ * while the group commit holds its commits (`holdCommits`): with no frames arriving it copies the few the last
+ * one left, SQLite syncs, and the next commit starts the file over. The hot path's commits wait those
+ * milliseconds; the event loop does not. Being passive it takes no lock, so writes outside the group commit
+ * (a challenge step, the audit log) never wait for it; one landing meanwhile leaves the log unfinished, and
+ * the next round tries again. Before, the writer's own auto-checkpoint did this inside a
  * commit, on the event loop, four times a second at 1,700 AReqs a second: an 8-20 ms stall each time, which
  * alone put 3% of the answers over 10 ms.
  *
@@ -23,7 +25,7 @@ import type { CheckpointMode, CheckpointResult } from './read-pool'
 export const RESTART_PAGES = 4096
 /** The writer's own auto-checkpoint, in pages: the backstop. */
 export const WRITER_AUTOCHECKPOINT_PAGES = 4 * RESTART_PAGES
-/** After a restart that readers kept from finishing, the next try waits this long (each holds commits). */
+/** After a finish that readers kept from the log's end, the next try waits this long (each holds commits). */
 const RESTART_RETRY_MS = 1000
 
 export interface CheckpointerOptions {
@@ -71,7 +73,7 @@ export class Checkpointer {
     this.timer.unref()
   }
 
-  /** One passive checkpoint, then a restart if the log has grown long (joins the one running, if any). */
+  /** One passive checkpoint, then the finish if the log has grown long (joins the one running, if any). */
   checkpoint(): Promise<CheckpointResult> {
     this.running ??= this.passiveThenRestart().finally(() => (this.running = undefined))
     return this.running
@@ -80,8 +82,8 @@ export class Checkpointer {
   private async passiveThenRestart(): Promise<CheckpointResult> {
     const { worker, databaseFd, holdCommits } = this.options
     const passive = await worker.checkpoint('PASSIVE', databaseFd)
-    // The pages are copied; only their sync failed (a failing disk): reported, and the restart still runs,
-    // whose own sync meets the same fault.
+    // The pages are copied; only their sync failed (a failing disk): reported, and the finish still runs,
+    // where SQLite's own sync meets the same fault.
     if (passive.syncError) this.report(new Error(`syncing the database file failed: ${passive.syncError}`))
     else this.lastError = undefined
     if (
@@ -92,10 +94,10 @@ export class Checkpointer {
       !worker.checkpointerIdle()
     )
       return passive
-    const restart = worker.checkpoint('RESTART', databaseFd)
-    holdCommits(restart)
-    const r = await restart
-    if (r.busy) this.restartAfter = Date.now() + RESTART_RETRY_MS
+    const finish = worker.checkpoint('FINISH', databaseFd)
+    holdCommits(finish)
+    const r = await finish
+    if (r.checkpointed < r.log) this.restartAfter = Date.now() + RESTART_RETRY_MS
     else this.restartedLog = r.log
     return r
   }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 
-export type CheckpointMode = 'PASSIVE' | 'RESTART'
+export type CheckpointMode = 'PASSIVE' | 'FINISH'
 
 /** What SQLite's `wal_checkpoint` answers. */
 export interface CheckpointResult {
@@ -39,12 +39,13 @@ function checkpoint(mode, databaseFd) {
     maintenance.pragma('cache_size = -1024')
     maintenance.pragma('mmap_size = 0')
   }
-  const [result] = maintenance.pragma(mode === 'RESTART' ? 'wal_checkpoint(RESTART)' : 'wal_checkpoint(PASSIVE)')
+  // Both are PASSIVE (no lock taken, no writer waits); FINISH is the one run while the writer's commits are
+  // held, so it reaches the log's end.
+  const [result] = maintenance.pragma('wal_checkpoint(PASSIVE)')
   // SQLite syncs the database file only when a checkpoint reaches the end of the log, which under steady
-  // writes only the restart does: it then had to write back every page the passive ones copied (3-11 ms
-  // measured, with commits held). Syncing what each one copied does that work here, beside the writer. It
-  // only spreads the work: the restart still syncs before the log starts over.
-  // A RESTART that worked reached the log's end, where SQLite synced it itself.
+  // writes only FINISH does: it then had to write back every page the others copied (3-11 ms measured, with
+  // commits held). Syncing what each one copied does that work here, beside the writer. It only spreads the
+  // work: the log still starts over only after SQLite's own sync. FINISH skips it: SQLite just synced.
   const copied = mode === 'PASSIVE' && result.checkpointed > 0 && result.checkpointed !== lastBackfill
   lastBackfill = result.checkpointed
   if (databaseFd !== undefined && copied) {
@@ -109,8 +110,9 @@ export class ReadPool {
 
   /**
    * One checkpoint of the WAL, on the first worker's writable connection, which never waits for a lock.
-   * PASSIVE copies what it can beside the writer. RESTART also takes the writer's lock (busy if a write is
-   * under way) and, once readers have left the log, lets the next write start the file over. With
+   * Never takes a lock: PASSIVE copies what it can beside the writer; FINISH is the same checkpoint, for a
+   * caller that holds the writer's commits so that it reaches the log's end, after which the next write
+   * starts the file over (SQLite syncs the database file first). With
    * `databaseFd` (a descriptor of the database file, which must stay open while any connection is: closing
    * one drops the process's locks on the file), the worker syncs the pages a checkpoint copied.
    */
