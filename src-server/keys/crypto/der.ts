@@ -113,4 +113,5 @@ export const OID = {
   desEde3Cbc: '1.2.840.113549.3.7',
   aes128Cbc: '2.16.840.1.101.3.4.1.2',
   crlNumber: '2.5.29.20',
+  keyUsage: '2.5.29.15',
 } as const

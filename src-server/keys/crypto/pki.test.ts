@@ -196,4 +196,34 @@ describe.runIf(openssl)('CRLs and OpenSSL', () => {
       expect(() => verifyCrl(crl, ca.certificate)).toThrow(/issued by another CA/)
     })
   }
+
+  it("refuses a CRL from a CA whose certificate's key usage leaves out cRLSign (RFC 5280 §6.3.3 f)", () => {
+    const d = mkdtempSync(join(dir, 'ku-'))
+    const file = (name: string) => join(d, name)
+    const ossl = (command: string) => execFileSync('openssl', command.split(' '), { stdio: 'ignore' })
+    writeFileSync(file('index.txt'), '')
+    writeFileSync(
+      file('ca.cnf'),
+      `[ca]\ndefault_ca = oracle\n[oracle]\ndatabase = ${file('index.txt')}\ndefault_md = sha256\n` +
+        'default_crl_days = 7\n[req]\nprompt = no\ndistinguished_name = dn\n[dn]\nCN = Usage PED CA\n',
+    )
+    const cnf = file('ca.cnf')
+    // The same key and name, certified once for certificate signing only and once for CRLs too.
+    ossl(`genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ${file('ca.key')}`)
+    const caCert = (name: string, usage: string) => {
+      ossl(
+        `req -config ${cnf} -x509 -key ${file('ca.key')} -addext keyUsage=critical,${usage} -out ${file(name)}`,
+      )
+      return new X509Certificate(readFileSync(file(name)))
+    }
+    const certOnly = caCert('cert-only.pem', 'keyCertSign')
+    const crlToo = caCert('crl-too.pem', 'keyCertSign,cRLSign')
+    ossl(
+      `ca -config ${cnf} -gencrl -keyfile ${file('ca.key')} -cert ${file('crl-too.pem')} -out ${file('crl.pem')}`,
+    )
+    ossl(`crl -in ${file('crl.pem')} -outform DER -out ${file('crl.der')}`)
+    const crl = parseCrl(readFileSync(file('crl.der')))
+    expect(() => verifyCrl(crl, crlToo)).not.toThrow()
+    expect(() => verifyCrl(crl, certOnly)).toThrow(/key usage lacks cRLSign/)
+  })
 })

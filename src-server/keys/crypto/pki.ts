@@ -74,6 +74,25 @@ export function issuerAndSerial(cert: X509Certificate): { issuer: Asn1; serial: 
   return { serial: integerOf(tbs[offset], 'the certificate serial'), issuer: tbs[offset + 2] }
 }
 
+/** keyUsage bit numbers (RFC 5280 §4.2.1.3). */
+const KEY_USAGE_CRL_SIGN = 6
+
+/** The certificate's keyUsage BIT STRING (its unused-bits octet first); undefined when it has none. */
+function keyUsageOf(cert: X509Certificate): Buffer | undefined {
+  const tbs = children(children(fromDer(cert.raw, 'the certificate'), 'the certificate')[0], 'tbsCertificate')
+  const extensions = tbs.find((item) => item.tagClass === ASN1_CLASS.CONTEXT_SPECIFIC && item.type === 3)
+  if (!extensions) return undefined
+  for (const ext of children(children(extensions, 'the certificate extensions')[0], 'the extensions')) {
+    const parts = children(ext, 'a certificate extension')
+    if (oidOf(parts[0], 'a certificate extension') !== OID.keyUsage) continue
+    const value = primitive(parts[parts.length - 1], ASN1_TYPE.OCTETSTRING, 'the key usage')
+    return primitive(fromDer(value, 'the key usage'), ASN1_TYPE.BITSTRING, 'the key usage')
+  }
+  return undefined
+}
+
+const hasUsageBit = (bits: Buffer, bit: number) => ((bits[1 + (bit >> 3)] ?? 0) & (0x80 >> (bit & 7))) !== 0
+
 /** The certificate's subject Name as DER (the CRL issuer must equal it). */
 function subjectDer(cert: X509Certificate): Buffer {
   const tbs = children(children(fromDer(cert.raw, 'the certificate'), 'the certificate')[0], 'tbsCertificate')
@@ -245,6 +264,14 @@ export function verifyCrl(crl: Crl, ca: X509Certificate, now = new Date()): void
     throw new CertificateValidationError(
       'crl',
       'the revocation list is issued by another CA than the trusted one',
+    )
+  }
+  // RFC 5280 §6.3.3 (f): a CA whose certificate limits its key usage must be allowed to sign CRLs.
+  const usage = keyUsageOf(ca)
+  if (usage && !hasUsageBit(usage, KEY_USAGE_CRL_SIGN)) {
+    throw new CertificateValidationError(
+      'crl',
+      "the trusted CA's certificate does not allow it to sign revocation lists (its key usage lacks cRLSign)",
     )
   }
   if (!crlSignatureVerifies(crl, ca)) {
