@@ -10,8 +10,8 @@ interface Pending {
 export const BUSY_WITHIN_MS = 2
 export const GATHER_MS = 1
 /**
- * The longest a hold keeps commits waiting. Holds are a courtesy (locks keep the data right without them):
- * past this, commits go on and, should the checkpoint still hold the lock, wait in SQLite's busy handler.
+ * The longest a hold keeps commits waiting. Holds only help the checkpointer finish the log (locks keep the
+ * data right without them): past this, commits go on, and the log is finished in a later round.
  */
 export const HOLD_MAX_MS = 20
 
@@ -48,8 +48,9 @@ export class GroupCommit {
   }
 
   /**
-   * Commits wait until `until` settles, or HOLD_MAX_MS: the checkpointer restarting the WAL takes the write
-   * lock meanwhile, and a commit would wait for it on the event loop. Writes queue and requests go on.
+   * Commits wait until `until` settles, or HOLD_MAX_MS: the checkpointer's last pass reaches the end of the
+   * log only while no frames arrive, after which the next commit starts the WAL over. Writes queue and
+   * requests go on.
    */
   hold(until: Promise<unknown>): void {
     const released: Promise<void> = Promise.race([
