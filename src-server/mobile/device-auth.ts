@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Context } from 'koa'
 import { readRawBody } from '../http/body'
 import { HttpProblem } from '../http/problem'
+import type { Db } from '../store/db'
 import { parseDeviceAuthorization, requestRecord } from './canonical'
 import type { DeviceRegistry } from './devices'
 import { verifyRecord } from './signature'
@@ -12,16 +13,23 @@ const REPLAY_WINDOW_MS = 5 * 60_000
 /**
  * Device-signed API requests: `Authorization: IMS-Device <id>.<ms>.<sig>` where sig signs the request
  * record (method, path and query, time, SHA-256 of the body). The time must be within the clock window, and
- * a signed record is accepted once per device (seen ones are remembered for longer than the window), so a
- * captured request cannot be sent again.
+ * a signed record is accepted once per device (seen ones are remembered in the database for longer than the
+ * window, restarts included), so a captured request cannot be sent again.
  */
 export class DeviceAuthenticator {
-  private readonly seen = new Map<string, number>()
+  private readonly forget
+  private readonly record
 
   constructor(
+    db: Db,
     private readonly devices: DeviceRegistry,
     private readonly skewMs: () => number,
-  ) {}
+  ) {
+    this.forget = db.prepare('DELETE FROM mobile_seen_requests WHERE seen_at < ?')
+    this.record = db.prepare(
+      'INSERT INTO mobile_seen_requests (digest, seen_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING',
+    )
+  }
 
   /** Sets ctx.state.deviceId; pending devices pass only where `allowPending` (the SMS confirmation). */
   async authenticate(ctx: Context, allowPending = false, now = Date.now()): Promise<string> {
@@ -48,12 +56,9 @@ export class DeviceAuthenticator {
   }
 
   private remember(signed: string, now: number): void {
-    for (const [key, at] of this.seen) {
-      if (at > now - 2 * REPLAY_WINDOW_MS) break
-      this.seen.delete(key)
-    }
-    if (this.seen.has(signed))
+    this.forget.run(now - 2 * REPLAY_WINDOW_MS)
+    const digest = createHash('sha256').update(signed).digest()
+    if (this.record.run(digest, now).changes === 0)
       throw new HttpProblem(401, 'Device not authenticated', 'This signed request was already used')
-    this.seen.set(signed, now)
   }
 }

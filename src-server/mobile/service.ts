@@ -50,7 +50,11 @@ export class MobileService {
     this.audit = d.audit
     this.settings = new MobileSettingsStore(d.db, d.audit)
     this.devices = new DeviceRegistry(d.db, d.log, d.audit, d.sms, d.keyring, d.cardholders)
-    this.deviceAuth = new DeviceAuthenticator(this.devices, () => this.settings.get().clockSkewSeconds * 1000)
+    this.deviceAuth = new DeviceAuthenticator(
+      d.db,
+      this.devices,
+      () => this.settings.get().clockSkewSeconds * 1000,
+    )
     this.poi = new PoiTokens(d.db, d.vault, () => 2 * this.settings.get().qrPeriodSeconds * 1000)
     d.vault.registerSealedColumn(POI_KEY_COLUMN)
     this.approvals = new ApprovalService({

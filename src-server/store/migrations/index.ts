@@ -27,6 +27,7 @@ import pedsCrl from './0530-peds-crl'
 import terminals from './0600-terminals'
 import mobile from './0700-mobile'
 import mobileSubjectsQrKeys from './0710-mobile-subjects-qr-keys'
+import mobileSeenRequests from './0720-mobile-seen-requests'
 import dashboardStats from './0800-dashboard-stats'
 import twofa from './0900-twofa'
 import channels from './0910-channels'
@@ -60,6 +61,7 @@ export const MIGRATIONS: readonly Migration[] = [
   terminals,
   mobile,
   mobileSubjectsQrKeys,
+  mobileSeenRequests,
   dashboardStats,
   twofa,
   channels,
