@@ -2,14 +2,26 @@
  * SIM PINs a SIM has refused, so that the driver never enters the same wrong PIN twice: a SIM allows three
  * tries before it wants its PUK, and the pool reopens a failing modem after every `deadRetryMs` and on every
  * reset, so a wrong PIN entered on each open locks the SIM within minutes. Only an HMAC of each PIN is kept,
- * under a key made for this process, never the PIN itself.
- * The memory lasts as long as the process: a restart may enter a rejected PIN once more.
+ * under a key made for this process, never the PIN itself. A user of the driver that keeps the fact across
+ * restarts (the server: `modems.pin_rejected`) passes the PINs refused before and hears of each new refusal.
  */
 import { createHmac, randomBytes } from 'node:crypto'
 
 export class RejectedPins {
   private readonly key = randomBytes(32)
   private readonly digests = new Set<string>()
+  private readonly onRejected: (() => void) | undefined
+
+  constructor(
+    options: {
+      /** PINs refused before (by an earlier process). */
+      rejected?: readonly string[]
+      onRejected?: () => void
+    } = {},
+  ) {
+    for (const pin of options.rejected ?? []) this.digests.add(this.digest(pin))
+    this.onRejected = options.onRejected
+  }
 
   has(pin: string): boolean {
     return this.digests.has(this.digest(pin))
@@ -17,6 +29,7 @@ export class RejectedPins {
 
   add(pin: string): void {
     this.digests.add(this.digest(pin))
+    this.onRejected?.()
   }
 
   /** The operator changed the PIN in the configuration: any PIN may be entered (once) again. */

@@ -96,6 +96,15 @@ export class ModemRepository {
     return sealed ? this.vault.open(sealed).toString('utf8') : undefined
   }
 
+  /** Whether the SIM refused the PIN configured now. */
+  pinRejected(id: number): boolean {
+    return this.db.prepare('SELECT pin_rejected FROM modems WHERE id = ?').pluck().get(id) === 1
+  }
+
+  markPinRejected(id: number): void {
+    this.db.prepare('UPDATE modems SET pin_rejected = 1 WHERE id = ?').run(id)
+  }
+
   add(input: NewModem): ModemConfig {
     this.assertUnique(input.name, input.port)
     const now = Date.now()
@@ -125,7 +134,8 @@ export class ModemRepository {
     this.db
       .prepare(
         `UPDATE modems SET name = ?, profile = ?, baud = ?, enabled = ?, rate_per_minute = ?, updated_at = ?,
-         pin_sealed = CASE WHEN ? THEN ? ELSE pin_sealed END WHERE id = ?`,
+         pin_sealed = CASE WHEN ? THEN ? ELSE pin_sealed END,
+         pin_rejected = CASE WHEN ? THEN 0 ELSE pin_rejected END WHERE id = ?`,
       )
       .run(
         change.name ?? current.name,
@@ -136,6 +146,8 @@ export class ModemRepository {
         Date.now(),
         change.pin === undefined ? 0 : 1,
         change.pin ? this.vault.seal('secret-enc', change.pin) : null,
+        // A PIN set again (even the same one: the operator may have reset the SIM's tries) is entered once.
+        change.pin === undefined ? 0 : 1,
         id,
       )
     return this.get(id)

@@ -138,7 +138,8 @@ export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayC
   update(id: number, change: ModemChange, actor: string): ModemConfig {
     const before = this.require(id)
     const modem = this.repo.update(id, change)!
-    // A PIN the operator sets (even one refused before: they may have reset the SIM's tries) is entered once.
+    // A PIN the operator sets (even one refused before: they may have reset the SIM's tries) is entered once;
+    // the repository cleared the stored flag with it.
     if (change.pin !== undefined) this.rejectedPins.get(id)?.clear()
     const { pin, ...visible } = change
     this.audit.record({
@@ -292,7 +293,15 @@ export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayC
 
   private rejectedPinsOf(id: number): RejectedPins {
     let pins = this.rejectedPins.get(id)
-    if (!pins) this.rejectedPins.set(id, (pins = new RejectedPins()))
+    if (!pins) {
+      // A PIN refused before a restart stays refused: the flag is about the PIN configured now.
+      const refused = this.repo.pinRejected(id) ? this.repo.pin(id) : undefined
+      pins = new RejectedPins({
+        rejected: refused ? [refused] : [],
+        onRejected: () => this.repo.markPinRejected(id),
+      })
+      this.rejectedPins.set(id, pins)
+    }
     return pins
   }
 

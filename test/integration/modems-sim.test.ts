@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { simulatedModemOnPty, type SimulatedModem } from '../../hardware/gsm/testing/sim-pty'
 import { ADMIN, startTestServer, type TestServer } from '../helpers/server'
+import { restart } from './acs-lab'
 
 const SIM_PIN = '2468'
 const WRONG_PIN = '9731'
@@ -84,6 +85,39 @@ describe('a SIM PIN the SIM rejects', () => {
     expect(sim.sim.snapshot().sim).toBe('READY')
     expect(srv.logText()).not.toContain(WRONG_PIN)
     expect(srv.logText()).not.toContain(SIM_PIN)
+  })
+
+  it('is not entered again after a restart either; setting the PIN again clears that', async () => {
+    const entered: string[] = []
+    sim.sim.on('command', (line) => {
+      if (line.startsWith('AT+CPIN=')) entered.push(line)
+    })
+    const added = await srv.api('/api/modems', {
+      method: 'POST',
+      token,
+      json: { name: 'gsm0', port: sim.url, profile: 'generic', pin: WRONG_PIN },
+    })
+    const { id } = (await added.json()) as { id: number }
+    await srv.api('/api/sms/gateway', { method: 'PUT', token, json: { gateway: 'modems' } })
+    await until('the modem out of service', async () => ((await modem()).state === 'dead' ? true : undefined))
+    expect(entered).toHaveLength(1)
+
+    srv = await restart(srv)
+    token = await srv.login(ADMIN.username, ADMIN.password)
+    const dead = await until('the modem opened and refused after the restart', async () => {
+      const m = await modem()
+      return m.state === 'dead' && m.lastErrors.length > 0 ? m : undefined
+    })
+    expect(dead.lastErrors[0].message).toMatch(/PIN rejected earlier/)
+    expect(entered).toHaveLength(1)
+    expect(sim.sim.snapshot().sim).toBe('SIM PIN')
+
+    // The same PIN set again is the operator's decision (they may have reset the SIM's tries): entered once.
+    await srv.api(`/api/modems/${id}`, { method: 'PATCH', token, json: { pin: WRONG_PIN } })
+    await until('the PIN entered again', () => (entered.length === 2 ? true : undefined))
+    await srv.api(`/api/modems/${id}`, { method: 'PATCH', token, json: { pin: SIM_PIN } })
+    await until('the modem ready', async () => ((await modem()).state === 'ready' ? true : undefined))
+    expect(entered).toEqual([`AT+CPIN="${WRONG_PIN}"`, `AT+CPIN="${WRONG_PIN}"`, `AT+CPIN="${SIM_PIN}"`])
   })
 })
 

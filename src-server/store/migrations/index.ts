@@ -19,6 +19,7 @@ import smsQueueIndexes from './0320-sms-queue-indexes'
 import smsPartReports from './0330-sms-part-reports'
 import smsInboxMissingParts from './0340-sms-inbox-missing-parts'
 import smsOutboxExpiry from './0350-sms-outbox-expiry'
+import modemsPinRejected from './0360-modems-pin-rejected'
 import dongles from './0400-dongles'
 import keys from './0500-keys'
 import peds from './0510-peds'
@@ -53,6 +54,7 @@ export const MIGRATIONS: readonly Migration[] = [
   smsPartReports,
   smsInboxMissingParts,
   smsOutboxExpiry,
+  modemsPinRejected,
   dongles,
   keys,
   peds,
