@@ -1,7 +1,10 @@
+import { writeFileSync } from 'node:fs'
 import type { APIRequestContext, Browser, Page } from '@playwright/test'
 import { authenticator } from 'otplib'
 import { toHex } from '../../src-server/keys/crypto/bytes'
 import { keyCheckValue } from '../../src-server/keys/crypto/kcv'
+import { createLabCa } from '../../src-server/keys/crypto/lab-pki'
+import { createCrl } from '../../src-server/keys/crypto/pki'
 import { ConsolePage, expect, test } from './console'
 import { withSecondAdmin } from './console-data'
 import { axePath, seriousViolations } from './keys-axe'
@@ -126,6 +129,64 @@ test.describe('Keys & PEDs', () => {
     await expect(page.getByRole('cell', { name: 'E2E zone KEK', exact: true })).toBeVisible()
     await carol.page.context().close()
     await dave.page.context().close()
+  })
+
+  test('the device CA’s CRL is imported from a file (DER or PEM); another CA’s is refused in words', async ({
+    consolePage,
+    page,
+    request,
+  }, testInfo) => {
+    const token = await adminToken(request)
+    const ca = createLabCa([['CN', 'E2E PED device CA']])
+    const installed = await request.post('/api/peds/trust/lab', {
+      headers: { authorization: `Bearer ${token}` },
+      data: {
+        caCertificatePem: ca.certificate.toString(),
+        caPrivateKeyPem: ca.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
+    })
+    expect(installed.status()).toBe(200)
+    const derFile = testInfo.outputPath('device-ca.crl')
+    writeFileSync(derFile, createCrl({ issuer: ca, revokedSerialsHex: ['0A1B', '0C2D'], crlNumber: 1 }).der)
+    const pemFile = testInfo.outputPath('device-ca.pem')
+    const newer = createCrl({ issuer: ca, revokedSerialsHex: ['0A1B', '0C2D', '0E3F'], crlNumber: 2 })
+    writeFileSync(
+      pemFile,
+      `-----BEGIN X509 CRL-----\n${newer.der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END X509 CRL-----\n`,
+    )
+    const foreignFile = testInfo.outputPath('rogue.crl')
+    writeFileSync(
+      foreignFile,
+      createCrl({ issuer: createLabCa([['CN', 'Rogue Root']]), revokedSerialsHex: [] }).der,
+    )
+
+    await consolePage.open('/keys')
+    await consolePage.signIn(E2E_ADMIN.username, E2E_ADMIN.password)
+    await consolePage.navLink('Keys & PEDs').click()
+    const trust = page.getByTestId('ped-trust')
+    await expect(trust).toContainText('CRL: none imported')
+    const file = page.getByLabel('CRL from the device CA (PEM or DER)')
+    const importButton = page.getByRole('button', { name: 'Import CRL' })
+
+    await file.setInputFiles(derFile)
+    await importButton.click()
+    await expect(page.getByTestId('crl-imported')).toHaveText('CRL imported from device-ca.crl: 2 revoked.')
+    await expect(trust).toContainText('2 revoked')
+
+    await file.setInputFiles(pemFile)
+    await importButton.click()
+    await expect(page.getByTestId('crl-imported')).toHaveText('CRL imported from device-ca.pem: 3 revoked.')
+    await expect(trust).toContainText('3 revoked')
+    await consolePage.screenshotTo('PED trust with CRL')
+
+    await file.setInputFiles(foreignFile)
+    await importButton.click()
+    await expect(page.getByRole('alert')).toContainText(
+      'the revocation list is issued by another CA than the trusted one',
+    )
+    // The stored CRL is kept.
+    await page.reload()
+    await expect(page.getByTestId('ped-trust')).toContainText('3 revoked')
   })
 
   test('the crypto calculator computes a DUKPT PIN block and explains bad input', async ({
