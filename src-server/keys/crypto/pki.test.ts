@@ -109,6 +109,43 @@ describe('CRL signature and freshness (verifyCrl)', () => {
   })
 })
 
+describe('serials of non-conformant CAs (negative DER INTEGERs)', () => {
+  it('a negative serial is matched as the same integer in the certificate and the CRL', () => {
+    // forge writes the serial's hex as the INTEGER's bytes: FF12 is -238, which Node writes "-EE".
+    const negative = issueParty(ca, 'KRD', 'Negative', 'FF12')
+    const positive = issueParty(ca, 'KRD', 'Positive', '00FF12')
+    expect([negative.certificate.serialNumber, positive.certificate.serialNumber]).toEqual(['-EE', 'FF12'])
+    const check = (party: Party, revokedSerialsHex: string[]) => () =>
+      validatePartyCertificate(party.certificate, {
+        ca: ca.certificate,
+        crl: createCrl({ issuer: ca, revokedSerialsHex }),
+        role: 'KRD',
+      })
+    expect(check(negative, [negative.certificate.serialNumber])).toThrow(
+      'the KRD certificate (serial -EE) has been revoked by the CA',
+    )
+    // The same hex digits as a positive serial are another certificate's.
+    expect(check(negative, ['FF12'])).not.toThrow()
+    expect(check(positive, ['-EE'])).not.toThrow()
+    expect(check(positive, ['FF12'])).toThrow(/serial FF12\) has been revoked/)
+  })
+
+  it.skipIf(!openssl)('reads CRL entries as OpenSSL does, at every sign boundary', () => {
+    const serials = ['-EE', 'FF12', '-80', '80', '7F', '-81', '-100', '0']
+    const crl = createCrl({ issuer: ca, revokedSerialsHex: serials })
+    const file = join(dir, 'signed-serials.crl')
+    writeFileSync(file, crl.der)
+    const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', file, '-noout', '-text'], {
+      encoding: 'utf8',
+    })
+    const byOpenssl = [...text.matchAll(/Serial Number: (\S+)/g)].map((m) =>
+      m[1].replace(/^(-?)0+(?=.)/, '$1'),
+    )
+    expect(byOpenssl).toEqual(serials)
+    expect([...parseCrl(crl.der).revokedSerials]).toEqual(serials)
+  })
+})
+
 describe('CRL parsing (parseCrl)', () => {
   it('says what is wrong with bytes that are not a CRL', () => {
     expect(() => parseCrl(Buffer.from('not a CRL'))).toThrow('the CRL is not valid DER')

@@ -107,15 +107,36 @@ export interface Crl {
   nextUpdate?: Date
   /** The cRLNumber extension (RFC 5280 §5.2.3): the CA numbers its CRLs in increasing order. */
   crlNumber?: bigint
-  /** Revoked serial numbers, upper-case hex without leading zeros. */
+  /** Revoked serial numbers as `X509Certificate.serialNumber` writes them, without leading zeros (`serialKey`). */
   revokedSerials: Set<string>
 }
 
-const normaliseSerial = (hex: string) => hex.toUpperCase().replace(/^0+(?=.)/, '')
+/**
+ * A serial as Node's `X509Certificate.serialNumber` writes it (upper-case hex, with '-' before the negative
+ * serials of non-conformant CAs), without leading zeros: what a certificate and a CRL entry are matched by.
+ */
+const serialKey = (hex: string) => hex.toUpperCase().replace(/^(-?)0+(?=.)/, '$1')
+
+/** A DER INTEGER's content bytes (two's complement) as a `serialKey`. */
+function serialOfDer(content: Buffer): string {
+  let value = BigInt(`0x${content.toString('hex') || '0'}`)
+  if (content[0] & 0x80) value -= 1n << BigInt(8 * content.length)
+  return value < 0n ? `-${(-value).toString(16).toUpperCase()}` : value.toString(16).toUpperCase()
+}
+
+/** The shortest two's-complement content bytes of a serial written as `serialKey` writes it. */
+function derOfSerial(serial: string): Buffer {
+  const value = serial.startsWith('-') ? -BigInt(`0x${serial.slice(1)}`) : BigInt(`0x${serial}`)
+  let length = 1
+  while (value < -(1n << BigInt(8 * length - 1)) || value >= 1n << BigInt(8 * length - 1)) length++
+  const bits = value < 0n ? value + (1n << BigInt(8 * length)) : value
+  return Buffer.from(bits.toString(16).padStart(2 * length, '0'), 'hex')
+}
 
 /** Issue a v2 CRL signed with SHA-256/RSA. */
 export function createCrl(o: {
   issuer: { certificate: X509Certificate; privateKey: KeyObject }
+  /** Serials as `X509Certificate.serialNumber` gives them (hex, '-' before a negative one). */
   revokedSerialsHex: string[]
   thisUpdate?: Date
   nextUpdate?: Date
@@ -124,12 +145,8 @@ export function createCrl(o: {
   const thisUpdate = o.thisUpdate ?? new Date()
   const nextUpdate = o.nextUpdate ?? new Date(thisUpdate.getTime() + 7 * 86_400_000)
   const sigAlg = der.algorithm(OID.sha256WithRsa, der.null())
-  const serialBytes = (hex: string) => {
-    const b = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex')
-    return b[0] & 0x80 ? Buffer.concat([Buffer.alloc(1), b]) : b
-  }
   const revoked = o.revokedSerialsHex.map((s) =>
-    der.seq([der.intBytes(serialBytes(s)), der.utcTime(thisUpdate)]),
+    der.seq([der.intBytes(derOfSerial(s)), der.utcTime(thisUpdate)]),
   )
   const tbs = der.seq([
     der.int(1),
@@ -206,7 +223,7 @@ export function parseCrl(bytes: Uint8Array): Crl {
     for (const entry of children(fields[i++], 'the revoked certificates')) {
       const [serial, , extensions] = children(entry, 'a CRL entry')
       if (extensions) readExtensions(extensions, 'a CRL entry')
-      revokedSerials.add(normaliseSerial(integerOf(serial, 'a revoked serial').toString('hex')))
+      revokedSerials.add(serialOfDer(integerOf(serial, 'a revoked serial')))
     }
   }
   let crlNumber: bigint | undefined
@@ -331,7 +348,7 @@ export function validatePartyCertificate(
   }
   if (o.crl) {
     verifyCrl(o.crl, o.ca, now)
-    if (o.crl.revokedSerials.has(normaliseSerial(cert.serialNumber))) {
+    if (o.crl.revokedSerials.has(serialKey(cert.serialNumber))) {
       throw new CertificateValidationError(
         'revoked',
         `the ${o.role} certificate (serial ${cert.serialNumber}) has been revoked by the CA`,
