@@ -1,56 +1,92 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DataDirInUseError, lockDataDir } from './lock'
 
 let dir: string
-let other: ChildProcess
+const children: ChildProcess[] = []
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ims-lock-'))
-  other = spawn('sleep', ['30'], { stdio: 'ignore' }) // a live process that is not an IMS server
 })
 afterEach(() => {
-  other.kill('SIGKILL')
+  for (const child of children.splice(0)) child.kill('SIGKILL')
   rmSync(dir, { recursive: true, force: true })
 })
 
-const lockFile = () => join(dir, 'ims.lock')
+/** Another process taking the folder's lock (test/helpers/lock-holder.ts): its first line of output. */
+async function holder(): Promise<{ child: ChildProcess; said: Promise<string> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/lock-holder.ts', dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  children.push(child)
+  const said = new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('\n')) resolve(out.trim())
+    })
+    child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) saying ${out}`)))
+  })
+  return { child, said }
+}
+
+const refusal = (take: () => unknown): DataDirInUseError => {
+  try {
+    take()
+  } catch (err) {
+    expect(err).toBeInstanceOf(DataDirInUseError)
+    return err as DataDirInUseError
+  }
+  throw new Error('the lock was taken')
+}
 
 describe('data folder lock', () => {
   it('is taken once, names its owner, and is given back', () => {
     const release = lockDataDir(dir)
-    expect(readFileSync(lockFile(), 'utf8')).toMatch(new RegExp(`^${process.pid}( |$)`))
+    expect(readFileSync(join(dir, 'ims.pid'), 'utf8')).toBe(String(process.pid))
+    // A second server in the same process is refused too.
+    expect(refusal(() => lockDataDir(dir)).pid).toBe(process.pid)
     release()
     lockDataDir(dir)() // free again
+    // Nothing is written to the lock database, and no journal is left beside it.
+    expect(statSync(join(dir, 'ims.lock')).size).toBe(0)
+    expect(() => statSync(join(dir, 'ims.lock-journal'))).toThrow()
   })
 
-  it('refuses a folder whose lock is held by a live process, recorded as it is', () => {
-    writeFileSync(
-      lockFile(),
-      process.platform === 'linux' ? `${other.pid} ${identityOf(other.pid!)}` : String(other.pid),
-    )
-    expect(() => lockDataDir(dir)).toThrow(DataDirInUseError)
-  })
-
-  it('takes over a lock whose pid now belongs to another process (a reboot, a container restart)', () => {
-    if (process.platform !== 'linux') return // the identity comes from /proc
-    writeFileSync(lockFile(), `${other.pid} 00000000-0000-0000-0000-000000000000/1`)
+  it('is held by a server in another process until that process ends, also by kill -9', async () => {
+    const other = await holder()
+    expect(await other.said).toBe('locked')
+    const err = refusal(() => lockDataDir(dir))
+    expect(err.pid).toBe(other.child.pid)
+    expect(err.message).toMatch(/in use by another IMS server \(pid \d+\); stop it first/)
+    other.child.kill('SIGKILL')
+    await once(other.child, 'exit')
+    // No stale lock to judge: the operating system dropped it with the process.
     lockDataDir(dir)()
   })
 
-  it('takes over a lock left by a process that is gone, and reads an older pid-only lock', () => {
-    writeFileSync(lockFile(), '999999999')
-    lockDataDir(dir)()
-    writeFileSync(lockFile(), String(other.pid))
-    expect(() => lockDataDir(dir)).toThrow(/in use by another IMS server \(pid \d+\)/)
+  it('of servers starting at once exactly one gets it, also when an earlier version left its lock file', async () => {
+    writeFileSync(join(dir, 'ims.lock'), '999999999') // the earlier pid-file lock, its owner gone
+    const starting = await Promise.all(Array.from({ length: 4 }, holder))
+    const said = await Promise.all(starting.map((s) => s.said))
+    expect(said.filter((s) => s === 'locked')).toHaveLength(1)
+    const winner = starting[said.indexOf('locked')].child.pid
+    // The winner names itself in ims.pid just after taking the lock: a loser that looked before knows no pid.
+    for (const s of said.filter((s) => s !== 'locked')) expect([`busy ${winner}`, 'busy ?']).toContain(s)
+  })
+
+  it('an earlier version’s lock file still counts while its owner runs', () => {
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' })
+    children.push(other)
+    writeFileSync(join(dir, 'ims.lock'), String(other.pid))
+    expect(refusal(() => lockDataDir(dir)).pid).toBe(other.pid)
+    // Recorded with another process's identity (Linux: boot and start time), the pid was reused: taken over.
+    if (process.platform === 'linux') {
+      writeFileSync(join(dir, 'ims.lock'), `${other.pid} 00000000-0000-0000-0000-000000000000/1`)
+      lockDataDir(dir)()
+    }
   })
 })
-
-/** A process's boot and start time, read independently of lock.ts (Linux). */
-function identityOf(pid: number): string {
-  const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return `${boot}/${fields[19]}` // field 22, starttime
-}
