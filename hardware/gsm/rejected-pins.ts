@@ -10,13 +10,14 @@ import { createHmac, randomBytes } from 'node:crypto'
 export class RejectedPins {
   private readonly key = randomBytes(32)
   private readonly digests = new Set<string>()
-  private readonly onRejected: (() => void) | undefined
+  private readonly onRejected: ((pin: string) => void) | undefined
 
   constructor(
     options: {
       /** PINs refused before (by an earlier process). */
       rejected?: readonly string[]
-      onRejected?: () => void
+      /** Told of each PIN the SIM refuses, as the driver entered it. */
+      onRejected?: (pin: string) => void
     } = {},
   ) {
     for (const pin of options.rejected ?? []) this.digests.add(this.digest(pin))
@@ -29,7 +30,7 @@ export class RejectedPins {
 
   add(pin: string): void {
     this.digests.add(this.digest(pin))
-    this.onRejected?.()
+    this.onRejected?.(pin)
   }
 
   /** The operator changed the PIN in the configuration: any PIN may be entered (once) again. */

@@ -17,18 +17,23 @@ const REPLAY_WINDOW_MS = 5 * 60_000
  * window, restarts included), so a captured request cannot be sent again.
  */
 export class DeviceAuthenticator {
-  private readonly forget
-  private readonly record
+  /** Forgets the requests past any window and records this one; false when it was recorded before. */
+  private readonly firstUse: (digest: Buffer, now: number) => boolean
 
   constructor(
     db: Db,
     private readonly devices: DeviceRegistry,
     private readonly skewMs: () => number,
   ) {
-    this.forget = db.prepare('DELETE FROM mobile_seen_requests WHERE seen_at < ?')
-    this.record = db.prepare(
+    const forget = db.prepare('DELETE FROM mobile_seen_requests WHERE seen_at < ?')
+    const record = db.prepare(
       'INSERT INTO mobile_seen_requests (digest, seen_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING',
     )
+    // One commit for both.
+    this.firstUse = db.transaction((digest: Buffer, now: number) => {
+      forget.run(now - 2 * REPLAY_WINDOW_MS)
+      return record.run(digest, now).changes === 1
+    })
   }
 
   /** Sets ctx.state.deviceId; pending devices pass only where `allowPending` (the SMS confirmation). */
@@ -56,9 +61,7 @@ export class DeviceAuthenticator {
   }
 
   private remember(signed: string, now: number): void {
-    this.forget.run(now - 2 * REPLAY_WINDOW_MS)
-    const digest = createHash('sha256').update(signed).digest()
-    if (this.record.run(digest, now).changes === 0)
+    if (!this.firstUse(createHash('sha256').update(signed).digest(), now))
       throw new HttpProblem(401, 'Device not authenticated', 'This signed request was already used')
   }
 }

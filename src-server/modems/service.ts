@@ -298,7 +298,11 @@ export class ModemService extends EventEmitter<{ changed: []; gateway: [GatewayC
       const refused = this.repo.pinRejected(id) ? this.repo.pin(id) : undefined
       pins = new RejectedPins({
         rejected: refused ? [refused] : [],
-        onRejected: () => this.repo.markPinRejected(id),
+        // Only while that PIN is still the configured one: a refusal that comes back after an operator set
+        // another PIN is about the old one.
+        onRejected: (pin) => {
+          if (this.repo.pin(id) === pin) this.repo.markPinRejected(id)
+        },
       })
       this.rejectedPins.set(id, pins)
     }

@@ -3,6 +3,8 @@ import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DataDirInUseError, lockDataDir } from './lock'
 
@@ -44,16 +46,19 @@ const refusal = (take: () => unknown): DataDirInUseError => {
 }
 
 describe('data folder lock', () => {
-  it('is taken once, names its owner, and is given back', () => {
+  it('is taken once, names its owner as earlier versions read it, and is given back', () => {
     const release = lockDataDir(dir)
-    expect(readFileSync(join(dir, 'ims.pid'), 'utf8')).toBe(String(process.pid))
+    expect(readFileSync(join(dir, 'ims.lock'), 'utf8')).toBe(
+      process.platform === 'linux' ? `${process.pid} ${identityOf(process.pid)}` : String(process.pid),
+    )
     // A second server in the same process is refused too.
     expect(refusal(() => lockDataDir(dir)).pid).toBe(process.pid)
     release()
+    expect(() => statSync(join(dir, 'ims.lock'))).toThrow()
     lockDataDir(dir)() // free again
     // Nothing is written to the lock database, and no journal is left beside it.
-    expect(statSync(join(dir, 'ims.lock')).size).toBe(0)
-    expect(() => statSync(join(dir, 'ims.lock-journal'))).toThrow()
+    expect(statSync(join(dir, 'ims.lock.db')).size).toBe(0)
+    expect(() => statSync(join(dir, 'ims.lock.db-journal'))).toThrow()
   })
 
   it('is held by a server in another process until that process ends, also by kill -9', async () => {
@@ -64,21 +69,34 @@ describe('data folder lock', () => {
     expect(err.message).toMatch(/in use by another IMS server \(pid \d+\); stop it first/)
     other.child.kill('SIGKILL')
     await once(other.child, 'exit')
-    // No stale lock to judge: the operating system dropped it with the process.
+    // The operating system dropped the lock with the process; the owner it names is gone.
     lockDataDir(dir)()
   })
 
-  it('of servers starting at once exactly one gets it, also when an earlier version left its lock file', async () => {
-    writeFileSync(join(dir, 'ims.lock'), '999999999') // the earlier pid-file lock, its owner gone
-    const starting = await Promise.all(Array.from({ length: 4 }, holder))
+  it('stays held when the release function is garbage-collected', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    ;(() => void lockDataDir(dir))() // the release function thrown away
+    // better-sqlite3 closes a collected connection in a finalizer, which runs after the collection.
+    for (let i = 0; i < 3; i++) {
+      gc()
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(refusal(() => lockDataDir(dir)).pid).toBe(process.pid)
+  })
+
+  it('of servers starting at once exactly one gets it, also over a lock file a crashed server left', async () => {
+    writeFileSync(join(dir, 'ims.lock'), '999999999') // its owner gone
+    const starting = await Promise.all(Array.from({ length: 4 }, () => holder()))
     const said = await Promise.all(starting.map((s) => s.said))
     expect(said.filter((s) => s === 'locked')).toHaveLength(1)
     const winner = starting[said.indexOf('locked')].child.pid
-    // The winner names itself in ims.pid just after taking the lock: a loser that looked before knows no pid.
-    for (const s of said.filter((s) => s !== 'locked')) expect([`busy ${winner}`, 'busy ?']).toContain(s)
+    // The winner names itself just after taking the lock: a loser that read the file before saw the old name.
+    for (const s of said.filter((s) => s !== 'locked'))
+      expect([`busy ${winner}`, 'busy 999999999']).toContain(s)
   })
 
-  it('an earlier version’s lock file still counts while its owner runs', () => {
+  it('a server of an earlier version (which writes ims.lock only) is respected while it runs', () => {
     const other = spawn('sleep', ['30'], { stdio: 'ignore' })
     children.push(other)
     writeFileSync(join(dir, 'ims.lock'), String(other.pid))
@@ -86,7 +104,14 @@ describe('data folder lock', () => {
     // Recorded with another process's identity (Linux: boot and start time), the pid was reused: taken over.
     if (process.platform === 'linux') {
       writeFileSync(join(dir, 'ims.lock'), `${other.pid} 00000000-0000-0000-0000-000000000000/1`)
-      lockDataDir(dir)()
+      lockDataDir(dir)() // the refusal above gave the lock database back
     }
   })
 })
+
+/** A process's boot and start time, read independently of lock.ts (Linux). */
+function identityOf(pid: number): string {
+  const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return `${boot}/${fields[19]}` // field 22, starttime
+}

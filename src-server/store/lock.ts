@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { mkdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export class DataDirInUseError extends Error {
@@ -16,38 +16,51 @@ export class DataDirInUseError extends Error {
 }
 
 /**
+ * The lock databases held, so that none is garbage-collected while its server runs: better-sqlite3 closes a
+ * collected connection, and closing it would drop the lock.
+ */
+const held = new Set<Database.Database>()
+
+/**
  * One server per data folder: two servers writing the same database would break the one-writer design (and
  * the outboxes would send every SMS twice).
  *
- * The lock is an exclusive SQLite lock on `ims.lock` (an empty database) held for the server's life. The
- * operating system drops it when the process ends, however it ends (a crash, kill -9, a power cut), so there
- * is no stale lock to judge and take over, and of two servers starting at once exactly one gets it (where the
- * earlier pid file had a window in which both removed a stale one and both went on). `ims.pid` names the
- * owner, for the message only.
+ * The lock is an exclusive SQLite lock on `ims.lock.db` (an empty database) held for the server's life. The
+ * operating system drops it when the process ends, however it ends (a crash, kill -9, a power cut), so a
+ * crashed server leaves nothing to judge, and of two servers starting at once exactly one gets it (where a pid
+ * file alone had a window in which both removed a stale one and both went on).
+ *
+ * `ims.lock` still names the owner (pid and, on Linux, its `identity`), as earlier versions wrote it: for the
+ * message, and so that a server of an earlier version, which knows only that file, refuses this folder while
+ * this server runs, and this one refuses while such a server runs.
  */
 export function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const file = join(dataDir, 'ims.lock')
-  const pidFile = join(dataDir, 'ims.pid')
+  const ownerFile = join(dataDir, 'ims.lock')
   let lock: Database.Database
   try {
-    lock = holdExclusively(file)
+    lock = holdExclusively(join(dataDir, 'ims.lock.db'))
   } catch (err) {
-    if (busy(err)) throw new DataDirInUseError(dataDir, ownerPid(pidFile))
-    if ((err as { code?: string }).code !== 'SQLITE_NOTADB') throw err
-    // An `ims.lock` from a version before this lock: its pid decides. Emptied, not replaced: a server
-    // starting beside this one then locks the same file, and only one of them gets it.
-    refuseIfLegacyOwnerRuns(dataDir, file)
-    truncateSync(file)
-    lock = holdExclusively(file)
+    const code = (err as { code?: string }).code
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
+      throw new DataDirInUseError(dataDir, recordedOwner(ownerFile)?.pid)
+    throw err
   }
-  writeFileSync(pidFile, String(process.pid), { mode: 0o600 })
+  // Holding the lock, this is the only server of this version here; one of an earlier version takes none.
+  const earlier = recordedOwner(ownerFile)
+  if (earlier && earlier.pid !== process.pid && holds(earlier.pid, earlier.identity)) {
+    lock.close()
+    throw new DataDirInUseError(dataDir, earlier.pid)
+  }
+  writeFileSync(ownerFile, [process.pid, identity(process.pid)].filter(Boolean).join(' '), { mode: 0o600 })
+  held.add(lock)
   return () => {
     try {
-      if (readFileSync(pidFile, 'utf8') === String(process.pid)) unlinkSync(pidFile)
+      if (recordedOwner(ownerFile)?.pid === process.pid) unlinkSync(ownerFile)
     } catch {
       // already gone
     }
+    held.delete(lock)
     lock.close()
   }
 }
@@ -68,33 +81,17 @@ function holdExclusively(file: string): Database.Database {
   }
 }
 
-const busy = (err: unknown) =>
-  ['SQLITE_BUSY', 'SQLITE_LOCKED'].includes((err as { code?: string }).code ?? '')
-
-function ownerPid(pidFile: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim())
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * The earlier lock: a file holding the owner's pid and, on Linux, its identity (`identity`). It still
- * counts while that very process runs (a server of the earlier version on this folder).
- */
-function refuseIfLegacyOwnerRuns(dataDir: string, file: string): void {
+/** The owner `ims.lock` names: "pid" or "pid identity". */
+function recordedOwner(file: string): { pid: number; identity?: string } | undefined {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch {
-    return // emptied meanwhile by a server starting beside this one
+    return undefined
   }
   const [owner, recorded] = text.trim().split(' ')
   const pid = Number(owner)
-  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && holds(pid, recorded))
-    throw new DataDirInUseError(dataDir, pid)
+  return Number.isInteger(pid) && pid > 0 ? { pid, identity: recorded } : undefined
 }
 
 function alive(pid: number): boolean {
@@ -122,7 +119,10 @@ function identity(pid: number): string | undefined {
   }
 }
 
-/** Whether the process a legacy lock names still holds it: alive, and the same process, not a new one with its pid. */
+/**
+ * Whether the process `ims.lock` names still runs: alive, and the same process, not a later one given its
+ * pid (after a reboot or a container restart pids come round again).
+ */
 function holds(pid: number, recorded: string | undefined): boolean {
   if (!alive(pid)) return false
   const now = recorded ? identity(pid) : undefined

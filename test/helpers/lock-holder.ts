@@ -5,9 +5,9 @@
 import { DataDirInUseError, lockDataDir } from '../../src-server/store/lock'
 
 try {
-  lockDataDir(process.argv[2])
+  const release = lockDataDir(process.argv[2])
   process.stdout.write('locked\n')
-  setInterval(() => {}, 60_000)
+  setInterval(() => release, 60_000)
 } catch (err) {
   if (!(err instanceof DataDirInUseError)) throw err
   process.stdout.write(`busy ${err.pid ?? '?'}\n`)

@@ -121,6 +121,31 @@ describe('a SIM PIN the SIM rejects', () => {
   })
 })
 
+describe('a refusal that comes back after the PIN was changed', () => {
+  it('is about the old PIN: the new one is not marked refused, before or after a restart', async () => {
+    const added = await srv.api('/api/modems', {
+      method: 'POST',
+      token,
+      json: { name: 'gsm0', port: sim.url, profile: 'generic', pin: WRONG_PIN },
+    })
+    const { id } = (await added.json()) as { id: number }
+    // The memory the driver reports a refusal to (the modem is not opened yet: no gateway chosen).
+    const pins = (
+      srv.services.modems as unknown as { rejectedPinsOf(id: number): { add(pin: string): void } }
+    ).rejectedPinsOf(id)
+    await srv.api(`/api/modems/${id}`, { method: 'PATCH', token, json: { pin: SIM_PIN } })
+    pins.add(WRONG_PIN) // the SIM's answer to the old PIN, arriving late
+    const flag = () => srv.services.db.prepare('SELECT pin_rejected FROM modems WHERE id = ?').pluck().get(id)
+    expect(flag()).toBe(0)
+
+    srv = await restart(srv)
+    token = await srv.login(ADMIN.username, ADMIN.password)
+    await srv.api('/api/sms/gateway', { method: 'PUT', token, json: { gateway: 'modems' } })
+    await until('the modem ready', async () => ((await modem()).state === 'ready' ? true : undefined))
+    expect(sim.sim.snapshot().sim).toBe('READY')
+  })
+})
+
 describe('a full SIM message storage', () => {
   it('is cleared by the driver, the waiting SMS reaches the inbox, and the modem shows it', async () => {
     await srv.api('/api/modems', {
