@@ -46,18 +46,21 @@ async function main(): Promise<void> {
   const notes: string[] = []
   let failed = 0
   for (const file of files) {
-    const bench = (await import(pathToFileURL(file).href)).default as Bench
-    process.stderr.write(`running ${bench.name}…\n`)
+    let name = relative(root, file)
     try {
+      // Inside the try: a bench whose set-up throws is reported, and the others still run.
+      const bench = (await import(pathToFileURL(file).href)).default as Bench
+      name = bench.name
+      process.stderr.write(`running ${bench.name}…\n`)
       const results = [await bench.run()].flat()
       for (const r of results) {
-        const name = r.name ? `${bench.name}: ${r.name}` : bench.name
-        rows.push([name, fmt(r.value), fmt(r.baseline), (r.value / r.baseline).toFixed(3), r.unit])
-        if (r.note) notes.push(`${name}: ${r.note}`)
+        const row = r.name ? `${bench.name}: ${r.name}` : bench.name
+        rows.push([row, fmt(r.value), fmt(r.baseline), (r.value / r.baseline).toFixed(3), r.unit])
+        if (r.note) notes.push(`${row}: ${r.note}`)
       }
     } catch (err) {
       failed++
-      rows.push([bench.name, 'FAILED', '', '', (err as Error).message])
+      rows.push([name, 'FAILED', '', '', (err as Error).message])
     }
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))

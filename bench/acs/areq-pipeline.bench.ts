@@ -19,9 +19,10 @@ const validated = validateRuleSet({
   defaultOutcome: { transStatus: 'C' },
   rules: [
     {
-      id: 'blocked',
+      // Blocked and stolen cards are answered before the rules (validate.ts): a merchant deny list instead.
+      id: 'denied-merchants',
       version: 1,
-      when: [{ type: 'cardStatus', in: ['suspended-fraud', 'stolen'] }],
+      when: [{ type: 'merchant', acquirerMerchantIDs: ['DENIED-0001', 'DENIED-0002'] }],
       outcome: { transStatus: 'R', transStatusReason: '11' },
     },
     {
