@@ -49,7 +49,7 @@ describe('data folder lock', () => {
   it('is taken once, names its owner as earlier versions read it, and is given back', () => {
     const release = lockDataDir(dir)
     expect(readFileSync(join(dir, 'ims.lock'), 'utf8')).toBe(
-      process.platform === 'linux' ? `${process.pid} ${identityOf(process.pid)}` : String(process.pid),
+      `${process.platform === 'linux' ? `${process.pid} ${identityOf(process.pid)}` : process.pid}\n`,
     )
     // A second server in the same process is refused too.
     expect(refusal(() => lockDataDir(dir)).pid).toBe(process.pid)
@@ -96,11 +96,24 @@ describe('data folder lock', () => {
       expect([`busy ${winner}`, 'busy 999999999']).toContain(s)
   })
 
+  it('a file this version left names a live process: it is taken over without judging the pid', () => {
+    // Where the system gives no identity (macOS, Windows), a crashed server's pid may belong to anyone now.
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' })
+    children.push(other)
+    writeFileSync(join(dir, 'ims.lock'), `${other.pid}\n`)
+    lockDataDir(dir)()
+  })
+
   it('a server of an earlier version (which writes ims.lock only) is respected while it runs', () => {
     const other = spawn('sleep', ['30'], { stdio: 'ignore' })
     children.push(other)
     writeFileSync(join(dir, 'ims.lock'), String(other.pid))
     expect(refusal(() => lockDataDir(dir)).pid).toBe(other.pid)
+    if (process.platform === 'linux') {
+      // As earlier versions write it on Linux: with the owner's identity.
+      writeFileSync(join(dir, 'ims.lock'), `${other.pid} ${identityOf(other.pid!)}`)
+      expect(refusal(() => lockDataDir(dir)).pid).toBe(other.pid)
+    }
     // Recorded with another process's identity (Linux: boot and start time), the pid was reused: taken over.
     if (process.platform === 'linux') {
       writeFileSync(join(dir, 'ims.lock'), `${other.pid} 00000000-0000-0000-0000-000000000000/1`)

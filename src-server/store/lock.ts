@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export class DataDirInUseError extends Error {
@@ -32,7 +32,10 @@ const held = new Set<Database.Database>()
  *
  * `ims.lock` still names the owner (pid and, on Linux, its `identity`), as earlier versions wrote it: for the
  * message, and so that a server of an earlier version, which knows only that file, refuses this folder while
- * this server runs, and this one refuses while such a server runs.
+ * this server runs, and this one refuses while such a server runs. This version ends the line with a newline
+ * (earlier ones read past it): holding the lock, a server knows such a file was left by a server of this
+ * version that has ended, and takes it over without judging its pid, which another process may have by now
+ * where the system gives no identity (macOS, Windows).
  */
 export function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
@@ -46,13 +49,26 @@ export function lockDataDir(dataDir: string): () => void {
       throw new DataDirInUseError(dataDir, recordedOwner(ownerFile)?.pid)
     throw err
   }
-  // Holding the lock, this is the only server of this version here; one of an earlier version takes none.
-  const earlier = recordedOwner(ownerFile)
-  if (earlier && earlier.pid !== process.pid && holds(earlier.pid, earlier.identity)) {
+  try {
+    // Holding the lock, this is the only server of this version here; one of an earlier version takes none.
+    const earlier = recordedOwner(ownerFile)
+    if (
+      earlier &&
+      !earlier.thisVersion &&
+      earlier.pid !== process.pid &&
+      holds(earlier.pid, earlier.identity)
+    )
+      throw new DataDirInUseError(dataDir, earlier.pid)
+    // Written whole, then renamed over: an earlier version reading it never sees it empty (and takes over).
+    const written = `${ownerFile}.${process.pid}`
+    writeFileSync(written, `${[process.pid, identity(process.pid)].filter(Boolean).join(' ')}\n`, {
+      mode: 0o600,
+    })
+    renameSync(written, ownerFile)
+  } catch (err) {
     lock.close()
-    throw new DataDirInUseError(dataDir, earlier.pid)
+    throw err
   }
-  writeFileSync(ownerFile, [process.pid, identity(process.pid)].filter(Boolean).join(' '), { mode: 0o600 })
   held.add(lock)
   return () => {
     try {
@@ -66,8 +82,9 @@ export function lockDataDir(dataDir: string): () => void {
 }
 
 function holdExclusively(file: string): Database.Database {
-  // No busy wait: a lock that is held stays held while its server runs.
-  const db = new Database(file, { timeout: 0 })
+  // A short busy wait: a lock that is held stays held while its server runs, but two servers starting at
+  // once can each meet the other half-way through taking it, and without one both would give up.
+  const db = new Database(file, { timeout: 1000 })
   try {
     // Nothing is ever written to it: no journal file beside it. Exclusive locking mode keeps the lock after
     // a transaction; this one stays open anyway.
@@ -81,8 +98,8 @@ function holdExclusively(file: string): Database.Database {
   }
 }
 
-/** The owner `ims.lock` names: "pid" or "pid identity". */
-function recordedOwner(file: string): { pid: number; identity?: string } | undefined {
+/** The owner `ims.lock` names: "pid" or "pid identity", a newline after it when this version wrote it. */
+function recordedOwner(file: string): { pid: number; identity?: string; thisVersion: boolean } | undefined {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -91,7 +108,9 @@ function recordedOwner(file: string): { pid: number; identity?: string } | undef
   }
   const [owner, recorded] = text.trim().split(' ')
   const pid = Number(owner)
-  return Number.isInteger(pid) && pid > 0 ? { pid, identity: recorded } : undefined
+  return Number.isInteger(pid) && pid > 0
+    ? { pid, identity: recorded, thisVersion: text.endsWith('\n') }
+    : undefined
 }
 
 function alive(pid: number): boolean {
