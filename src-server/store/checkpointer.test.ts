@@ -2,8 +2,14 @@ import { execFileSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { Checkpointer, RESTART_PAGES, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import {
+  Checkpointer,
+  IDLE_EVERY_MS,
+  PASSIVE_EVERY_MS,
+  RESTART_PAGES,
+  WRITER_AUTOCHECKPOINT_PAGES,
+} from './checkpointer'
 import { openDatabase } from './db'
 import { ReadPool, type CheckpointResult } from './read-pool'
 
@@ -59,6 +65,44 @@ describe('Checkpointer', () => {
     await checkpointer.stop()
     db.close()
     expect(errors).toEqual([])
+  })
+
+  it('checkpoints every PASSIVE_EVERY_MS while the server writes, and every IDLE_EVERY_MS while it does not', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] })
+    const db = openDatabase(':memory:')
+    try {
+      db.exec('CREATE TABLE t (x INTEGER)')
+      const insert = db.prepare('INSERT INTO t (x) VALUES (1)')
+      let checkpoints = 0
+      const checkpointer = new Checkpointer(db, {
+        worker: {
+          checkpoint: () => Promise.resolve({ busy: 0, log: ++checkpoints, checkpointed: checkpoints }),
+          checkpointerIdle: () => true,
+        },
+        onError: (err) => expect.fail(err.message),
+      })
+      checkpointer.start()
+      // Idle for a second: the first tick, then one every IDLE_EVERY_MS.
+      await vi.advanceTimersByTimeAsync(1000)
+      expect(checkpoints).toBe(1 + Math.floor((1000 - PASSIVE_EVERY_MS - 1) / IDLE_EVERY_MS))
+      // A row every 5 ms for a second: a checkpoint at every tick.
+      checkpoints = 0
+      for (let i = 0; i < 200; i++) {
+        insert.run()
+        await vi.advanceTimersByTimeAsync(5)
+      }
+      expect(checkpoints).toBe(1000 / PASSIVE_EVERY_MS)
+      // Idle again: none until IDLE_EVERY_MS after the last.
+      checkpoints = 0
+      await vi.advanceTimersByTimeAsync(IDLE_EVERY_MS - PASSIVE_EVERY_MS)
+      expect(checkpoints).toBe(0)
+      await vi.advanceTimersByTimeAsync(PASSIVE_EVERY_MS)
+      expect(checkpoints).toBe(1)
+      await checkpointer.stop()
+    } finally {
+      vi.useRealTimers()
+      db.close()
+    }
   })
 
   it('restarts a log past RESTART_PAGES once, holding the commits meanwhile; not without a way to hold them', async () => {
