@@ -19,6 +19,7 @@ export async function pacedLoad(
   rate: number,
   durationS: number,
   connections: number,
+  warmUp: { seconds: number; then?: () => void } = { seconds: 0 },
 ): Promise<{ latencies: number[]; errors: number }> {
   const target = new URL(url)
   const requests = bodies.map((body) =>
@@ -27,7 +28,10 @@ export async function pacedLoad(
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     ),
   )
-  const total = Math.floor(rate * durationS)
+  // The warm-up is the first part of the same schedule on the same connections: the measured requests follow
+  // it without a pause or new connections (a DS's traffic does not stop and reconnect), and only they count.
+  const warmUpRequests = Math.floor(rate * warmUp.seconds)
+  const total = warmUpRequests + Math.floor(rate * durationS)
   const interval = 1000 / rate
   const latencies: number[] = []
   let errors = 0
@@ -49,10 +53,12 @@ export async function pacedLoad(
   // The schedule starts once the connections are up (a DS keeps its connections open): counted from before
   // the handshakes, the first requests were charged for them, and the burst they made up for it.
   const start = performance.now()
+  const measuredFrom = start + warmUpRequests * interval
+  if (warmUp.then) setTimeout(warmUp.then, measuredFrom - performance.now())
   await new Promise<void>((resolve, reject) => {
     const settle = (ok: boolean, due: number) => {
-      if (ok) latencies.push(performance.now() - due)
-      else errors++
+      if (!ok) errors++
+      else if (due >= measuredFrom) latencies.push(performance.now() - due)
       if (++settled === total) resolve()
     }
     for (const socket of sockets) {
