@@ -1,4 +1,4 @@
-import type { Db } from './db'
+import { changeCounter, type Db } from './db'
 import type { CheckpointMode, CheckpointResult } from './read-pool'
 
 /**
@@ -62,7 +62,6 @@ export interface CheckpointerOptions {
    * checkpoint works again (the writer's backstop meets the same fault).
    */
   onError: (err: Error) => void
-  everyMs?: number
 }
 
 export class Checkpointer {
@@ -82,12 +81,11 @@ export class Checkpointer {
     private readonly options: CheckpointerOptions,
   ) {
     db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`)
-    const totalChanges = db.prepare('SELECT total_changes()').pluck()
-    this.changes = () => totalChanges.get() as number
+    this.changes = changeCounter(db)
   }
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.options.everyMs ?? PASSIVE_EVERY_MS)
+    this.timer = setInterval(() => this.tick(), PASSIVE_EVERY_MS)
     this.timer.unref()
   }
 

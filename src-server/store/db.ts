@@ -43,6 +43,12 @@ export function openDatabase(file: string, options: { readonly?: boolean } = {})
   return db
 }
 
+/** Rows a connection has changed (inserted, updated, deleted) since it opened: moved means it wrote. */
+export function changeCounter(db: Db): () => number {
+  const totalChanges = db.prepare('SELECT total_changes()').pluck()
+  return () => totalChanges.get() as number
+}
+
 /**
  * Prepares each SQL text once per connection and hands back the same statement afterwards: re-preparing costs
  * about 3x a lookup (desktop-stack.md §10), and hot paths (the SMS outbox, the AReq path) run the same few

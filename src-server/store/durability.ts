@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fdatasync, fdatasyncSync, openSync } from 'node:fs'
-import type { Db } from './db'
+import { changeCounter, type Db } from './db'
 
 /**
  * Syncs this quick are done right on the event loop: handing one to the thread pool and back costs two thread
@@ -39,7 +39,8 @@ export class Durability {
   private offLoopUntil = 0
   /** Moving average of the inline syncs' durations (ms). */
   private typicalSyncMs = 0
-  private readonly totalChanges
+  /** Rows changed on the writer connection since it opened; a request that moved it has written. */
+  readonly changes: () => number
 
   constructor(
     private readonly db: Db,
@@ -48,12 +49,7 @@ export class Durability {
     /** The same sync on the event loop; `null` keeps every sync on the thread pool. */
     private readonly syncNow: ((fd: number) => void) | null = fdatasyncSync,
   ) {
-    this.totalChanges = db.prepare('SELECT total_changes()').pluck()
-  }
-
-  /** Rows changed on the writer connection since it opened; a request that moved it has written. */
-  changes(): number {
-    return this.totalChanges.get() as number
+    this.changes = changeCounter(db)
   }
 
   /**
