@@ -79,9 +79,10 @@ if (electron) {
       'Desktop shell unavailable (no Electron binary on this machine): starting the headless server; open the console URL below in a browser.',
     )
   }
-  // The server's V8 flags (src-server/node-flags.json; why in docs/architecture.md, "Bounded memory").
+  // The server's V8 and Node platform flags (src-server/node-flags.json; why in docs/architecture.md,
+  // "Bounded memory" and "Background threads").
   const flags = JSON.parse(readFileSync(join(root, 'src-server/node-flags.json'), 'utf8'))
-  child = spawn(process.execPath, [...flags, join(root, 'out/main/server.js')], {
+  child = spawn(process.execPath, [...flags.v8, ...flags.nodePlatform, join(root, 'out/main/server.js')], {
     cwd: root,
     stdio: 'inherit',
   })

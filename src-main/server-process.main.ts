@@ -36,7 +36,9 @@ export class ServerSupervisor {
   async start(): Promise<string> {
     const child = utilityProcess.fork(this.options.serverPath, [], {
       serviceName: 'IMS server',
-      execArgv: serverNodeFlags,
+      // V8's flags only: a utilityProcess runs on Electron's V8 platform, whose worker threads Node's
+      // --v8-pool-size does not size (docs/architecture.md, "Background threads").
+      execArgv: serverNodeFlags.v8,
       env: this.environment(),
       stdio: 'inherit',
     })

@@ -145,13 +145,19 @@ const bench: Bench = {
     // The shipped server (the bundle `npm start` and the desktop app run), not the sources through tsx.
     const profile = process.env.IMS_BENCH_PROFILE
     const imsProcess = await serverProcess(
-      // Launched as `npm start` and the desktop app launch it: with the server's V8 flags.
-      [...serverNodeFlags, ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), builtServer],
+      // Launched as `npm start` launches it: with the server's V8 and Node platform flags (node-flags.json).
+      [
+        ...serverNodeFlags.v8,
+        ...serverNodeFlags.nodePlatform,
+        ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []),
+        builtServer,
+      ],
       (line) => line.replace('IMS listening on ', ''),
       { IMS_DATA_DIR: dataDir, IMS_PORT: '0', IMS_LOG_LEVEL: 'silent' },
     )
+    // The baseline runs on the same Node platform (V8 worker threads) as the server it is compared with.
     const bareProcess = await serverProcess(
-      ['--import', 'tsx', servers, 'bare'],
+      [...serverNodeFlags.nodePlatform, '--import', 'tsx', servers, 'bare'],
       (line) => (JSON.parse(line) as { url: string }).url,
     )
     try {

@@ -11,7 +11,9 @@ import { connect, type Socket } from 'node:net'
  * Why raw sockets and not `http.request`: the client shares this machine's two cores with the server it
  * measures. Node's HTTP client (agent, request and response objects, header parsing) spent about as much CPU
  * per request as the bare endpoint it measured, and whatever the client spends the server waits for. Here a
- * request is one prebuilt buffer and an answer is found by its status line and `Content-Length`.
+ * request is one prebuilt buffer and an answer is found by its status line and `Content-Length`. For the same
+ * reason `npm run bench` runs this process with one V8 worker thread per core beyond the first, as the servers
+ * (docs/architecture.md, "Background threads").
  */
 export async function pacedLoad(
   url: string,

@@ -1,6 +1,15 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,8 +30,32 @@ function dataDir(): string {
   return dir
 }
 
-/** Runs the start script headless until `until` matches its output or it exits; then stops it. */
-async function start(dir: string, until: RegExp): Promise<{ output: string; code: number | null }> {
+/** The command lines of a process's children, from /proc (Linux). */
+function childCommandLines(pid: number): string[][] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+        return ppid === pid
+          ? [readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean)]
+          : []
+      } catch {
+        return [] // gone meanwhile
+      }
+    })
+}
+
+/**
+ * Runs the start script headless until `until` matches its output or it exits; then (after `inspect`, given
+ * the start script's pid) stops it.
+ */
+async function start(
+  dir: string,
+  until: RegExp,
+  inspect: (pid: number) => void = () => {},
+): Promise<{ output: string; code: number | null }> {
   const child = spawn(process.execPath, ['scripts/start.js', '--headless'], {
     cwd: REPO_ROOT,
     env: { ...process.env, IMS_DATA_DIR: dir, IMS_PORT: '0', IMS_LOG_LEVEL: 'warn' },
@@ -39,7 +72,10 @@ async function start(dir: string, until: RegExp): Promise<{ output: string; code
     child.stderr.on('data', read)
     void exited.then(() => resolve())
   })
-  if (child.exitCode === null) child.kill('SIGTERM')
+  if (child.exitCode === null) {
+    inspect(child.pid!)
+    child.kill('SIGTERM')
+  }
   return { output, code: await exited }
 }
 
@@ -49,6 +85,23 @@ describe('npm start', () => {
     expect(output).toContain('No operator account exists yet. Create the first admin in the console')
     expect(output).toMatch(/IMS listening on http:\/\/127\.0\.0\.1:\d+/)
   })
+
+  it.runIf(process.platform === 'linux')(
+    "runs the server with node-flags.json's V8 and Node platform flags",
+    async () => {
+      const flags = JSON.parse(readFileSync(join(REPO_ROOT, 'src-server/node-flags.json'), 'utf8')) as {
+        v8: string[]
+        nodePlatform: string[]
+      }
+      let server: string[] | undefined
+      await start(dataDir(), /IMS listening on http/, (pid) => {
+        server = childCommandLines(pid).find((args) => args.some((a) => a.endsWith('out/main/server.js')))
+      })
+      expect(server).toBeDefined()
+      expect(flags.nodePlatform).toContain('--v8-pool-size=0')
+      for (const flag of [...flags.v8, ...flags.nodePlatform]) expect(server).toContain(flag)
+    },
+  )
 
   it('on a folder whose master key the desktop app sealed: never offers to initialise it, and makes no key', async () => {
     const dir = dataDir()
